@@ -1,0 +1,465 @@
+"""An independent numeric oracle for matrix derivatives.
+
+Nothing here imports symcalc's engine, lambdify or checks: an oracle that shares code with what it
+checks cannot catch that code's bugs. Any expression (the input or a symcalc result) is made
+explicit at concrete sizes -- every matrix becomes a grid of scalar SymPy expressions in one symbol
+per input entry -- and compiled once with ``sympy.lambdify``. The input is differentiated by central
+finite differences, and the Jacobian ``J[i, j, k, l] = dY_ij / dX_kl`` is laid out as DESIGN.md §2
+says for the requested layout (or the Magnus–Neudecker ``vec`` form).
+
+Values are drawn where the expression is defined: positive definite matrices under an inverse or a
+determinant, positive entries under a log, square root or negative power, one-hot columns for
+``OneHot`` symbols, symmetric matrices for ``SymmetricMatrix``.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, DiagonalOf
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+from sympy.matrices.expressions.kronecker import KroneckerProduct
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+from sympy.tensor.array import NDimArray
+
+from symcalc import functions as F
+
+# --------------------------------------------------------------------------- NumPy forms
+
+#: NumPy implementations of symcalc's scalar function classes, written here (not read from the
+#: classes' own ``numpy_template``) so that a wrong template cannot hide a wrong derivative.
+NUMPY_FUNCTIONS = {
+    "Sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "Step": lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
+    "ReLU": lambda x: np.maximum(x, 0.0),
+    "LeakyReLU": lambda x, a: np.where(np.greater(x, 0), x, a * x),
+    "Softplus": lambda x: np.logaddexp(0.0, x),
+    # Derivatives are taken almost everywhere: a Dirac delta is zero wherever FD is defined.
+    "DiracDelta": lambda x, *k: 0.0 * x,
+}
+
+
+# --------------------------------------------------------------------------- explicit form
+
+def _as_scalar(v):
+    """A 1 x 1 explicit matrix used where a scalar is expected (``exp(x.T*x)``)."""
+    if isinstance(v, sp.MatrixBase):
+        if v.shape != (1, 1):
+            raise TypeError(f"a {v.shape} matrix used as a scalar")
+        return v[0, 0]
+    return v
+
+
+def _kron(a, b):
+    return sp.ImmutableMatrix(a.rows * b.rows, a.cols * b.cols,
+                              lambda r, c: a[r // b.rows, c // b.cols] * b[r % b.rows, c % b.cols])
+
+
+def _inverse(m):
+    if m.rows != m.cols:
+        raise TypeError(f"inverse of a non-square {m.shape} matrix")
+    return sp.ImmutableMatrix(m.adjugate() / m.det())
+
+
+class Explicit:
+    """Turn matrix and scalar expressions into explicit SymPy entries over entry symbols."""
+
+    def __init__(self, table):
+        self.table = table  # MatrixSymbol or Symbol -> explicit matrix or entry symbol
+        self.memo = {}
+
+    def __call__(self, e):
+        try:
+            return self.memo[e]
+        except (KeyError, TypeError):
+            pass
+        out = self._convert(e)
+        try:
+            self.memo[e] = out
+        except TypeError:
+            pass
+        return out
+
+    def _matrix(self, e):
+        v = self(e)
+        if not isinstance(v, sp.MatrixBase):
+            return sp.ImmutableMatrix([[v]])
+        return v
+
+    def _convert(self, e):  # noqa: C901 - one branch per node type, read top to bottom
+        X = self._matrix
+        if isinstance(e, sp.MatrixSymbol):
+            if e not in self.table:
+                raise KeyError(f"no value for the matrix symbol {e} (shape {e.shape})")
+            return self.table[e]
+        if isinstance(e, sp.Symbol):
+            return self.table.get(e, e)
+        if isinstance(e, (sp.MatrixBase,)):
+            return sp.ImmutableMatrix(e.rows, e.cols, lambda i, j: _as_scalar(self(e[i, j])))
+        if isinstance(e, NDimArray):
+            return sp.ImmutableDenseNDimArray([_as_scalar(self(a)) for a in sp.flatten(e)], e.shape)
+        if isinstance(e, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix)):
+            return sp.ImmutableMatrix(e.as_explicit())
+        if isinstance(e, sp.MatMul):
+            scalars = [_as_scalar(self(a)) for a in e.args if not a.is_Matrix]
+            mats = [X(a) for a in e.args if a.is_Matrix]
+            return sp.ImmutableMatrix(sp.Mul(*scalars) * functools.reduce(lambda a, b: a * b, mats))
+        if isinstance(e, sp.MatAdd):
+            return sp.ImmutableMatrix(functools.reduce(lambda a, b: a + b, [X(a) for a in e.args]))
+        if isinstance(e, sp.Transpose):
+            return X(e.arg).T
+        if isinstance(e, sp.Adjoint):
+            return X(e.arg).adjoint()
+        if isinstance(e, sp.Inverse):
+            return _inverse(X(e.arg))
+        if isinstance(e, sp.MatPow):
+            base, k = X(e.base), _as_scalar(self(e.exp))
+            if not (k.is_Integer):
+                raise TypeError(f"non-integer matrix power {e}")
+            if k < 0:
+                base, k = _inverse(base), -k
+            return sp.ImmutableMatrix(base ** int(k)) if k else sp.ImmutableMatrix(sp.eye(base.rows))
+        if isinstance(e, sp.Trace):
+            return X(e.arg).trace()
+        if isinstance(e, sp.Determinant):
+            return X(e.arg).det()
+        if isinstance(e, HadamardProduct):
+            return functools.reduce(lambda a, b: a.multiply_elementwise(b), [X(a) for a in e.args])
+        if isinstance(e, HadamardPower):
+            k = _as_scalar(self(e.exp))
+            return X(e.base).applyfunc(lambda t: t ** k)
+        if isinstance(e, KroneckerProduct):
+            return functools.reduce(_kron, [X(a) for a in e.args])
+        if isinstance(e, ElementwiseApplyFunction):
+            f = e.function
+            return X(e.expr).applyfunc(lambda t: f(t))
+        if isinstance(e, DiagMatrix):
+            v = X(e.args[0])
+            return sp.ImmutableMatrix(sp.diag(*list(v)))
+        if isinstance(e, DiagonalMatrix):
+            m = X(e.arg)
+            return sp.ImmutableMatrix(m.rows, m.cols, lambda i, j: m[i, j] if i == j else 0)
+        if isinstance(e, DiagonalOf):
+            m = X(e.arg)
+            return sp.ImmutableMatrix([m[i, i] for i in range(min(m.shape))])
+        if isinstance(e, MatrixElement):
+            i, j = int(e.i), int(e.j)
+            return _as_scalar(X(e.parent)[i, j])
+        # symcalc's own matrix nodes, from their mathematical definitions
+        if isinstance(e, (F.EntrySum, F.EntryMean, F.LogSumExp, F.SquaredNorm,
+                          F.FrobeniusSquared, F.Softmax)):
+            return self._symcalc_node(e, X(e.args[0]))
+        if isinstance(e, sp.Sum):
+            done = e.doit()
+            if isinstance(done, sp.Sum):
+                raise TypeError(f"cannot make {e} explicit (symbolic limits?)")
+            return self(done)
+        if isinstance(e, MatrixExpr):
+            # Unknown matrix node (e.g. one the engine defines): trust its own ``_entry``.
+            rebuilt = e.func(*[self(a) if a.is_Matrix else a for a in e.args])
+            m = rebuilt.as_explicit()
+            return sp.ImmutableMatrix(m.rows, m.cols, lambda i, j: _as_scalar(self(m[i, j])))
+        if isinstance(e, sp.Lambda) or not e.args:
+            return e
+        if isinstance(e, sp.Basic) and e.is_Matrix is not True:
+            return e.func(*[_as_scalar(self(a)) for a in e.args])
+        raise TypeError(f"the oracle cannot make {type(e).__name__} explicit: {e}")
+
+    @staticmethod
+    def _symcalc_node(e, z):
+        entries = list(z)
+        if isinstance(e, F.EntrySum):
+            return sp.ImmutableMatrix([[sp.Add(*entries)]])
+        if isinstance(e, F.EntryMean):
+            return sp.ImmutableMatrix([[sp.Add(*entries) / len(entries)]])
+        if isinstance(e, F.LogSumExp):
+            return sp.ImmutableMatrix([[sp.log(sp.Add(*[sp.exp(t) for t in entries]))]])
+        if isinstance(e, (F.SquaredNorm, F.FrobeniusSquared)):
+            return sp.ImmutableMatrix([[sp.Add(*[t ** 2 for t in entries])]])
+        # Softmax, column by column
+        cols = [sp.Add(*[sp.exp(z[r, c]) for r in range(z.rows)]) for c in range(z.cols)]
+        return sp.ImmutableMatrix(z.rows, z.cols, lambda i, j: sp.exp(z[i, j]) / cols[j])
+
+
+# --------------------------------------------------------------------------- domains
+
+#: Nodes whose value is positive whatever their argument: no domain constraint passes through.
+_POSITIVE_NODES = (sp.exp, F.Sigmoid, F.Softplus, F.Softmax, F.SquaredNorm, F.FrobeniusSquared,
+                   sp.Abs, sp.cosh)
+
+
+def _positive_valued(e):
+    if isinstance(e, _POSITIVE_NODES):
+        return True
+    if isinstance(e, ElementwiseApplyFunction) and isinstance(e.function, sp.Lambda):
+        return bool(e.function.expr.is_positive)
+    if isinstance(e, (sp.Pow, HadamardPower)):
+        k = e.exp
+        return k.is_Integer and k.is_even
+    return False
+
+
+def _needs_positive_body(body):
+    """Does a scalar body need its (real) variable positive? log, sqrt, negative powers."""
+    for sub in sp.preorder_traversal(body):
+        if isinstance(sub, sp.log) and not sub.args[0].is_positive:
+            return True
+        if isinstance(sub, sp.Pow) and not sub.base.is_positive and sub.base.free_symbols:
+            if not sub.exp.is_Integer or sub.exp.is_negative:
+                return True
+    return False
+
+
+def _symbols_below(e, skip_positive=True):
+    """Matrix and scalar symbols under e, not looking inside positive-valued nodes."""
+    if skip_positive and _positive_valued(e):
+        return set()
+    if isinstance(e, (sp.MatrixSymbol, sp.Symbol)):
+        return {e}
+    if isinstance(e, sp.Lambda) or not isinstance(e, sp.Basic):
+        return set()
+    out = set()
+    args = e.args
+    if isinstance(e, sp.MatrixSymbol):
+        args = ()
+    for a in args:
+        out |= _symbols_below(a, skip_positive)
+    return out
+
+
+def infer_domains(expr):
+    """{symbol: 'pd' | 'positive'} where the expression needs it."""
+    dom = {}
+
+    def mark(syms, kind):
+        for s in syms:
+            if isinstance(s, sp.Dummy):
+                continue
+            if kind == "pd" and isinstance(s, sp.MatrixSymbol) and s.rows == s.cols:
+                dom[s] = "pd"
+            elif dom.get(s) != "pd":
+                dom[s] = "positive"
+
+    for sub in sp.preorder_traversal(expr):
+        if isinstance(sub, sp.MatrixSymbol):
+            continue
+        if isinstance(sub, (sp.Inverse, sp.Determinant)) or (
+                isinstance(sub, sp.MatPow) and not (sub.exp.is_Integer and sub.exp >= 0)):
+            mark(_symbols_below(sub.args[0], skip_positive=False), "pd")
+        elif isinstance(sub, sp.log):
+            mark(_symbols_below(sub.args[0]), "positive")
+            mark(_symbols_below(sub.args[0], skip_positive=False) & _pd_candidates(sub.args[0]), "pd")
+        elif isinstance(sub, sp.Pow) and not (sub.exp.is_Integer and sub.exp >= 0):
+            mark(_symbols_below(sub.base), "positive")
+        elif isinstance(sub, HadamardPower) and not (sub.exp.is_Integer and sub.exp >= 0):
+            mark(_symbols_below(sub.base), "positive")
+        elif isinstance(sub, ElementwiseApplyFunction) and isinstance(sub.function, sp.Lambda):
+            if _needs_positive_body(sub.function.expr):
+                mark(_symbols_below(sub.expr), "positive")
+        elif isinstance(sub, ElementwiseApplyFunction) and sub.function in (sp.log, sp.sqrt):
+            mark(_symbols_below(sub.expr), "positive")
+    return dom
+
+
+def _pd_candidates(e):
+    """Square symbols directly under a determinant inside a log: log det needs det > 0."""
+    out = set()
+    for sub in sp.preorder_traversal(e):
+        if isinstance(sub, sp.Determinant):
+            out |= {s for s in _symbols_below(sub.arg, False) if isinstance(s, sp.MatrixSymbol)}
+    return out
+
+
+def draw(sym, kind, rng):
+    """A random value for one symbol of the given domain kind."""
+    if isinstance(sym, sp.Symbol):
+        v = rng.uniform(0.5, 1.5)
+        return v if kind in ("positive", "pd") else v * rng.choice([-1.0, 1.0])
+    r, c = int(sym.rows), int(sym.cols)
+    if isinstance(sym, F.OneHot) or kind == "onehot":
+        v = np.zeros((r, c))
+        v[rng.integers(0, r, size=c), np.arange(c)] = 1.0
+        return v
+    symmetric = isinstance(sym, F.SymmetricMatrix) or kind == "symmetric"
+    if kind == "pd":
+        a = rng.uniform(0.1, 1.0, size=(r, r))
+        return a @ a.T / r + np.eye(r)
+    if kind == "positive":
+        v = rng.uniform(0.5, 1.5, size=(r, c))
+    else:
+        v = rng.normal(size=(r, c))
+    if symmetric:
+        v = (v + v.T) / 2
+    return v
+
+
+# --------------------------------------------------------------------------- compile and evaluate
+
+def _symbols_of(*exprs):
+    out = set()
+    for e in exprs:
+        for sub in sp.preorder_traversal(e):
+            if isinstance(sub, sp.MatrixSymbol):
+                out.add(sub)
+            elif isinstance(sub, sp.Symbol) and not isinstance(sub, sp.Dummy):
+                out.add(sub)
+    return out
+
+
+@dataclass
+class Point:
+    """Concrete values for every symbol and the entry symbols that stand for them."""
+
+    values: dict                       # symbol -> float or ndarray
+    entries: dict = field(default_factory=dict)  # symbol -> explicit matrix / entry symbol
+    order: list = field(default_factory=list)     # flat entry symbols, in order
+    flat: np.ndarray | None = None
+
+    @classmethod
+    def build(cls, values):
+        p = cls(values)
+        flat = []
+        for s in sorted(values, key=lambda s: s.name):
+            v = values[s]
+            if isinstance(s, sp.MatrixSymbol):
+                syms = [[sp.Dummy(f"{s.name}_{i}_{j}") for j in range(v.shape[1])]
+                        for i in range(v.shape[0])]
+                p.entries[s] = sp.ImmutableMatrix(syms)
+                p.order += [t for row in syms for t in row]
+                flat += list(np.asarray(v, dtype=float).ravel())
+            else:
+                d = sp.Dummy(s.name)
+                p.entries[s] = d
+                p.order.append(d)
+                flat.append(float(v))
+        p.flat = np.array(flat, dtype=float)
+        return p
+
+    def offset(self, sym):
+        """Slice of the flat vector holding sym's entries (row-major)."""
+        i = 0
+        for s in sorted(self.values, key=lambda s: s.name):
+            size = int(np.size(self.values[s]))
+            if s == sym:
+                return slice(i, i + size)
+            i += size
+        raise KeyError(sym)
+
+
+def compile_expr(e, point):
+    """A NumPy function of the flat value vector returning e's value as an array."""
+    ex = Explicit(point.entries)(e)
+    if isinstance(ex, sp.MatrixBase):
+        shape, items = ex.shape, list(ex)
+    elif isinstance(ex, NDimArray):
+        shape, items = ex.shape, list(sp.flatten(ex))
+    else:
+        shape, items = (), [ex]
+    items = [_as_scalar(t) for t in items]
+    fn = sp.lambdify([point.order], items, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True)
+
+    def f(flat):
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+            return np.asarray(fn(flat), dtype=float).reshape(shape)
+
+    return f
+
+
+def evaluate(e, point):
+    return compile_expr(e, point)(point.flat)
+
+
+def jacobian_fd(expr, wrt, point, h=1e-6):
+    """J[i, j, k, l] = d expr_ij / d wrt_kl by central differences (scalars as 1 x 1)."""
+    f = compile_expr(expr, point)
+    sl = point.offset(wrt)
+    y0 = np.atleast_2d(f(point.flat))
+    wshape = np.shape(point.values[wrt]) or (1, 1)
+    J = np.zeros(y0.shape + tuple(wshape))
+    for idx, k in enumerate(range(sl.start, sl.stop)):
+        step = h * max(1.0, abs(point.flat[k]))
+        up, down = point.flat.copy(), point.flat.copy()
+        up[k] += step
+        down[k] -= step
+        d = (np.atleast_2d(f(up)) - np.atleast_2d(f(down))) / (2 * step)
+        J[(...,) + np.unravel_index(idx, wshape)] = d
+    return J
+
+
+def _is_scalar_shape(e):
+    return not getattr(e, "is_Matrix", False) or tuple(e.shape) == (1, 1)
+
+
+def arrange(J, expr, wrt, layout="denominator", vec=False):
+    """Lay J[i, j, k, l] out as DESIGN.md §2 says for this kind of derivative."""
+    m, n, p, q = J.shape
+    if vec:
+        # vec stacks columns: vec(Y)[i + j m], vec(X)[k + l p]
+        N = J.transpose(1, 0, 3, 2).reshape(m * n, p * q)
+        return N if layout == "numerator" else N.T
+    y_scalar, x_scalar = _is_scalar_shape(expr), _is_scalar_shape(wrt)
+    if y_scalar and x_scalar:
+        return J[0, 0, 0, 0]
+    if y_scalar:
+        G = J[0, 0]
+        return G.T if layout == "numerator" else G
+    if x_scalar:
+        D = J[:, :, 0, 0]
+        return D if layout == "numerator" else D.T
+    if n == 1 and q == 1:
+        D = J[:, 0, :, 0]
+        return D if layout == "numerator" else D.T
+    return J if layout == "numerator" else J.transpose(2, 3, 0, 1)
+
+
+# --------------------------------------------------------------------------- the check
+
+def concrete(e, sizes):
+    return e.subs(sizes) if sizes else e
+
+
+def make_point(expr, sizes=None, seed=0, domains=None, extra=()):
+    """Draw values for every symbol of expr (and of extra expressions) at concrete sizes."""
+    rng = np.random.default_rng(seed)
+    ex = concrete(expr, sizes)
+    dom = infer_domains(ex)
+    for s, kind in (domains or {}).items():
+        dom[concrete(s, sizes)] = kind
+    syms = _symbols_of(ex, *[concrete(e, sizes) for e in extra])
+    values = {s: draw(s, dom.get(s), rng) for s in sorted(syms, key=lambda s: s.name)}
+    return Point.build(values)
+
+
+def expected_derivative(expr, wrt, *, layout="denominator", vec=False, sizes=None, seed=0,
+                        domains=None):
+    """The finite-difference derivative in ``layout`` and the point it was taken at."""
+    ex, w = concrete(expr, sizes), concrete(wrt, sizes)
+    point = make_point(expr, sizes, seed, domains)
+    return arrange(jacobian_fd(ex, w, point), ex, w, layout, vec), point
+
+
+def check(result, expr, wrt, *, layout="denominator", vec=False, sizes=None, seed=0,
+          domains=None, rtol=1e-5, atol=1e-6):
+    """Assert that ``result`` is d expr / d wrt in ``layout`` at random values; return the arrays.
+
+    ``sizes`` maps size symbols to integers. Fails (AssertionError) with both arrays shown when
+    the shapes or any entry differ, and when a result is zero where the derivative is not.
+    """
+    ex, w, res = concrete(expr, sizes), concrete(wrt, sizes), concrete(result, sizes)
+    point = make_point(expr, sizes, seed, domains, extra=(res,))
+    want = arrange(jacobian_fd(ex, w, point), ex, w, layout, vec)
+    got = evaluate(res, point)
+    if np.ndim(want) == 0 and np.shape(got) == (1, 1):
+        got = got[0, 0]
+    where = f"d/d{wrt} of {expr} [{layout}{', vec' if vec else ''}] at sizes {sizes}, seed {seed}"
+    assert np.shape(got) == np.shape(want), (
+        f"shape: expected {np.shape(want)}, got {np.shape(got)} for {where}; result {result}")
+    assert np.all(np.isfinite(want)), f"oracle: input not finite at the drawn point for {where}"
+    scale = max(1.0, float(np.max(np.abs(want)))) if np.size(want) else 1.0
+    ok = np.allclose(got, want, rtol=rtol, atol=atol * scale)
+    assert ok, (f"value mismatch for {where}\nresult: {result}\nexpected (finite differences):\n"
+                f"{np.round(want, 6)}\ngot:\n{np.round(got, 6)}")
+    return got, want
