@@ -1,0 +1,128 @@
+"""diff, gradient, jacobian and hessian: the layout is applied here, at the edges.
+
+Inside, every derivative is gradient-shaped (reverse mode, ``engine.backward``). A scalar output's
+gradient has the variable's shape, which is the denominator layout; the numerator layout is its
+transpose. A matrix output Y is differentiated with a seed V of Y's shape; the result Jᵀ V is linear
+in V and ``linear`` reads the Jacobian off it in matrix form (``diag(σ'(z)) W``), or in vec form
+(``Bᵀ ⊗ A``), or, for concrete sizes where no matrix form exists, entry by entry.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import LayoutError, ShapeError, UnsupportedError
+from ..functions import is_matrix
+from ..shapes import kind
+from ..simplify import textbook, transpose
+from .engine import backward, prepare
+from .linear import explicit_jacobian, split, split_vec
+
+LAYOUTS = ("numerator", "denominator")
+
+
+def check_layout(layout):
+    if layout not in LAYOUTS:
+        raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
+
+
+def check_variable(expr, wrt):
+    if not isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
+        raise UnsupportedError(f"differentiate with respect to a sp.Symbol or sp.MatrixSymbol; {wrt} is a "
+                               f"{type(wrt).__name__}")
+    sizes = set()
+    for m in sp.sympify(expr).atoms(sp.MatrixSymbol):
+        sizes |= m.shape[0].free_symbols | m.shape[1].free_symbols
+    if wrt in sizes:
+        raise UnsupportedError(f"{wrt} is a size in {expr}, not a variable of it")
+
+
+def _concrete(*exprs):
+    return all(s.is_Integer for e in exprs if is_matrix(e) for s in e.shape)
+
+
+def gradient(expr, wrt, assumptions=None):
+    """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``."""
+    check_variable(expr, wrt)
+    if kind(expr) != "scalar":
+        raise ShapeError(f"gradient takes a scalar expression, but {expr} is {expr.rows} x {expr.cols}; "
+                         "use jacobian or diff")
+    g = backward(expr, [wrt], assumptions=assumptions).gradients[wrt]
+    return g
+
+
+def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
+    """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form."""
+    check_layout(layout)
+    check_variable(expr, wrt)
+    expr = sp.sympify(expr)
+    if kind(expr) == "scalar":
+        G = gradient(expr, wrt, assumptions)
+        if not is_matrix(wrt):
+            return G
+        if vec and wrt.cols != 1:
+            G = _vec(G)
+        return G if layout == "denominator" else textbook(transpose(G))
+    V = sp.MatrixSymbol("V_seed", *expr.shape)
+    R = backward(expr, [wrt], seed=V, assumptions=assumptions).gradients[wrt]
+    if not is_matrix(wrt):  # matrix by scalar: R = ⟨V, dY/dx⟩, and its gradient in V is dY/dx
+        D = backward(R, [V]).gradients[V]
+        return D if layout == "numerator" else textbook(transpose(D))
+    if expr.cols == 1 and wrt.cols == 1:  # vector by vector: R = J_den V
+        try:
+            M, _ = split(R, V)
+            J_den = textbook(M) if M is not None else sp.ZeroMatrix(wrt.rows, expr.rows)
+        except UnsupportedError:
+            if not _concrete(expr, wrt):
+                raise
+            J_den = explicit_jacobian(expr, wrt).T
+        return J_den if layout == "denominator" else textbook(transpose(J_den))
+    if vec:
+        try:
+            K = split_vec(R, V)
+            K = textbook(K) if K is not None else sp.ZeroMatrix(wrt.rows * wrt.cols, expr.rows * expr.cols)
+        except UnsupportedError:
+            if not _concrete(expr, wrt):
+                raise
+            K = explicit_jacobian(expr, wrt).T
+        return K if layout == "denominator" else textbook(transpose(K))
+    if not _concrete(expr, wrt):
+        raise UnsupportedError(
+            f"the derivative of the {expr.rows} x {expr.cols} expression {expr} by the {wrt.rows} x {wrt.cols} "
+            f"matrix {wrt} is a 4-way array with no matrix form for symbolic sizes; pass vec=True for "
+            "the Kronecker form ∂vec(Y)/∂vec(X)ᵀ, or use concrete sizes for the array")
+    return _array(explicit_jacobian(prepare(expr)[0], wrt), expr.shape, wrt.shape, layout)
+
+
+def _vec(G):
+    if not _concrete(G):
+        raise UnsupportedError(f"vec of the {G.rows} x {G.cols} gradient {G} needs concrete sizes")
+    E = G.as_explicit()
+    return sp.ImmutableMatrix([E[i, j] for j in range(E.cols) for i in range(E.rows)])
+
+
+def _array(J, yshape, xshape, layout):
+    """The numerator Jacobian ∂vec(Y)/∂vec(X)ᵀ as an array [i,j,k,l] = ∂Y_ij/∂X_kl (or (p,q,m,n))."""
+    m, n = (int(s) for s in yshape)
+    p, q = (int(s) for s in xshape)
+    if layout == "numerator":
+        return sp.ImmutableDenseNDimArray(
+            [[[[J[i + j * m, k + l * p] for l in range(q)] for k in range(p)] for j in range(n)]
+             for i in range(m)])
+    return sp.ImmutableDenseNDimArray(
+        [[[[J[i + j * m, k + l * p] for j in range(n)] for i in range(m)] for l in range(q)]
+         for k in range(p)])
+
+
+def jacobian(f, x, layout="numerator", vec=False, assumptions=None):
+    """The Jacobian of f by x; numerator layout (m x n for f m x 1, x n x 1) unless told otherwise."""
+    return diff(f, x, layout=layout, vec=vec, assumptions=assumptions)
+
+
+def hessian(expr, wrt, wrt2=None, assumptions=None):
+    """Second derivatives of a scalar: H[i, j] = ∂²L/∂wrt_i ∂wrt2_j (vec form for matrices)."""
+    g = gradient(expr, wrt, assumptions)
+    other = wrt if wrt2 is None else wrt2
+    if is_matrix(g) and g.cols != 1:
+        g = _vec(g)
+    return diff(g, other, layout="numerator", vec=is_matrix(other) and other.cols != 1,
+                assumptions=assumptions)

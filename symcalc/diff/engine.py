@@ -1,0 +1,186 @@
+"""Reverse mode over the expression DAG.
+
+``backward`` visits each distinct sub-expression once, from the output to the inputs, sums the
+shares its parents send it into its adjoint (the gradient of the output with respect to it, shaped
+like it), and hands that adjoint to the node's rule. Only nodes that depend on a variable are
+visited, so constants cost nothing. Shared sub-expressions are one node, so the cost and the size
+of the result grow with the DAG, not with the expanded tree (the cheap-gradient principle).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .. import shapes
+from ..errors import SymcalcError, UnsupportedError
+from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
+from ..simplify import add, as_matrix11, scalar, textbook
+from .rules import lookup
+
+_LEAVES = (sp.Symbol, sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.Number,
+           sp.NumberSymbol)
+
+
+def children(node):
+    """The sub-expressions a node's rule sends gradient to."""
+    if isinstance(node, _LEAVES) or not isinstance(node, sp.Basic):
+        return ()
+    if isinstance(node, ElementwiseApplyFunction):
+        lam = node.function
+        return (node.expr,) + tuple(sorted(lam.expr.free_symbols - set(lam.variables), key=str))
+    if isinstance(node, MatrixElement):
+        return (node.parent,)
+    if isinstance(node, sp.MatrixBase):
+        return tuple(node)
+    if isinstance(node, (sp.MatPow, sp.HadamardPower)):
+        return tuple(node.args)
+    return tuple(a for a in node.args if isinstance(a, sp.Expr))
+
+
+def prepare(expr, assumptions=True):
+    """Canonical input: one dummy per elementwise function, A^{-k} as (A^{-1})^k, declared symmetry."""
+    expr = sp.sympify(expr)
+
+    def rewrite(e):
+        if isinstance(e, ElementwiseApplyFunction):
+            return canonical_elementwise(e)
+        if isinstance(e, sp.MatPow) and e.exp.is_Integer:
+            k = int(e.exp)
+            if k < 0:
+                inv = sp.Inverse(e.base)
+                return inv if k == -1 else sp.MatPow(inv, -k)
+            if k == 1:
+                return e.base
+            if k == 0:
+                return sp.Identity(e.base.rows)
+        return e
+
+    expr = expr.replace(lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
+    expr = expr.replace(_scalar_of_matrix, _as_trace_args)
+    given = True if assumptions is None else assumptions
+    symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in expr.atoms(sp.MatrixSymbol)
+                 if m.rows == m.cols and not isinstance(m, SymmetricMatrix)
+                 and sp.ask(sp.Q.symmetric(m), given)}
+    expr = expr.xreplace(symmetric)
+    return shapes.check(expr), {v: k for k, v in symmetric.items()}
+
+
+_MATRIX_TO_SCALAR = (sp.Trace, sp.Determinant, MatrixElement)
+
+
+def _scalar_of_matrix(e):
+    """A scalar node (exp, log, +, *, ...) with a matrix argument, such as exp(xᵀx)."""
+    return (isinstance(e, sp.Expr) and not is_matrix(e) and not isinstance(e, _MATRIX_TO_SCALAR)
+            and any(is_matrix(a) for a in e.args))
+
+
+def _as_trace_args(e):
+    """A 1 x 1 matrix inside a scalar function is its entry: exp(xᵀx) = exp(tr(xᵀx))."""
+    args = []
+    for a in e.args:
+        if is_matrix(a):
+            if a.shape != (1, 1):
+                raise UnsupportedError(
+                    f"{e.func} of the {a.rows} x {a.cols} matrix {a}: a scalar function takes a scalar "
+                    f"or a 1 x 1 matrix; for an entrywise function use symcalc's elementwise "
+                    f"builders (sc.exp(Z), sc.log(Z), ...) or Z.applyfunc(f)")
+            a = sp.Trace(a)
+        args.append(a)
+    return e.func(*args)
+
+
+@dataclass
+class Backward:
+    """The result of one reverse sweep."""
+
+    output: sp.Basic
+    order: list  # nodes that depend on a variable, from the output to the inputs
+    adjoints: dict  # node -> its adjoint (gradient of the output, shaped like the node)
+    gradients: dict = field(default_factory=dict)  # variable -> its gradient
+
+
+def _zero_like(x):
+    return sp.ZeroMatrix(*x.shape) if is_matrix(x) else sp.S.Zero
+
+
+def _conform(share, child):
+    """Shares cross between scalars and 1 x 1 matrices where a 1 x 1 matrix is used as a scalar."""
+    if is_matrix(child) and not is_matrix(share):
+        return as_matrix11(share)
+    if not is_matrix(child) and is_matrix(share):
+        return scalar(share)
+    return share
+
+
+def backward(expr, wrts, seed=None, assumptions=True):
+    """Gradients of ``expr`` with respect to each of ``wrts``.
+
+    For a scalar (or 1 x 1) ``expr`` the seed is 1. For a matrix ``expr`` pass ``seed``, a matrix of
+    its shape: the gradients are then the vector–Jacobian products seedᵀJ, linear in the seed.
+    """
+    wrts = list(wrts)
+    expr, restore = prepare(expr, assumptions)
+    targets = set(wrts) | {k for k, v in restore.items() if v in wrts}
+
+    depends: dict = {}
+
+    def dep(node):
+        if node in depends:
+            return depends[node]
+        result = node in targets or any(dep(c) for c in children(node))
+        depends[node] = result
+        return result
+
+    # post-order DFS over distinct nodes, iterative (deep networks exceed Python's recursion limit)
+    post, visited, stack = [], set(), [(expr, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            post.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for c in children(node):
+            if c not in visited:
+                stack.append((c, False))
+    for node in post:  # children before parents: dep() never recurses deeply
+        dep(node)
+    order = [n for n in reversed(post) if depends[n]]
+
+    if seed is None:
+        if is_matrix(expr) and expr.shape != (1, 1):
+            raise SymcalcError(f"{expr} is a {expr.rows} x {expr.cols} matrix: backward needs a seed")
+        seed = sp.Identity(1) if is_matrix(expr) else sp.S.One
+    shares: dict = {expr: [seed]}
+    adjoints: dict = {}
+    for node in order:
+        parts = shares.pop(node, [])
+        G = add(node.shape if is_matrix(node) else None, *parts)
+        adjoints[node] = G
+        if node in targets or isinstance(node, _LEAVES):
+            continue
+        given = lookup(node).contributions(node, G)
+        reached = set()
+        for child, share in given:
+            if dep(child):
+                shares.setdefault(child, []).append(_conform(share, child))
+                reached.add(child)
+        missed = [c for c in children(node) if dep(c) and c not in reached]
+        if missed:
+            raise UnsupportedError(f"{node} depends on the variable through {missed[0]}, which its rule "
+                                   f"({lookup(node).name}) does not differentiate")
+
+    def restore_symbols(e):
+        return e.xreplace(restore) if restore and isinstance(e, sp.Basic) else e
+
+    gradients = {}
+    for w in wrts:
+        key = next((k for k, v in restore.items() if v == w), w)
+        g = adjoints.get(key, _zero_like(w))
+        gradients[w] = restore_symbols(textbook(g))
+    return Backward(expr, order, adjoints, gradients)

@@ -1,0 +1,229 @@
+"""Reading a matrix off an expression that is linear (or affine) in a variable.
+
+Reverse mode gives vector–Jacobian products: for a seed V, the gradient Jᵀ V. To hand back the
+Jacobian J itself in matrix form, ``split`` writes an expression E that is affine in a column V as
+M V + c, pulling V to the right through products, Hadamard products (a ⊙ V = diag(a) V), sums and
+transposes. ``split_vec`` does the same for a matrix V in vec form, vec(E) = K vec(V) + vec(c), with
+vec(A V B) = (Bᵀ ⊗ A) vec(V). Where no matrix form exists and sizes are concrete, ``explicit``
+differentiates entry by entry (exact, since E is linear).
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+from ..errors import UnsupportedError
+from ..functions import is_matrix
+from ..simplify import add, coefficient, mul, scalar, transpose
+
+
+def _nonlinear(e, v, why):
+    raise UnsupportedError(f"{e} is not affine in {v} ({why}); no matrix form can be read off")
+
+
+def split(e, v):
+    """(M, c) with e = M v + c for a column vector v; e a column vector, a 1 x 1 matrix or a scalar.
+
+    M is None when e does not depend on v; c is None when there is no constant part.
+    """
+    if not e.has(v):
+        return None, e
+    if e == v:
+        return sp.Identity(v.rows), None
+    if isinstance(e, (sp.MatAdd, sp.Add)):
+        Ms, cs = zip(*(split(a, v) for a in e.args))
+        return _sum(Ms, (e.rows if is_matrix(e) else 1, v.rows)), _sum(cs, e.shape if is_matrix(e) else None)
+    if not is_matrix(e):
+        return _split_scalar(e, v)
+    if e.shape == (1, 1):
+        return _split_11(e, v)
+    if e.cols != 1:
+        _nonlinear(e, v, f"it is a {e.rows} x {e.cols} matrix, not a column")
+    if isinstance(e, sp.MatMul):
+        c, core = coefficient(e)
+        factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
+        if c.has(v):
+            M, k = split(c, v)
+            return _scaled(mul(*factors), M, k, v)
+        hits = [i for i, f in enumerate(factors) if f.has(v)]
+        if len(hits) != 1:
+            _nonlinear(e, v, "the variable appears in more than one factor of a product")
+        i = hits[0]
+        left, f, right = factors[:i], factors[i], factors[i + 1:]
+        if f.cols == 1:  # right is a run of 1 x 1 factors: scalars
+            s = sp.Mul(*[scalar(r) for r in right])
+            M, k = split(f, v)
+            return mul(c * s, *left, M), (None if k is None else mul(c * s, *left, k, *right))
+        if isinstance(f, DiagMatrix) and f.args[0].cols == 1 and len(right) == 1 and right[0].cols == 1:
+            M, k = split(f.args[0], v)  # diag(a) r = r ⊙ a = diag(r) a
+            return mul(c, *left, DiagMatrix(right[0]), M), (
+                None if k is None else mul(c, *left, DiagMatrix(k), right[0]))
+        rest = mul(*right) if right else None
+        if rest is not None and rest.cols == 1 and f.rows == 1:  # f r is 1 x 1
+            M, k = split(mul(f, rest), v)
+            return _scaled(mul(c, *left), M, k, v)
+        _nonlinear(e, v, f"the variable sits inside the {f.rows} x {f.cols} factor {f}")
+    if isinstance(e, sp.HadamardProduct):
+        hits = [a for a in e.args if a.has(v)]
+        if len(hits) != 1:
+            _nonlinear(e, v, "the variable appears in more than one factor of an entrywise product")
+        others = [a for a in e.args if not a.has(v)]
+        weight = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+        M, k = split(hits[0], v)
+        return mul(DiagMatrix(weight), M), (None if k is None else sp.HadamardProduct(weight, k))
+    if isinstance(e, sp.Transpose):
+        return split(transpose(e.arg), v) if not isinstance(transpose(e.arg), sp.Transpose) else \
+            _nonlinear(e, v, "a transpose that does not reduce")
+    _nonlinear(e, v, f"{type(e).__name__} has no linear form here")
+
+
+def _sum(parts, shape):
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    return add(shape, *parts) if any(is_matrix(p) for p in parts) else sp.Add(*parts)
+
+
+def _scaled(P, M, k, v):
+    """(s(v)) P with s = M v + k scalar: P M v + k P."""
+    return (None if M is None else mul(P, M)), (None if k is None else mul(k, P))
+
+
+def _split_11(e, v):
+    """A 1 x 1 matrix is its own transpose: try it as it stands, then transposed."""
+    try:
+        return _split_11_once(e, v)
+    except UnsupportedError:
+        return _split_11_once(transpose_11(e), v)
+
+
+def transpose_11(e):
+    c, core = coefficient(e)
+    if isinstance(core, sp.MatMul):
+        return mul(c, *[transpose(a) for a in reversed(core.args)])
+    return e
+
+
+def _split_11_once(e, v):
+    if isinstance(e, sp.MatMul):
+        c, core = coefficient(e)
+        factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
+        if c.has(v):
+            M, k = split(c, v)
+            return _scaled(mul(*factors), M, k, v)
+        if factors[-1].has(v) and not any(f.has(v) for f in factors[:-1]):
+            M, k = split(factors[-1], v)
+            return (None if M is None else mul(c, *factors[:-1], M)), (
+                None if k is None else mul(c, *factors[:-1], k))
+        _nonlinear(e, v, "the variable is not the last factor")
+    if isinstance(e, sp.MatAdd):
+        return split(e, v)
+    _nonlinear(e, v, f"{type(e).__name__} has no linear form here")
+
+
+def _split_scalar(e, v):
+    """A scalar: s = r v + k with r a row."""
+    if isinstance(e, sp.Mul):
+        hits = [a for a in e.args if a.has(v)]
+        if len(hits) != 1:
+            _nonlinear(e, v, "the variable appears in more than one factor of a product")
+        c = sp.Mul(*[a for a in e.args if not a.has(v)])
+        M, k = split(hits[0], v)
+        return (None if M is None else mul(c, M)), (None if k is None else c * _as_scalar(k))
+    if isinstance(e, sp.Trace):
+        M, k = split(e.arg, v)
+        return M, (None if k is None else _as_scalar(k))
+    from sympy.matrices.expressions.matexpr import MatrixElement
+    if isinstance(e, MatrixElement) and e.parent.shape == (1, 1):
+        M, k = split(e.parent, v)
+        return M, (None if k is None else _as_scalar(k))
+    _nonlinear(e, v, f"{type(e).__name__} of the variable")
+
+
+def _as_scalar(k):
+    return scalar(k) if is_matrix(k) else k
+
+
+def split_affine(e, v):
+    """(M, c) with e = M v + c exactly; M and c are zero matrices when absent.
+
+    For a column v, M is a matrix; for a matrix variable v (p x q) with e of the same row count,
+    M acts on the left (e = M v + c) and the call raises UnsupportedError when e is not of that form.
+    """
+    shape = e.shape if is_matrix(e) else (1, 1)
+    if v.cols == 1:
+        M, c = split(e, v)
+        return (M if M is not None else sp.ZeroMatrix(shape[0], v.rows),
+                c if c is not None else sp.ZeroMatrix(*shape))
+    K, c = split_left(e, v)
+    return (K if K is not None else sp.ZeroMatrix(shape[0], v.rows),
+            c if c is not None else sp.ZeroMatrix(*shape))
+
+
+def split_left(e, v):
+    """(M, c) with e = M v + c for a matrix v, where v enters only through left products."""
+    if not e.has(v):
+        return None, e
+    if e == v:
+        return sp.Identity(v.rows), None
+    if isinstance(e, sp.MatAdd):
+        Ms, cs = zip(*(split_left(a, v) for a in e.args))
+        return _sum(Ms, (e.rows, v.rows)), _sum(cs, e.shape)
+    if isinstance(e, sp.MatMul):
+        c, core = coefficient(e)
+        factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
+        if factors[-1].has(v) and not c.has(v) and not any(f.has(v) for f in factors[:-1]):
+            M, k = split_left(factors[-1], v)
+            return (None if M is None else mul(c, *factors[:-1], M)), (
+                None if k is None else mul(c, *factors[:-1], k))
+    _nonlinear(e, v, "the variable does not enter only as the right-most factor of products")
+
+
+# --------------------------------------------------------------------------- vec (Kronecker) form
+
+def split_vec(e, v):
+    """K with vec(e) = K vec(v) for e linear in the matrix v (column-major vec)."""
+    if not e.has(v):
+        return None
+    if e == v:
+        return sp.Identity(v.rows * v.cols)
+    if isinstance(e, sp.MatAdd):
+        Ks = [split_vec(a, v) for a in e.args]
+        return _sum(Ks, (e.rows * e.cols, v.rows * v.cols))
+    if isinstance(e, sp.MatMul):
+        c, core = coefficient(e)
+        if c.has(v):
+            raise UnsupportedError(f"{e}: a scalar factor depends on {v}; no Kronecker form")
+        factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
+        hits = [i for i, f in enumerate(factors) if f.has(v)]
+        if len(hits) != 1:
+            _nonlinear(e, v, "the variable appears in more than one factor of a product")
+        i = hits[0]
+        A = mul(*factors[:i]) if i else sp.Identity(factors[i].rows)
+        B = mul(*factors[i + 1:]) if i + 1 < len(factors) else sp.Identity(factors[i].cols)
+        return mul(c, _kron(transpose(B), A), split_vec(factors[i], v))
+    if isinstance(e, sp.HadamardProduct) and e.cols == 1:
+        hits = [a for a in e.args if a.has(v)]
+        others = [a for a in e.args if not a.has(v)]
+        if len(hits) == 1:
+            weight = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+            return mul(DiagMatrix(weight), split_vec(hits[0], v))
+    raise UnsupportedError(f"{e} has no Kronecker (vec) form in {v} with symbolic sizes; "
+                           "use concrete sizes")
+
+
+def _kron(A, B):
+    if isinstance(A, sp.Identity) and A.rows == 1:
+        return B
+    if isinstance(B, sp.Identity) and B.rows == 1:
+        return A
+    return sp.KroneckerProduct(A, B)
+
+
+def explicit_jacobian(e, v):
+    """∂vec(e)/∂vec(v)ᵀ, entry by entry, for concrete sizes (column-major vec)."""
+    E = e.as_explicit() if is_matrix(e) else sp.ImmutableMatrix([[e]])
+    V = v.as_explicit()
+    ve = [E[i, j] for j in range(E.cols) for i in range(E.rows)]
+    vv = [V[i, j] for j in range(V.cols) for i in range(V.rows)]
+    return sp.ImmutableMatrix(len(ve), len(vv), lambda r, c: sp.diff(ve[r], vv[c]))

@@ -1,0 +1,296 @@
+"""The table of differentiation rules, in reverse-mode form.
+
+Each rule takes a node and its upstream gradient ``G`` (the gradient of the output with respect to
+the node, shaped like the node; a plain scalar for scalar nodes) and returns each child's share of
+the gradient, shaped like that child. One small function per operation, registered with its name
+and the identity it applies, so that derivations can cite the table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..errors import UnsupportedError
+from ..functions import (
+    ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
+    is_matrix,
+)
+from ..simplify import add, hadamard, mul, scalar, transpose
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    identity: str  # LaTeX, in gradient form: how ∂L/∂(input) follows from G = ∂L/∂(node)
+    contributions: Callable  # (node, G) -> [(child, share), ...]
+
+
+RULES: dict[type, Rule] = {}
+
+
+def rule(cls, name, identity):
+    def register(fn):
+        RULES[cls] = Rule(name, identity, fn)
+        return fn
+    return register
+
+
+def lookup(node) -> Rule:
+    for cls in type(node).__mro__:
+        if cls in RULES:
+            return RULES[cls]
+    supported = ", ".join(sorted(c.__name__ for c in RULES))
+    raise UnsupportedError(
+        f"no differentiation rule for {type(node).__name__} in {node}; supported operations: {supported}"
+    )
+
+
+def inner(G, M):
+    """⟨G, M⟩ = tr(Gᵀ M), the scalar that pairs an upstream gradient with a matrix."""
+    product = mul(transpose(G), M)
+    return scalar(product) if product.shape == (1, 1) else sp.Trace(product)
+
+
+def heaviside_to_step(e):
+    """Heaviside(x) → 1[x > 0]: the ReLU convention (SymPy's Heaviside(0) is 1/2)."""
+    return e.replace(lambda a: isinstance(a, sp.Heaviside), lambda a: Step(a.args[0])).replace(
+        lambda a: isinstance(a, sp.DiracDelta), lambda a: sp.S.Zero)
+
+
+# --------------------------------------------------------------------------- matrix algebra
+
+@rule(sp.MatAdd, "sum rule", r"\bar{A}_i = \bar{G}")
+def _matadd(node, G):
+    return [(a, G) for a in node.args]
+
+
+@rule(sp.MatMul, "matrix product",
+      r"\bar{A} = \bar{G} B^{\top}, \quad \bar{B} = A^{\top} \bar{G}")
+def _matmul(node, G):
+    scalars = [a for a in node.args if not is_matrix(a)]
+    mats = [a for a in node.args if is_matrix(a)]
+    c = sp.Mul(*scalars)
+    out = []
+    for i, m in enumerate(mats):
+        left, right = mats[:i], mats[i + 1:]
+        share = mul(c, *[transpose(a) for a in reversed(left)], G, *[transpose(a) for a in reversed(right)])
+        out.append((m, share))
+    if scalars:
+        product = mul(*mats)
+        for k, s in enumerate(scalars):
+            others = sp.Mul(*(scalars[:k] + scalars[k + 1:]))
+            out.append((s, others * inner(G, product)))
+    return out
+
+
+@rule(sp.Transpose, "transpose", r"\bar{A} = \bar{G}^{\top}")
+def _transpose(node, G):
+    return [(node.arg, transpose(G))]
+
+
+@rule(sp.Inverse, "inverse", r"\bar{A} = -A^{-\top} \bar{G} A^{-\top}")
+def _inverse(node, G):
+    inv_t = transpose(node)
+    return [(node.arg, mul(-1, inv_t, G, inv_t))]
+
+
+@rule(sp.MatPow, "matrix power", r"\bar{A} = \sum_{i=0}^{k-1} (A^{i})^{\top} \bar{G} (A^{k-1-i})^{\top}")
+def _matpow(node, G):
+    base, k = node.base, node.exp
+    if not (k.is_Integer and k > 0):
+        raise UnsupportedError(f"the power {node} needs a positive integer exponent (negative powers are "
+                               "rewritten as powers of the inverse); got exponent {k}")
+
+    def power(i):
+        return sp.Identity(base.rows) if i == 0 else (base if i == 1 else sp.MatPow(base, i))
+
+    shares = [mul(transpose(power(i)), G, transpose(power(int(k) - 1 - i))) for i in range(int(k))]
+    return [(base, add(base.shape, *shares))]
+
+
+@rule(sp.Trace, "trace", r"\frac{\partial \operatorname{tr} A}{\partial A} = I")
+def _trace(node, g):
+    if node.arg.shape == (1, 1):
+        return [(node.arg, mul(g, sp.Identity(1)))]
+    return [(node.arg, mul(g, sp.Identity(node.arg.rows)))]
+
+
+@rule(sp.Determinant, "determinant", r"\frac{\partial \det A}{\partial A} = \det(A) A^{-\top}")
+def _determinant(node, g):
+    return [(node.arg, mul(g * node, sp.Inverse(transpose(node.arg))))]
+
+
+@rule(MatrixElement, "matrix element", r"\bar{A} = \bar{g}\, e_i e_j^{\top}")
+def _element(node, g):
+    parent, i, j = node.args
+    if parent.shape == (1, 1):
+        return [(parent, mul(g, sp.Identity(1)))]
+    if not (parent.rows.is_Integer and parent.cols.is_Integer):
+        raise UnsupportedError(f"the element {node} of a matrix of symbolic shape {parent.shape} has no "
+                               "matrix-form derivative; use concrete sizes, or a 1 x 1 matrix")
+    unit = sp.ImmutableMatrix(parent.rows, parent.cols, lambda r, c: g if (r, c) == (i, j) else 0)
+    return [(parent, unit)]
+
+
+@rule(sp.HadamardProduct, "entrywise product", r"\bar{A} = \bar{G} \odot B")
+def _hadamard(node, G):
+    args = node.args
+    return [(a, hadamard(G, *(args[:i] + args[i + 1:]))) for i, a in enumerate(args)]
+
+
+@rule(sp.HadamardPower, "entrywise power", r"\bar{A} = \bar{G} \odot p A^{\circ (p-1)}")
+def _hadamard_power(node, G):
+    base, p = node.base, node.exp
+    power = hadamard(base) if p - 1 == 1 else sp.HadamardPower(base, p - 1)
+    return [(base, mul(p, hadamard(G, power)))]
+
+
+@rule(sp.KroneckerProduct, "Kronecker product",
+      r"\bar{A}_{ij} = \sum_{kl} \bar{G}_{(i,k),(j,l)} B_{kl}")
+def _kronecker(node, G):
+    if len(node.args) != 2:
+        A, B = node.args[0], sp.KroneckerProduct(*node.args[1:])
+    else:
+        A, B = node.args
+    sizes = A.shape + B.shape
+    if not all(s.is_Integer for s in sizes):
+        raise UnsupportedError(f"the Kronecker product {node} is differentiated for concrete sizes only; "
+                               f"{A} is {A.shape[0]} x {A.shape[1]} and {B} is {B.shape[0]} x {B.shape[1]}")
+    m, n, p, q = (int(s) for s in sizes)
+    Ge = G.as_explicit()
+    Ae, Be = A.as_explicit(), B.as_explicit()
+    gA = sp.ImmutableMatrix(m, n, lambda i, j: sum(Ge[i * p + k, j * q + l] * Be[k, l]
+                                                  for k in range(p) for l in range(q)))
+    gB = sp.ImmutableMatrix(p, q, lambda k, l: sum(Ge[i * p + k, j * q + l] * Ae[i, j]
+                                                  for i in range(m) for j in range(n)))
+    return [(A, gA), (B, gB)]
+
+
+@rule(DiagMatrix, "diagonal matrix", r"\bar{v} = \operatorname{diag}(\bar{G})")
+def _diag_matrix(node, G):
+    v = node.args[0]
+    d = DiagonalOf(G)
+    return [(v, d if v.cols == 1 else transpose(d))]
+
+
+@rule(sp.ImmutableMatrix, "explicit matrix", r"\bar{a}_{ij} = \bar{G}_{ij}")
+def _explicit(node, G):
+    Ge = G if isinstance(G, sp.MatrixBase) else G.as_explicit()
+    return [(node[i, j], Ge[i, j]) for i in range(node.rows) for j in range(node.cols)]
+
+
+# --------------------------------------------------------------------------- elementwise functions
+
+def lift(body, Z):
+    """A scalar body in ELEMENT as a matrix expression in Z: σ(d)(1 − σ(d)) → σ(Z) ⊙ (1 − σ(Z))."""
+    if body == ELEMENT:
+        return Z
+    if not body.has(ELEMENT):
+        return mul(body, sp.OneMatrix(*Z.shape))
+    if isinstance(body, sp.Add):
+        return add(Z.shape, *[lift(a, Z) for a in body.args])
+    if isinstance(body, sp.Mul):
+        const = sp.Mul(*[a for a in body.args if not a.has(ELEMENT)])
+        varying = sorted((a for a in body.args if a.has(ELEMENT)), key=lambda a: isinstance(a, sp.Add))
+        return mul(const, hadamard(*[lift(a, Z) for a in varying]))
+    if isinstance(body, sp.Pow) and not body.exp.has(ELEMENT) and body.exp.is_Integer:
+        return sp.HadamardPower(lift(body.base, Z), body.exp)
+    return elementwise(body, Z)
+
+
+@rule(ElementwiseApplyFunction, "elementwise function", r"\bar{Z} = \bar{G} \odot f'(Z)")
+def _elementwise(node, G):
+    lam, Z = node.function, node.expr
+    body = lam.expr.xreplace({lam.variables[0]: ELEMENT})
+    deriv = heaviside_to_step(sp.diff(body, ELEMENT))
+    if deriv.has(sp.Derivative, sp.Subs):
+        raise UnsupportedError(f"the elementwise function {lam} has no known derivative ({deriv})")
+    out = [(Z, hadamard(G, lift(deriv, Z)))]
+    for s in sorted(body.free_symbols - {ELEMENT}, key=str):
+        ds = heaviside_to_step(sp.diff(body, s))
+        out.append((s, inner(G, lift(ds, Z))))
+    return out
+
+
+# --------------------------------------------------------------------------- reductions and softmax
+
+@rule(EntrySum, "sum of entries", r"\frac{\partial\, \mathbf{1}^{\top} Z \mathbf{1}}{\partial Z} = \mathbf{1}\mathbf{1}^{\top}")
+def _entry_sum(node, G):
+    return [(node.arg, mul(scalar(G), sp.OneMatrix(*node.arg.shape)))]
+
+
+@rule(EntryMean, "mean of entries", r"\frac{\partial \operatorname{mean} Z}{\partial Z} = \frac{1}{mn}\mathbf{1}\mathbf{1}^{\top}")
+def _entry_mean(node, G):
+    count = node.arg.rows * node.arg.cols
+    return [(node.arg, mul(scalar(G) / count, sp.OneMatrix(*node.arg.shape)))]
+
+
+@rule(LogSumExp, "log-sum-exp", r"\frac{\partial \operatorname{logsumexp} z}{\partial z} = \operatorname{softmax}(z)")
+def _logsumexp(node, G):
+    return [(node.arg, mul(scalar(G), Softmax(node.arg)))]
+
+
+@rule(SquaredNorm, "squared norm", r"\frac{\partial \lVert x \rVert^2}{\partial x} = 2x")
+def _squared_norm(node, G):
+    return [(node.arg, mul(2 * scalar(G), node.arg))]
+
+
+@rule(FrobeniusSquared, "squared Frobenius norm", r"\frac{\partial \lVert X \rVert_F^2}{\partial X} = 2X")
+def _frobenius(node, G):
+    return [(node.arg, mul(2 * scalar(G), node.arg))]
+
+
+@rule(Softmax, "softmax", r"\bar{z} = s \odot (\bar{G} - \mathbf{1} s^{\top} \bar{G})")
+def _softmax(node, G):
+    S = node
+    m = S.rows
+    weighted = hadamard(S, G)
+    column_sums = mul(sp.OneMatrix(1, m), weighted)
+    if S.cols == 1:
+        spread = mul(S, column_sums)
+    else:
+        spread = hadamard(S, mul(sp.OneMatrix(m, 1), column_sums))
+    return [(node.arg, add(S.shape, weighted, mul(-1, spread)))]
+
+
+# --------------------------------------------------------------------------- scalar functions
+
+@rule(sp.Add, "sum rule", r"\bar{a}_i = \bar{g}")
+def _add(node, g):
+    return [(a, g) for a in node.args]
+
+
+@rule(sp.Mul, "product rule", r"\bar{a}_i = \bar{g} \prod_{j \ne i} a_j")
+def _mul(node, g):
+    args = node.args
+    return [(a, g * sp.Mul(*(args[:i] + args[i + 1:]))) for i, a in enumerate(args)]
+
+
+@rule(sp.Pow, "power rule", r"\bar{a} = \bar{g}\, p\, a^{p-1}")
+def _pow(node, g):
+    b, p = node.args
+    out = [(b, g * p * b ** (p - 1))]
+    if p.free_symbols or not p.is_number:
+        out.append((p, g * node * sp.log(b)))
+    return out
+
+
+@rule(sp.Function, "chain rule", r"\bar{a} = \bar{g}\, f'(a)")
+def _function(node, g):
+    out = []
+    for i, a in enumerate(node.args, start=1):
+        d = heaviside_to_step(node.fdiff(i))
+        if d.has(sp.Derivative, sp.Subs):
+            raise UnsupportedError(f"the function {node.func} has no known derivative in its argument {a}")
+        out.append((a, g * d))
+    return out
+
+
+@rule(sp.Abs, "absolute value", r"\bar{a} = \bar{g}\operatorname{sign}(a)")
+def _abs(node, g):
+    return [(node.args[0], g * sp.sign(node.args[0]))]
