@@ -18,6 +18,7 @@ from .. import shapes
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
 from ..simplify import add, as_matrix11, scalar, textbook
+from .indices import sum_to_matrix
 from .rules import lookup
 
 _LEAVES = (sp.Symbol, sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.Number,
@@ -59,6 +60,7 @@ def prepare(expr, assumptions=True):
         return e
 
     expr = expr.replace(lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum), sum_to_matrix)
     expr = expr.replace(_scalar_of_matrix, _as_trace_args)
     given = True if assumptions is None else assumptions
     symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in expr.atoms(sp.MatrixSymbol)
