@@ -1,0 +1,475 @@
+r"""LaTeX in the notation of lecture notes (DESIGN.md §4), as a SymPy ``LatexPrinter`` subclass.
+
+One ``_print_<Class>`` method per node; sub-parts are always printed with ``self._print`` and
+parenthesized by a small precedence ladder (``_level``), never by editing strings afterwards.
+
+Choices a reader sees:
+
+* vectors and matrices bold (``\mathbf{x}``, ``\boldsymbol{\theta}`` for Greek), scalars and
+  1 x 1 symbols italic, entries italic (``A_{ij}``, ``x_{k}``);
+* sums print positive terms first, so SymPy's ``-X*theta + y`` reads ``y - X theta``;
+* an elementwise function prints as the function applied to the matrix: the Lambda's body with
+  its variable standing for the argument (``\sigma(\mathbf{W} \mathbf{x} + \mathbf{b})``,
+  ``\log \sigma(\mathbf{z})``); a product of two such factors is ``\odot``, a power ``^{\circ 2}``;
+* ``\operatorname{sum}(\mathbf{Z})`` for the sum of all entries (it reads the same for vectors and
+  matrices, where ``\mathbf{1}^{\top} \mathbf{Z} \mathbf{1}`` needs two different ones);
+* parentheses are plain ``( )`` unless the inside is tall (a fraction, a sum, a matrix), then
+  ``{\left( \right)}`` (the braces keep TeX from adding a space after function names).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import sympy as sp
+from sympy.matrices.expressions import (
+    DiagMatrix, Determinant, HadamardPower, HadamardProduct, Identity, Inverse, KroneckerProduct,
+    MatAdd, MatMul, MatPow, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix,
+)
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter, modifier_dict, translate
+
+from .. import functions as F
+from .notation import DEFAULT, Notation
+
+# How tightly a printed form binds: a sub-expression whose level is below what its context
+# needs gets parentheses.
+ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
+
+_ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
+    "exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh",
+    "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+}
+_TALL = (r"\frac", r"\dfrac", r"\sum", r"\prod", r"\int", r"\begin", r"\left", r"\sqrt")
+_REDUCTIONS = {  # symcalc's matrix nodes printed as an operator applied to the argument
+    F.EntrySum: r"\operatorname{sum}",
+    F.EntryMean: r"\operatorname{mean}",
+    F.LogSumExp: r"\operatorname{logsumexp}",
+    F.Softmax: r"\operatorname{softmax}",
+}
+
+
+def _is_negative(term) -> bool:
+    extract = getattr(term, "could_extract_minus_sign", None)
+    return bool(extract and extract())
+
+
+def positive_first(terms):
+    """Terms of a sum with a leading negative moved behind the positive ones (stable)."""
+    terms = list(terms)
+    if terms and _is_negative(terms[0]) and not all(_is_negative(t) for t in terms):
+        return [t for t in terms if not _is_negative(t)] + [t for t in terms if _is_negative(t)]
+    return terms
+
+
+def _top_level_superscript(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "^" and depth == 0:
+            return True
+    return False
+
+
+def lambda_parts(function):
+    """(variable, body) of an ElementwiseApplyFunction's function (a Lambda or a SymPy function)."""
+    if isinstance(function, sp.Lambda):
+        (var,) = function.variables
+        return var, function.expr
+    var = sp.Dummy("z")
+    return var, function(var)
+
+
+class SymcalcLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with symcalc's notation; settings: ``notation`` (a Notation)."""
+
+    _default_settings = {**LatexPrinter._default_settings, "notation": None}
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.notation: Notation = self._settings["notation"] or DEFAULT
+        self._bound: dict = {}  # Lambda variable -> the matrix it stands for
+
+    # ------------------------------------------------------------------ helpers
+
+    def _paren(self, s: str) -> str:
+        if any(t in s for t in _TALL):
+            return r"{\left(%s\right)}" % s
+        return "(%s)" % s
+
+    def _level(self, e) -> int:
+        if e in self._bound:
+            return self._level(self._bound[e])
+        if isinstance(e, (MatAdd, sp.Add)):
+            return ADD
+        if isinstance(e, (HadamardProduct, KroneckerProduct)):
+            return HADAMARD
+        if isinstance(e, (MatMul, sp.Mul)):
+            if _is_negative(e):
+                return ADD
+            if isinstance(e, sp.Mul) and self._depends(e):
+                return HADAMARD if sum(map(self._depends, e.args)) > 1 else MUL
+            return MUL
+        if isinstance(e, sp.Pow):
+            if e.exp.is_negative:
+                return MUL  # printed as a fraction
+            if e.exp == sp.S.Half:
+                return ATOM
+            return POW
+        if isinstance(e, (Transpose, Inverse, MatPow, HadamardPower)):
+            return POW
+        if isinstance(e, ElementwiseApplyFunction):
+            var, body = lambda_parts(e.function)
+            with self._binding(var, e.expr):
+                return self._level(body)
+        if isinstance(e, MatrixElement) and e.parent.shape == (1, 1):
+            return self._level(e.parent)
+        if isinstance(e, sp.Rational) and not e.is_Integer:
+            return MUL
+        if isinstance(e, sp.Number) and e.is_negative:
+            return ADD
+        return ATOM
+
+    def _wrap(self, e, level: int) -> str:
+        s = self._print(e)
+        return self._paren(s) if self._level(e) < level else s
+
+    def _depends(self, e) -> bool:
+        """Whether a scalar expression mentions a bound Lambda variable (so it is a matrix)."""
+        return bool(self._bound) and any(v in e.free_symbols for v in self._bound)
+
+    @contextlib.contextmanager
+    def _binding(self, var, value):
+        saved = self._bound.get(var, None), var in self._bound
+        if value is None:
+            self._bound.pop(var, None)
+        else:
+            self._bound[var] = value
+        try:
+            yield
+        finally:
+            if saved[1]:
+                self._bound[var] = saved[0]
+            else:
+                self._bound.pop(var, None)
+
+    def _arg(self, a) -> str:
+        """A function's argument: no parentheses of its own (the call supplies them)."""
+        return self._print(a)
+
+    def _call(self, name: str, *args) -> str:
+        return name + self._paren(", ".join(self._arg(a) for a in args))
+
+    def _is_application(self, e) -> bool:
+        """Prints as name(...), so ``\\log`` can drop its own parentheses: ``\\log \\sigma(z)``."""
+        if e in self._bound:
+            return self._is_application(self._bound[e])
+        if isinstance(e, ElementwiseApplyFunction):
+            var, body = lambda_parts(e.function)
+            with self._binding(var, e.expr):
+                return self._is_application(body)
+        if isinstance(e, F.Step):
+            return False
+        if isinstance(e, sp.exp):
+            return self._depends(e)
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            return True
+        return isinstance(e, (Determinant, Trace, DiagMatrix, *_REDUCTIONS))
+
+    def _symbol(self, name: str, bold: bool) -> str:
+        """``W1`` -> ``\\mathbf{W}_{1}``, ``theta`` -> ``\\boldsymbol{\\theta}``, ``yhat`` -> ``\\hat{\\mathbf{y}}``."""
+        mapped = self.notation.names.get(name)
+        if mapped is not None:
+            return mapped
+        base, supers, subs = split_super_sub(name)
+        tex = _styled(base, bold)
+        if supers:
+            tex += "^{%s}" % " ".join(translate(s) for s in supers)
+        if subs:
+            tex += "_{%s}" % " ".join(translate(s) for s in subs)
+        return tex
+
+    def _superscript(self, base, sup: str) -> str:
+        s = self._print(base)
+        if self._level(base) < ATOM:
+            s = self._paren(s)
+        elif _top_level_superscript(s):
+            s = "{%s}" % s
+        return "%s^{%s}" % (s, sup)
+
+    # ------------------------------------------------------------------ symbols
+
+    def _print_Symbol(self, expr, style="plain"):
+        if expr in self._bound:
+            return self._print_bound(expr)
+        mapped = self.notation.names.get(expr.name)
+        if mapped is not None:
+            return mapped
+        return super()._print_Symbol(expr, style)
+
+    def _print_bound(self, var):
+        value = self._bound[var]
+        with self._binding(var, None):  # the argument lies outside the Lambda's scope
+            return self._print(value)
+
+    def _print_MatrixSymbol(self, expr):
+        scalar = expr.shape == (1, 1)
+        return self._symbol(expr.name, bold=self.notation.bold and not scalar)
+
+    def _print_Identity(self, expr):
+        return r"\mathbf{I}" if self.notation.bold else "I"
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbf{1}" if self.notation.bold else "1"
+
+    def _print_ZeroMatrix(self, expr):
+        return r"\mathbf{0}" if self.notation.bold else "0"
+
+    def _print_MatrixElement(self, expr):
+        parent = expr.parent
+        if parent.shape == (1, 1):
+            return self._print(parent)  # a 1 x 1 matrix used as a scalar
+        if isinstance(parent, MatrixSymbol):
+            base = self._symbol(parent.name, bold=False)
+            if "_" in base:
+                base = "{%s}" % base
+        else:
+            base = self._paren(self._print(parent))
+        if parent.shape[1] == 1:
+            indices = [expr.i]
+        elif parent.shape[0] == 1:
+            indices = [expr.j]
+        else:
+            indices = [expr.i, expr.j]
+        printed = [self._print(i) for i in indices]
+        sep = "" if all(len(p) == 1 for p in printed) else ", "
+        return "%s_{%s}" % (base, sep.join(printed))
+
+    # ------------------------------------------------------------------ sums and products
+
+    def _join_terms(self, terms) -> str:
+        out = ""
+        for k, term in enumerate(positive_first(terms)):
+            negative = _is_negative(term)
+            if negative:
+                term = -term
+            text = self._wrap(term, HADAMARD) if negative else self._print(term)
+            if k == 0:
+                out = ("-" if negative else "") + text
+            else:
+                out += (" - " if negative else " + ") + text
+        return out
+
+    def _print_MatAdd(self, expr):
+        return self._join_terms(expr.args)
+
+    def _print_Add(self, expr, order=None):
+        return self._join_terms(self._as_ordered_terms(expr, order=order))
+
+    def _print_MatMul(self, expr):
+        coeff, matrices = expr.as_coeff_matrices()
+        sign = ""
+        if coeff.could_extract_minus_sign():
+            sign, coeff = "-", -coeff
+        parts = [] if coeff == 1 else [self._wrap(coeff, MUL)]
+        parts += [self._wrap(m, MUL) for m in matrices]
+        return sign + " ".join(parts)
+
+    def _print_Mul(self, expr):
+        if not self._depends(expr):
+            return super()._print_Mul(expr)
+        # elementwise body: a product of matrix-valued factors is a Hadamard product
+        numer, denom = sp.fraction(expr, exact=True)
+        if denom != 1:
+            return r"\frac{%s}{%s}" % (self._print(numer), self._print(denom))
+        coeff, rest = expr.as_coeff_Mul()
+        sign = ""
+        if coeff.is_negative:
+            sign, coeff = "-", -coeff
+        factors = sp.Mul.make_args(rest)
+        const = sp.Mul(coeff, *[f for f in factors if not self._depends(f)])
+        varying = [f for f in factors if self._depends(f)]
+        parts = [] if const == 1 else [self._wrap(const, MUL)]
+        level = MUL + 1 if len(varying) > 1 else MUL
+        had = " %s " % self.notation.hadamard
+        parts.append(had.join(self._wrap(f, level) for f in varying))
+        return sign + " ".join(parts)
+
+    def _print_HadamardProduct(self, expr):
+        # plain symbols first (y ⊙ log p), otherwise SymPy's order
+        args = sorted(expr.args, key=lambda a: not isinstance(a, (MatrixSymbol, Transpose)))
+        had = " %s " % self.notation.hadamard
+        return had.join(self._wrap(a, MUL + 1) for a in args)
+
+    def _print_KroneckerProduct(self, expr):
+        return r" \otimes ".join(self._wrap(a, MUL + 1) for a in expr.args)
+
+    # ------------------------------------------------------------------ powers
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, Inverse):
+            return self._superscript(expr.arg.arg, "-" + self.notation.transpose)
+        return self._superscript(expr.arg, self.notation.transpose)
+
+    def _print_Inverse(self, expr):
+        if isinstance(expr.arg, Transpose):
+            return self._superscript(expr.arg.arg, "-" + self.notation.transpose)
+        return self._superscript(expr.arg, "-1")
+
+    def _print_MatPow(self, expr):
+        return self._superscript(expr.base, self._print(expr.exp))
+
+    def _exponent(self, e) -> str:
+        """A number written inline (``1/2``, ``0.01``) for superscripts and subscripts."""
+        if isinstance(e, sp.Rational) and not e.is_Integer:
+            q = e.q
+            while q % 10 == 0:
+                q //= 10
+            if q == 1:  # a decimal fraction reads better as a decimal
+                return str(sp.Float(e, 15)).rstrip("0")
+            return "%d/%d" % (e.p, e.q)
+        return self._print(e)
+
+    def _print_HadamardPower(self, expr):
+        return self._superscript(expr.base, r"\circ %s" % self._exponent(expr.exp))
+
+    def _print_Pow(self, expr, exp=None):
+        if not self._depends(expr):
+            return super()._print_Pow(expr)
+        base, e = expr.as_base_exp()
+        if e == sp.S.Half:
+            return r"\sqrt{%s}" % self._print(base)
+        if e.is_negative:
+            return r"\frac{1}{%s}" % self._print(base ** -e)
+        return self._superscript(base, r"\circ %s" % self._exponent(e))
+
+    # ------------------------------------------------------------------ functions
+
+    def _print_Function(self, expr, exp=None):
+        cls = type(expr)
+        power = "" if exp is None else "^{%s}" % exp
+        if isinstance(expr, F.Step):
+            return r"%s[%s > 0]%s" % (self.notation.indicator, self._arg(expr.args[0]), power)
+        latex_name = getattr(cls, "latex_name", None)
+        if isinstance(latex_name, str) and latex_name:
+            name = latex_name
+            for k, a in enumerate(expr.args[1:], start=1):
+                name = name.replace("{%d}" % k, self._exponent(a))
+            return self._call(name, expr.args[0]) + power
+        if cls.__name__ in _ELEMENTARY and len(expr.args) == 1:
+            if cls is sp.exp and not self._depends(expr):
+                return LatexPrinter._print_exp(self, expr, exp)  # e^{x} for scalars
+            name = _ELEMENTARY[cls.__name__] + power
+            return self._call(name, expr.args[0])
+        return super()._print_Function(expr, exp)
+
+    def _print_exp(self, expr, exp=None):
+        return self._print_Function(expr, exp)
+
+    def _print_log(self, expr, exp=None):
+        (arg,) = expr.args
+        name = r"\log" + ("" if exp is None else "^{%s}" % exp)
+        if isinstance(arg, Determinant) and self._level(arg.arg) == ATOM:
+            return r"%s \det %s" % (name, self._print(arg.arg))
+        if self._is_application(arg):
+            return "%s %s" % (name, self._print(arg))
+        return self._call(name, arg)
+
+    def _print_tanh(self, expr, exp=None):
+        return self._print_Function(expr, exp)
+
+    _print_sin = _print_cos = _print_tan = _print_sinh = _print_cosh = _print_tanh
+
+    def _print_Heaviside(self, expr, exp=None):
+        x = self._arg(expr.args[0])
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        power = "" if exp is None else "^{%s}" % exp
+        if h0 == 0:
+            return r"%s[%s > 0]%s" % (self.notation.indicator, x, power)
+        if h0 == 1:
+            return r"%s[%s \geq 0]%s" % (self.notation.indicator, x, power)
+        return self._call(r"\operatorname{H}", expr.args[0]) + power
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        var, body = lambda_parts(expr.function)
+        with self._binding(var, expr.expr):
+            return self._print(body)
+
+    # ------------------------------------------------------------------ matrix functions
+
+    def _print_Trace(self, expr):
+        return self._call(r"\operatorname{tr}", expr.arg)
+
+    def _print_Determinant(self, expr):
+        return self._call(r"\det", expr.arg)
+
+    def _print_DiagMatrix(self, expr):
+        return self._call(r"\operatorname{diag}", expr.args[0])
+
+    def _print_EntrySum(self, expr):
+        return self._call(_REDUCTIONS[F.EntrySum], expr.arg)
+
+    def _print_EntryMean(self, expr):
+        return self._call(_REDUCTIONS[F.EntryMean], expr.arg)
+
+    def _print_LogSumExp(self, expr):
+        return self._call(_REDUCTIONS[F.LogSumExp], expr.arg)
+
+    def _print_Softmax(self, expr):
+        return self._call(_REDUCTIONS[F.Softmax], expr.arg)
+
+    def _norm(self, arg, sub: str) -> str:
+        inner = self._print(arg)
+        if any(t in inner for t in _TALL):
+            return r"\left\lVert %s \right\rVert_{%s}^{2}" % (inner, sub)
+        return r"\lVert %s \rVert_{%s}^{2}" % (inner, sub)
+
+    def _print_SquaredNorm(self, expr):
+        return self._norm(expr.arg, "2")
+
+    def _print_FrobeniusSquared(self, expr):
+        return self._norm(expr.arg, "F")
+
+
+def _styled(base: str, bold: bool) -> str:
+    """The base of a name in bold (modifiers such as ``hat`` stay outside) or italic."""
+    if not bold:
+        return translate(base)
+    for key in sorted(modifier_dict, key=len, reverse=True):
+        if base.lower().endswith(key) and len(base) > len(key):
+            return modifier_dict[key](_styled(base[: -len(key)], bold))
+    tex = translate(base)
+    if tex.startswith("\\"):
+        return r"\boldsymbol{%s}" % tex
+    return r"\mathbf{%s}" % tex
+
+
+# ---------------------------------------------------------------------- public functions
+
+def latex(expr, notation: Notation | None = None) -> str:
+    """LaTeX of a SymPy expression (matrix, scalar, or array) in symcalc's notation."""
+    return SymcalcLatexPrinter({"notation": notation}).doprint(expr)
+
+
+def shape_latex(shape, notation: Notation | None = None) -> str:
+    r"""``(d, 1)`` -> ``\in \mathbb{R}^{d \times 1}``; a 1 x 1 shape or ``()`` is ``\in \mathbb{R}``."""
+    shape = tuple(sp.sympify(s, strict=True) for s in shape)
+    if all(s == 1 for s in shape):
+        return r"\in \mathbb{R}"
+    printer = SymcalcLatexPrinter({"notation": notation})
+    dims = [printer._wrap(s, MUL) for s in shape]
+    return r"\in \mathbb{R}^{%s}" % r" \times ".join(dims)
+
+
+def partial(numerator, denominator, notation: Notation | None = None) -> str:
+    r"""``\frac{\partial L}{\partial \mathbf{W}}``; a string is taken as LaTeX already written."""
+    printer = SymcalcLatexPrinter({"notation": notation})
+
+    def side(e):
+        return e if isinstance(e, str) else printer._wrap(e, POW)
+
+    return r"\frac{\partial %s}{\partial %s}" % (side(numerator), side(denominator))
