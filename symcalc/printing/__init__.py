@@ -4,7 +4,9 @@ Printing reads the math's objects; nothing in the math imports printing.
 """
 from .latex import SymcalcLatexPrinter, latex, partial, shape_latex
 from .notation import Notation, NotationError
+from .text import SymcalcStrPrinter, text
 
 __all__ = [
-    "Notation", "NotationError", "SymcalcLatexPrinter", "latex", "partial", "shape_latex",
+    "Notation", "NotationError", "SymcalcLatexPrinter", "SymcalcStrPrinter", "latex", "partial",
+    "shape_latex", "text",
 ]

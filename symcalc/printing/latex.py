@@ -18,49 +18,22 @@ Choices a reader sees:
 """
 from __future__ import annotations
 
-import contextlib
-
 import sympy as sp
 from sympy.matrices.expressions import (
-    DiagMatrix, Determinant, HadamardPower, HadamardProduct, Identity, Inverse, KroneckerProduct,
-    MatAdd, MatMul, MatPow, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix,
+    Determinant, Inverse, MatrixSymbol, Transpose,
 )
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
+from .common import ATOM, HADAMARD, MUL, POW, MatrixPrinting, hadamard_order
 from .notation import DEFAULT, Notation
-
-# How tightly a printed form binds: a sub-expression whose level is below what its context
-# needs gets parentheses.
-ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
     "exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh",
     "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
 }
 _TALL = (r"\frac", r"\dfrac", r"\sum", r"\prod", r"\int", r"\begin", r"\left", r"\sqrt")
-_REDUCTIONS = {  # symcalc's matrix nodes printed as an operator applied to the argument
-    F.EntrySum: r"\operatorname{sum}",
-    F.EntryMean: r"\operatorname{mean}",
-    F.LogSumExp: r"\operatorname{logsumexp}",
-    F.Softmax: r"\operatorname{softmax}",
-}
-
-
-def _is_negative(term) -> bool:
-    extract = getattr(term, "could_extract_minus_sign", None)
-    return bool(extract and extract())
-
-
-def positive_first(terms):
-    """Terms of a sum with a leading negative moved behind the positive ones (stable)."""
-    terms = list(terms)
-    if terms and _is_negative(terms[0]) and not all(_is_negative(t) for t in terms):
-        return [t for t in terms if not _is_negative(t)] + [t for t in terms if _is_negative(t)]
-    return terms
 
 
 def _top_level_superscript(s: str) -> bool:
@@ -75,16 +48,7 @@ def _top_level_superscript(s: str) -> bool:
     return False
 
 
-def lambda_parts(function):
-    """(variable, body) of an ElementwiseApplyFunction's function (a Lambda or a SymPy function)."""
-    if isinstance(function, sp.Lambda):
-        (var,) = function.variables
-        return var, function.expr
-    var = sp.Dummy("z")
-    return var, function(var)
-
-
-class SymcalcLatexPrinter(LatexPrinter):
+class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     """SymPy's LaTeX printer with symcalc's notation; settings: ``notation`` (a Notation)."""
 
     _default_settings = {**LatexPrinter._default_settings, "notation": None}
@@ -92,70 +56,12 @@ class SymcalcLatexPrinter(LatexPrinter):
     def __init__(self, settings=None):
         super().__init__(settings)
         self.notation: Notation = self._settings["notation"] or DEFAULT
-        self._bound: dict = {}  # Lambda variable -> the matrix it stands for
-
-    # ------------------------------------------------------------------ helpers
+        self._init_binding()
 
     def _paren(self, s: str) -> str:
         if any(t in s for t in _TALL):
             return r"{\left(%s\right)}" % s
         return "(%s)" % s
-
-    def _level(self, e) -> int:
-        if e in self._bound:
-            return self._level(self._bound[e])
-        if isinstance(e, (MatAdd, sp.Add)):
-            return ADD
-        if isinstance(e, (HadamardProduct, KroneckerProduct)):
-            return HADAMARD
-        if isinstance(e, (MatMul, sp.Mul)):
-            if _is_negative(e):
-                return ADD
-            if isinstance(e, sp.Mul) and self._depends(e):
-                return HADAMARD if sum(map(self._depends, e.args)) > 1 else MUL
-            return MUL
-        if isinstance(e, sp.Pow):
-            if e.exp.is_negative:
-                return MUL  # printed as a fraction
-            if e.exp == sp.S.Half:
-                return ATOM
-            return POW
-        if isinstance(e, (Transpose, Inverse, MatPow, HadamardPower)):
-            return POW
-        if isinstance(e, ElementwiseApplyFunction):
-            var, body = lambda_parts(e.function)
-            with self._binding(var, e.expr):
-                return self._level(body)
-        if isinstance(e, MatrixElement) and e.parent.shape == (1, 1):
-            return self._level(e.parent)
-        if isinstance(e, sp.Rational) and not e.is_Integer:
-            return MUL
-        if isinstance(e, sp.Number) and e.is_negative:
-            return ADD
-        return ATOM
-
-    def _wrap(self, e, level: int) -> str:
-        s = self._print(e)
-        return self._paren(s) if self._level(e) < level else s
-
-    def _depends(self, e) -> bool:
-        """Whether a scalar expression mentions a bound Lambda variable (so it is a matrix)."""
-        return bool(self._bound) and any(v in e.free_symbols for v in self._bound)
-
-    @contextlib.contextmanager
-    def _binding(self, var, value):
-        saved = self._bound.get(var, None), var in self._bound
-        if value is None:
-            self._bound.pop(var, None)
-        else:
-            self._bound[var] = value
-        try:
-            yield
-        finally:
-            if saved[1]:
-                self._bound[var] = saved[0]
-            else:
-                self._bound.pop(var, None)
 
     def _arg(self, a) -> str:
         """A function's argument: no parentheses of its own (the call supplies them)."""
@@ -163,22 +69,6 @@ class SymcalcLatexPrinter(LatexPrinter):
 
     def _call(self, name: str, *args) -> str:
         return name + self._paren(", ".join(self._arg(a) for a in args))
-
-    def _is_application(self, e) -> bool:
-        """Prints as name(...), so ``\\log`` can drop its own parentheses: ``\\log \\sigma(z)``."""
-        if e in self._bound:
-            return self._is_application(self._bound[e])
-        if isinstance(e, ElementwiseApplyFunction):
-            var, body = lambda_parts(e.function)
-            with self._binding(var, e.expr):
-                return self._is_application(body)
-        if isinstance(e, F.Step):
-            return False
-        if isinstance(e, sp.exp):
-            return self._depends(e)
-        if isinstance(e, sp.Function) and len(e.args) == 1:
-            return True
-        return isinstance(e, (Determinant, Trace, DiagMatrix, *_REDUCTIONS))
 
     def _symbol(self, name: str, bold: bool) -> str:
         """``W1`` -> ``\\mathbf{W}_{1}``, ``theta`` -> ``\\boldsymbol{\\theta}``, ``yhat`` -> ``\\hat{\\mathbf{y}}``."""
@@ -210,11 +100,6 @@ class SymcalcLatexPrinter(LatexPrinter):
         if mapped is not None:
             return mapped
         return super()._print_Symbol(expr, style)
-
-    def _print_bound(self, var):
-        value = self._bound[var]
-        with self._binding(var, None):  # the argument lies outside the Lambda's scope
-            return self._print(value)
 
     def _print_MatrixSymbol(self, expr):
         scalar = expr.shape == (1, 1)
@@ -250,19 +135,6 @@ class SymcalcLatexPrinter(LatexPrinter):
         return "%s_{%s}" % (base, sep.join(printed))
 
     # ------------------------------------------------------------------ sums and products
-
-    def _join_terms(self, terms) -> str:
-        out = ""
-        for k, term in enumerate(positive_first(terms)):
-            negative = _is_negative(term)
-            if negative:
-                term = -term
-            text = self._wrap(term, HADAMARD) if negative else self._print(term)
-            if k == 0:
-                out = ("-" if negative else "") + text
-            else:
-                out += (" - " if negative else " + ") + text
-        return out
 
     def _print_MatAdd(self, expr):
         return self._join_terms(expr.args)
@@ -300,10 +172,8 @@ class SymcalcLatexPrinter(LatexPrinter):
         return sign + " ".join(parts)
 
     def _print_HadamardProduct(self, expr):
-        # plain symbols first (y ⊙ log p), otherwise SymPy's order
-        args = sorted(expr.args, key=lambda a: not isinstance(a, (MatrixSymbol, Transpose)))
         had = " %s " % self.notation.hadamard
-        return had.join(self._wrap(a, MUL + 1) for a in args)
+        return had.join(self._wrap(a, MUL + 1) for a in hadamard_order(expr.args))
 
     def _print_KroneckerProduct(self, expr):
         return r" \otimes ".join(self._wrap(a, MUL + 1) for a in expr.args)
@@ -362,12 +232,12 @@ class SymcalcLatexPrinter(LatexPrinter):
             return self._call(name, expr.args[0]) + power
         if cls.__name__ in _ELEMENTARY and len(expr.args) == 1:
             if cls is sp.exp and not self._depends(expr):
-                return LatexPrinter._print_exp(self, expr, exp)  # e^{x} for scalars
+                return LatexPrinter._print_ExpBase(self, expr, exp)  # e^{x} for scalars
             name = _ELEMENTARY[cls.__name__] + power
             return self._call(name, expr.args[0])
         return super()._print_Function(expr, exp)
 
-    def _print_exp(self, expr, exp=None):
+    def _print_ExpBase(self, expr, exp=None):
         return self._print_Function(expr, exp)
 
     def _print_log(self, expr, exp=None):
@@ -394,10 +264,13 @@ class SymcalcLatexPrinter(LatexPrinter):
             return r"%s[%s \geq 0]%s" % (self.notation.indicator, x, power)
         return self._call(r"\operatorname{H}", expr.args[0]) + power
 
-    def _print_ElementwiseApplyFunction(self, expr):
-        var, body = lambda_parts(expr.function)
-        with self._binding(var, expr.expr):
-            return self._print(body)
+    def _print_Max(self, expr, exp=None):
+        name = r"\max" + ("" if exp is None else "^{%s}" % exp)
+        return self._call(name, *expr.args)
+
+    def _print_Min(self, expr, exp=None):
+        name = r"\min" + ("" if exp is None else "^{%s}" % exp)
+        return self._call(name, *expr.args)
 
     # ------------------------------------------------------------------ matrix functions
 
@@ -411,16 +284,16 @@ class SymcalcLatexPrinter(LatexPrinter):
         return self._call(r"\operatorname{diag}", expr.args[0])
 
     def _print_EntrySum(self, expr):
-        return self._call(_REDUCTIONS[F.EntrySum], expr.arg)
+        return self._call(r"\operatorname{sum}", expr.arg)
 
     def _print_EntryMean(self, expr):
-        return self._call(_REDUCTIONS[F.EntryMean], expr.arg)
+        return self._call(r"\operatorname{mean}", expr.arg)
 
     def _print_LogSumExp(self, expr):
-        return self._call(_REDUCTIONS[F.LogSumExp], expr.arg)
+        return self._call(r"\operatorname{logsumexp}", expr.arg)
 
     def _print_Softmax(self, expr):
-        return self._call(_REDUCTIONS[F.Softmax], expr.arg)
+        return self._call(r"\operatorname{softmax}", expr.arg)
 
     def _norm(self, arg, sub: str) -> str:
         inner = self._print(arg)

@@ -1,0 +1,160 @@
+"""What the LaTeX and the text printer share: a precedence ladder and elementwise bodies.
+
+Both printers parenthesize a sub-expression when it binds less tightly than its context needs
+(``_level`` < the context's level), print sums with their positive terms first, and print an
+``ElementwiseApplyFunction`` as its Lambda body with the variable standing for the argument.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import sympy as sp
+from sympy.matrices.expressions import (
+    DiagMatrix, Determinant, HadamardPower, HadamardProduct, Inverse, KroneckerProduct, MatAdd,
+    MatMul, MatPow, Trace, Transpose,
+)
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .. import functions as F
+
+# How tightly a printed form binds.
+ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
+
+#: symcalc's matrix nodes that print as an operator applied to their argument
+REDUCTIONS = (F.EntrySum, F.EntryMean, F.LogSumExp, F.Softmax)
+
+
+def is_negative(term) -> bool:
+    extract = getattr(term, "could_extract_minus_sign", None)
+    return bool(extract and extract())
+
+
+def positive_first(terms):
+    """Terms of a sum with leading negatives moved behind the positive ones (stable):
+    SymPy's ``-X*theta + y`` becomes ``y - X*theta``."""
+    terms = list(terms)
+    if terms and is_negative(terms[0]) and not all(is_negative(t) for t in terms):
+        return [t for t in terms if not is_negative(t)] + [t for t in terms if is_negative(t)]
+    return terms
+
+
+def hadamard_order(args):
+    """Factors of a Hadamard product with plain symbols first (``y ⊙ log p``), else as given."""
+    from sympy.matrices.expressions import MatrixSymbol
+
+    return sorted(args, key=lambda a: not isinstance(a, (MatrixSymbol, Transpose)))
+
+
+def lambda_parts(function):
+    """(variable, body) of an ElementwiseApplyFunction's function (a Lambda or a SymPy function)."""
+    if isinstance(function, sp.Lambda):
+        (var,) = function.variables
+        return var, function.expr
+    var = sp.Dummy("z")
+    return var, function(var)
+
+
+class MatrixPrinting:
+    """Mixin for a SymPy printer; the printer supplies ``_paren(s)``."""
+
+    def _init_binding(self):
+        self._bound = {}  # Lambda variable -> the matrix it stands for
+
+    def _paren(self, s: str) -> str:
+        return "(%s)" % s
+
+    def _level(self, e) -> int:
+        if e in self._bound:
+            return self._level(self._bound[e])
+        if isinstance(e, (MatAdd, sp.Add)):
+            return ADD
+        if isinstance(e, (HadamardProduct, KroneckerProduct)):
+            return HADAMARD
+        if isinstance(e, (MatMul, sp.Mul)):
+            if is_negative(e):
+                return ADD
+            if isinstance(e, sp.Mul) and self._depends(e):
+                return HADAMARD if sum(map(self._depends, e.args)) > 1 else MUL
+            return MUL
+        if isinstance(e, sp.Pow):
+            if e.exp.is_negative:
+                return MUL  # a fraction
+            if e.exp == sp.S.Half:
+                return ATOM  # a square root
+            return POW
+        if isinstance(e, (Transpose, Inverse, MatPow, HadamardPower)):
+            return POW
+        if isinstance(e, ElementwiseApplyFunction):
+            var, body = lambda_parts(e.function)
+            with self._binding(var, e.expr):
+                return self._level(body)
+        if isinstance(e, MatrixElement) and e.parent.shape == (1, 1):
+            return self._level(e.parent)
+        if isinstance(e, sp.Rational) and not e.is_Integer:
+            return MUL
+        if isinstance(e, sp.Number) and e.is_negative:
+            return ADD
+        return ATOM
+
+    def _wrap(self, e, level: int) -> str:
+        s = self._print(e)
+        return self._paren(s) if self._level(e) < level else s
+
+    def _depends(self, e) -> bool:
+        """Whether a scalar expression mentions a bound Lambda variable (so it is a matrix)."""
+        return bool(self._bound) and any(v in e.free_symbols for v in self._bound)
+
+    @contextlib.contextmanager
+    def _binding(self, var, value):
+        had, old = var in self._bound, self._bound.get(var)
+        if value is None:
+            self._bound.pop(var, None)
+        else:
+            self._bound[var] = value
+        try:
+            yield
+        finally:
+            if had:
+                self._bound[var] = old
+            else:
+                self._bound.pop(var, None)
+
+    def _print_bound(self, var) -> str:
+        value = self._bound[var]
+        with self._binding(var, None):  # the argument lies outside the Lambda's scope
+            return self._print(value)
+
+    def _is_application(self, e) -> bool:
+        """Prints as name(...): ``log`` of it can drop its own parentheses (``\\log \\sigma(z)``)."""
+        if e in self._bound:
+            return self._is_application(self._bound[e])
+        if isinstance(e, ElementwiseApplyFunction):
+            var, body = lambda_parts(e.function)
+            with self._binding(var, e.expr):
+                return self._is_application(body)
+        if isinstance(e, F.Step):
+            return False
+        if isinstance(e, sp.exp):
+            return self._depends(e)
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            return True
+        return isinstance(e, (Determinant, Trace, DiagMatrix, *REDUCTIONS))
+
+    def _join_terms(self, terms, minus=" - ", plus=" + ") -> str:
+        out = ""
+        for k, term in enumerate(positive_first(terms)):
+            negative = is_negative(term)
+            if negative:
+                term = -term
+            text = self._wrap(term, HADAMARD) if negative else self._print(term)
+            if k == 0:
+                out = ("-" if negative else "") + text
+            else:
+                out += (minus if negative else plus) + text
+        return out
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        var, body = lambda_parts(expr.function)
+        with self._binding(var, expr.expr):
+            return self._print(body)

@@ -1,0 +1,165 @@
+"""Readable plain text: ``-2*X.T*(y - X*theta)``, ``sigmoid(W*x + b)``, ``X^-1``.
+
+A SymPy ``StrPrinter`` subclass sharing the LaTeX printer's precedence ladder, so the two agree
+on parentheses. Written for people, not for ``eval``: products are ``*``, transposes ``.T``
+(as in NumPy), inverses ``^-1`` and ``^-T``, the Hadamard product ``⊙`` and the elementwise power
+``^∘2`` (the symbols of the LaTeX output). ``ascii=True`` writes ``.*`` and ``.^`` instead
+(MATLAB's elementwise operators) for terminals and logs without Unicode. Elementwise functions
+print as the function of the matrix, without SymPy's ``Lambda(_z, ...)`` wrapper.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions import Inverse, Transpose
+from sympy.printing.str import StrPrinter
+
+from .common import ATOM, MUL, MatrixPrinting, hadamard_order
+
+
+class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
+    """Plain text; settings: ``ascii`` (``.*`` and ``.^`` instead of ``⊙`` and ``^∘``)."""
+
+    _default_settings = {**StrPrinter._default_settings, "ascii": False}
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self._init_binding()
+        ascii_only = self._settings["ascii"]
+        self._had = " .* " if ascii_only else " ⊙ "
+        self._hpow = ".^" if ascii_only else "^∘"
+        self._kron = " kron " if ascii_only else " ⊗ "
+
+    def _call(self, name, *args):
+        return "%s(%s)" % (name, ", ".join(self._print(a) for a in args))
+
+    def _superscript(self, base, mark: str) -> str:
+        return self._wrap(base, ATOM) + mark
+
+    def _number(self, e) -> str:
+        return self._print(e)
+
+    # ------------------------------------------------------------------ symbols and entries
+
+    def _print_Symbol(self, expr):
+        if expr in self._bound:
+            return self._print_bound(expr)
+        return super()._print_Symbol(expr)
+
+    _print_Dummy = _print_Symbol
+
+    def _print_MatrixElement(self, expr):
+        if expr.parent.shape == (1, 1):
+            return self._print(expr.parent)
+        return "%s[%s, %s]" % (self._wrap(expr.parent, ATOM), self._print(expr.i),
+                               self._print(expr.j))
+
+    def _print_Identity(self, expr):
+        return "I"
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
+
+    # ------------------------------------------------------------------ sums and products
+
+    def _print_MatAdd(self, expr):
+        return self._join_terms(expr.args)
+
+    def _print_Add(self, expr, order=None):
+        return self._join_terms(self._as_ordered_terms(expr, order=order))
+
+    def _print_MatMul(self, expr):
+        coeff, matrices = expr.as_coeff_matrices()
+        sign = ""
+        if coeff.could_extract_minus_sign():
+            sign, coeff = "-", -coeff
+        parts = [] if coeff == 1 else [self._wrap(coeff, MUL + 1)]  # (1/2)*x
+        parts += [self._wrap(m, MUL) for m in matrices]
+        return sign + "*".join(parts)
+
+    def _print_Mul(self, expr):
+        if not self._depends(expr):
+            return super()._print_Mul(expr)
+        numer, denom = sp.fraction(expr, exact=True)
+        if denom != 1:
+            return "%s/%s" % (self._wrap(numer, MUL), self._wrap(denom, ATOM))
+        coeff, rest = expr.as_coeff_Mul()
+        sign = ""
+        if coeff.is_negative:
+            sign, coeff = "-", -coeff
+        factors = sp.Mul.make_args(rest)
+        const = sp.Mul(coeff, *[f for f in factors if not self._depends(f)])
+        varying = [f for f in factors if self._depends(f)]
+        level = MUL + 1 if len(varying) > 1 else MUL
+        body = self._had.join(self._wrap(f, level) for f in varying)
+        return sign + (body if const == 1 else "%s*%s" % (self._wrap(const, MUL), body))
+
+    def _print_HadamardProduct(self, expr):
+        return self._had.join(self._wrap(a, MUL + 1) for a in hadamard_order(expr.args))
+
+    def _print_KroneckerProduct(self, expr):
+        return self._kron.join(self._wrap(a, MUL + 1) for a in expr.args)
+
+    # ------------------------------------------------------------------ powers
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, Inverse):
+            return self._superscript(expr.arg.arg, "^-T")
+        return self._superscript(expr.arg, ".T")
+
+    def _print_Inverse(self, expr):
+        if isinstance(expr.arg, Transpose):
+            return self._superscript(expr.arg.arg, "^-T")
+        return self._superscript(expr.arg, "^-1")
+
+    def _print_MatPow(self, expr):
+        return self._superscript(expr.base, "^" + self._wrap(expr.exp, ATOM))
+
+    def _print_HadamardPower(self, expr):
+        return self._superscript(expr.base, self._hpow + self._wrap(expr.exp, ATOM))
+
+    def _print_Pow(self, expr, rational=False):
+        if not self._depends(expr):
+            return super()._print_Pow(expr, rational)
+        base, e = expr.as_base_exp()
+        if e == sp.S.Half:
+            return self._call("sqrt", base)
+        if e.is_negative:
+            return "1/%s" % self._wrap(base ** -e, ATOM)
+        return self._superscript(base, self._hpow + self._wrap(e, ATOM))
+
+    # ------------------------------------------------------------------ functions
+
+    def _print_Function(self, expr):
+        display = getattr(expr, "display_name", None)
+        if isinstance(display, str) and display:
+            return self._call(display, *expr.args)
+        if len(expr.args) == 1 and type(expr).__name__ in (
+                "exp", "log", "tanh", "sinh", "cosh", "sin", "cos", "tan"):
+            return self._call(type(expr).__name__, expr.args[0])
+        return super()._print_Function(expr)
+
+    _print_ExpBase = _print_log = _print_Function
+
+    def _print_Heaviside(self, expr):
+        h0 = expr.args[1] if len(expr.args) > 1 else None
+        if h0 == 0:
+            return self._call("step", expr.args[0])
+        return super()._print_Function(expr)
+
+    def _print_Trace(self, expr):
+        return self._call("tr", expr.arg)
+
+    def _print_Determinant(self, expr):
+        return self._call("det", expr.arg)
+
+    def _print_DiagMatrix(self, expr):
+        return self._call("diag", expr.args[0])
+
+
+def text(expr, ascii: bool = False) -> str:
+    """Readable plain text of a SymPy expression (see the module docstring for the notation)."""
+    return SymcalcStrPrinter({"ascii": ascii}).doprint(expr)
+
