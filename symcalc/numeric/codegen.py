@@ -1,0 +1,687 @@
+"""NumPy source code for symcalc results: readable, shared sub-expressions named once, inputs checked.
+
+``codegen(exprs, args)`` returns the text of a module with one function of ``args`` that returns
+the values of ``exprs``. The generated module imports only NumPy.
+
+Conventions of the generated function
+-------------------------------------
+* A matrix expression evaluates to a 2-D ``numpy.ndarray``; a 1 x 1 matrix expression (a loss
+  written as ``r.T*r`` or ``sum(...)``) to an array of shape (1, 1). A scalar SymPy expression
+  (``Trace(X)``, ``log(det(X))``, ``M[0, 0]``) evaluates to a Python ``float``. An N-dimensional
+  SymPy array (a matrix-by-matrix derivative) evaluates to an N-dimensional array.
+* Every matrix argument must be a 2-D array of its declared shape. Integer sizes must match;
+  a symbolic size is bound by the first argument that has it and must agree across arguments
+  (``n`` from ``X`` and from ``y``). A 1-D array is refused, not broadcast: a vector ``y`` of
+  shape (n,) against a column of shape (n, 1) would silently become an n x n matrix.
+* ``log(det(A))`` is computed with ``slogdet`` (the log of the absolute value of the determinant,
+  whose gradient A^{-T} holds for either sign).
+
+Common sub-expressions are found on the matrix-expression DAG (``sympy.cse`` cannot look inside
+elementwise functions). An elementwise function's body is split into its scalar sub-terms, each an
+elementwise application to the same argument, so that the forward σ(z) and the σ(z)(1 − σ(z)) of a
+gradient share one ``numpy.exp`` pass.
+"""
+from __future__ import annotations
+
+import ast
+import keyword
+import unicodedata
+from collections import Counter
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.printing.numpy import NumPyPrinter
+from sympy.tensor.array import NDimArray
+
+from ..errors import ShapeError, SymcalcError, UnsupportedError
+from ..functions import (
+    ELEMENT, SCALAR_FUNCTIONS, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm,
+    canonical_elementwise,
+)
+
+__all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name"]
+
+EAF = ElementwiseApplyFunction
+
+#: Names the generated code uses itself; an argument may not take them.
+RESERVED = frozenset({"numpy", "ShapeError", "_matrix", "float", "int"})
+
+#: Module-level helper of the generated code (it needs a ``ShapeError`` in its namespace).
+HELPERS = '''\
+def _matrix(value, name, shape, kind):
+    """``value`` as a 2-D float array; anything else is refused (a 1-D array would broadcast)."""
+    a = numpy.asarray(value, dtype=float)
+    if a.ndim != 2:
+        hint = ""
+        if a.ndim == 1 and kind == "column":
+            hint = f"; a column is expected: pass {name}.reshape(-1, 1)"
+        elif a.ndim == 1 and kind == "row":
+            hint = f"; a row is expected: pass {name}.reshape(1, -1)"
+        raise ShapeError(f"argument {name} must be a 2-D array of shape {shape}, "
+                         f"got an array of shape {a.shape}{hint}")
+    return a
+'''
+
+SHAPE_ERROR_CLASS = '''\
+class ShapeError(ValueError):
+    """An argument array whose shape does not match its declaration."""
+'''
+
+
+# --------------------------------------------------------------------------- names
+
+def validate_name(name: str, what: str = "symbol") -> str:
+    """A plain Python identifier; anything else could change the meaning of generated code."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise SymcalcError(
+            f"{what} name {name!r} is not a Python identifier; code generation needs plain names "
+            "such as 'W1' or 'theta' (a name like 'A^{(1)}' can silently change the computed "
+            "product, SymPy issue 20883). Keep the name plain and set its LaTeX form in the notation.")
+    if name in RESERVED or name.startswith("__"):
+        raise SymcalcError(f"{what} name {name!r} is reserved by the generated code; rename it")
+    return name
+
+
+def _is_matrix(e) -> bool:
+    return getattr(e, "is_Matrix", False)
+
+
+def _is_tight(code: str) -> bool:
+    """True when ``code`` can be an operand without parentheses."""
+    try:
+        node = ast.parse(code, mode="eval").body
+    except SyntaxError:  # pragma: no cover - our printers always produce Python
+        return False
+    if isinstance(node, ast.Constant):
+        return not (isinstance(node.value, (int, float)) and node.value < 0)
+    return isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
+
+
+def _wrap(code: str) -> str:
+    return code if _is_tight(code) else f"({code})"
+
+
+def _tidy(code: str) -> str:
+    """Minimal parentheses and uniform spacing, by a round trip through the syntax tree."""
+    return ast.unparse(ast.parse(code, mode="eval"))
+
+
+# --------------------------------------------------------------------------- the DAG
+
+def _canonical(expr, memo):
+    """``expr`` with explicit matrices immutable and every elementwise function over ELEMENT."""
+    if expr in memo:
+        return memo[expr]
+    if isinstance(expr, sp.MatrixBase):
+        out = sp.ImmutableMatrix(expr.rows, expr.cols, [_canonical(x, memo) for x in expr])
+    elif isinstance(expr, NDimArray):
+        out = sp.ImmutableDenseNDimArray([_canonical(x, memo) for x in sp.flatten(expr.tolist())],
+                                         expr.shape)
+    elif isinstance(expr, EAF):
+        inner = _canonical(expr.expr, memo)
+        out = canonical_elementwise(EAF(expr.function, inner))
+        if out.function.expr == ELEMENT:
+            out = inner
+    elif not isinstance(expr, sp.Basic) or expr.is_Atom or isinstance(expr, sp.MatrixSymbol):
+        out = expr
+    else:
+        args = [_canonical(a, memo) for a in expr.args]
+        out = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    memo[expr] = out
+    return out
+
+
+def _sub_application(term, Z):
+    """The elementwise application of the scalar sub-term ``term`` (in ELEMENT) to ``Z``."""
+    if term == ELEMENT:
+        return Z
+    return EAF(sp.Lambda(ELEMENT, term), Z)
+
+
+def _negated(term) -> bool:
+    """-t: printed as a minus sign in front of t, never as a variable of its own."""
+    return isinstance(term, sp.Mul) and term.args[0].is_Number and term.args[0] < 0
+
+
+def _body_children(term, Z):
+    kids = []
+    for a in term.args:
+        if ELEMENT not in a.free_symbols:
+            kids.append(a)
+        elif _negated(a):
+            kids.extend(_body_children(a, Z))
+        else:
+            kids.append(_sub_application(a, Z))
+    return kids
+
+
+def _children(e):
+    if isinstance(e, EAF):
+        return [e.expr] + _body_children(e.function.expr, e.expr)
+    if isinstance(e, sp.MatrixBase):
+        return list(e)
+    if isinstance(e, NDimArray):
+        return sp.flatten(e.tolist())
+    if isinstance(e, (sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix)):
+        return []
+    if isinstance(e, sp.Basic):
+        return [a for a in e.args if isinstance(a, sp.Basic)]
+    return []
+
+
+def _trivial(e) -> bool:
+    """Cheap to recompute: never worth a name."""
+    if not isinstance(e, sp.Basic) or e.is_Atom or isinstance(e, (sp.MatrixSymbol, sp.Identity,
+                                                                   sp.ZeroMatrix, sp.OneMatrix)):
+        return True
+    if isinstance(e, sp.Transpose):
+        return _trivial(e.arg)
+    if isinstance(e, sp.DiagMatrix):  # printed inline; a product folds it into a broadcast
+        return True
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1 and e.args[1].is_Atom:
+        return True
+    return False
+
+
+def _analyse(roots):
+    """Reference counts and a children-first order of the DAG under ``roots``."""
+    counts, order, seen = Counter(), [], set()
+
+    def visit(e):
+        counts[e] += 1
+        if e in seen:
+            return
+        seen.add(e)
+        for c in _children(e):
+            visit(c)
+        order.append(e)
+
+    for r in roots:
+        visit(r)
+    return counts, order
+
+
+# --------------------------------------------------------------------------- the printer
+
+class NumericPrinter(NumPyPrinter):
+    """NumPy code for symcalc's matrix expressions; ``names`` maps shared nodes to variables."""
+
+    printmethod = "_numpycode_symcalc"  # do not let classes print themselves SymPy's way
+
+    def __init__(self, names=None, bound=None, emit=None, fresh=None):
+        super().__init__({"fully_qualified_modules": True, "inline": True,
+                          "allow_unknown_functions": False, "strict": True})
+        self.names = names if names is not None else {}
+        self.bound = bound if bound is not None else {}
+        self._emit = emit          # emit(statement): add a line before the current one
+        self._fresh = fresh        # fresh(hint) -> an unused variable name
+        self._element = None       # (Z, code of Z) while printing an elementwise body
+        self._body_root = None
+
+    # ---- dispatch: names first, then elementwise sub-terms
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sp.Basic):
+            name = self.names.get(expr)
+            if name is not None:
+                return name
+            ctx = self._element
+            if ctx is not None and not _is_matrix(expr) and ELEMENT in expr.free_symbols:
+                if expr == ELEMENT:
+                    return _wrap(ctx[1])
+                if expr is self._body_root or _negated(expr):
+                    self._body_root = None
+                    return super()._print(expr, **kwargs)
+                return _wrap(self._print(_sub_application(expr, ctx[0])))
+        return super()._print(expr, **kwargs)
+
+    def operand(self, expr) -> str:
+        return _wrap(self._print(expr))
+
+    def bind(self, code: str, hint: str) -> str:
+        """A variable holding ``code`` (for printers that need a value more than once)."""
+        if _is_tight(code) and code.isidentifier():
+            return code
+        if self._emit is None:
+            raise UnsupportedError("this node needs a statement context (use codegen or lambdify)")
+        name = self._fresh(hint)
+        self._emit(f"{name} = {_tidy(code)}")
+        return name
+
+    # ---- symbols and sizes
+    def _print_Symbol(self, expr):
+        if expr in self.bound:
+            return self.bound[expr]
+        if expr == ELEMENT:
+            raise UnsupportedError("an elementwise variable outside its function body")
+        raise SymcalcError(
+            f"the symbol {expr} is neither an argument nor a size that the argument shapes "
+            f"determine; add it to the arguments")
+
+    _print_Dummy = _print_Symbol
+
+    def _print_MatrixSymbol(self, expr):
+        if expr in self.bound:
+            return self.bound[expr]
+        raise SymcalcError(
+            f"the matrix {expr} ({expr.shape[0]} x {expr.shape[1]}) is not among the arguments; "
+            "add it to the arguments")
+
+    def _size(self, s) -> str:
+        return self._print(sp.sympify(s))
+
+    def _print_Identity(self, expr):
+        return f"numpy.eye({self._size(expr.rows)})"
+
+    def _print_ZeroMatrix(self, expr):
+        return f"numpy.zeros(({self._size(expr.rows)}, {self._size(expr.cols)}))"
+
+    def _print_OneMatrix(self, expr):
+        return f"numpy.ones(({self._size(expr.rows)}, {self._size(expr.cols)}))"
+
+    # ---- products and sums
+    def _print_MatMul(self, expr):
+        coeff, factors = expr.as_coeff_matrices()
+        chain = self._chain(list(factors))
+        if coeff == 1:
+            return chain
+        if coeff == -1:
+            return f"-{_wrap(chain)}"
+        return f"{self.operand(coeff)} * {_wrap(chain)}"
+
+    def _chain(self, factors) -> str:
+        """A product of matrices: ``solve`` for an inverse on the left, broadcasts for diagonals."""
+        if len(factors) > 1:
+            factors = [f for f in factors if not isinstance(f, sp.Identity)] or factors[:1]
+        if len(factors) == 1:
+            return self._print(factors[0])
+        for i, f in enumerate(factors[:-1]):
+            a = self._inverted(f)
+            if a is not None:
+                rhs = f"numpy.linalg.solve({self._print(a)}, {self._chain(factors[i + 1:])})"
+                return rhs if i == 0 else f"{_wrap(self._chain(factors[:i]))} @ {rhs}"
+        for i, f in enumerate(factors):
+            if isinstance(f, sp.DiagMatrix):
+                col, row = self._diagonal(f.args[0])
+                if i == len(factors) - 1:
+                    return f"{_wrap(self._chain(factors[:i]))} * {row}"
+                scaled = f"{col} * {_wrap(self._chain(factors[i + 1:]))}"
+                return scaled if i == 0 else f"{_wrap(self._chain(factors[:i]))} @ ({scaled})"
+        ops = [self.operand(f) for f in factors]
+        if len(ops) == 2:
+            return f"{ops[0]} @ {ops[1]}"
+        return f"numpy.linalg.multi_dot([{', '.join(ops)}])"
+
+    def _inverted(self, f):
+        """A when ``f`` is an unshared A⁻¹ (or A⁻ᵀ) that a ``solve`` can replace."""
+        if f in self.names:
+            return None
+        if isinstance(f, sp.Inverse):
+            return f.arg
+        if isinstance(f, sp.Transpose) and isinstance(f.arg, sp.Inverse) and f.arg not in self.names:
+            return sp.Transpose(f.arg.arg)
+        return None
+
+    def _diagonal(self, v):
+        """The diagonal of diag(v) as a column and as a row (for broadcasting)."""
+        code = self.operand(v)
+        if v.shape[1] == 1:
+            return code, f"{code}.T"
+        return f"{code}.T", code
+
+    def _print_MatAdd(self, expr):
+        out = []
+        for term in expr.args:
+            code = None
+            if term not in self.names and isinstance(term, sp.MatMul):
+                coeff, mats = term.as_coeff_matrices()
+                if coeff.is_Number and coeff < 0:
+                    code = self._print(sp.MatMul(-coeff, *mats) if coeff != -1 else
+                                       (sp.MatMul(*mats) if len(mats) > 1 else mats[0]))
+                    out.append(("-", _wrap(code)))
+                    continue
+            out.append(("+", _wrap(self._print(term))))
+        out.sort(key=lambda t: t[0] == "-")  # stable: a positive term leads, y - X w
+        text = out[0][1] if out[0][0] == "+" else f"-{out[0][1]}"
+        for sign, code in out[1:]:
+            text += f" {sign} {code}"
+        return text
+
+    def _print_HadamardProduct(self, expr):
+        return " * ".join(self.operand(a) for a in expr.args)
+
+    def _print_HadamardPower(self, expr):
+        return f"{self.operand(expr.base)} ** {self.operand(expr.exp)}"
+
+    def _print_KroneckerProduct(self, expr):
+        code = self._print(expr.args[0])
+        for a in expr.args[1:]:
+            code = f"numpy.kron({code}, {self._print(a)})"
+        return code
+
+    # ---- unary matrix operations
+    def _print_Transpose(self, expr):
+        return f"{self.operand(expr.arg)}.T"
+
+    def _print_Inverse(self, expr):
+        return f"numpy.linalg.inv({self._print(expr.arg)})"
+
+    def _print_MatPow(self, expr):
+        base, p = expr.args
+        if base.shape == (1, 1):
+            return f"{self.operand(base)} ** {self.operand(p)}"
+        if not p.is_Integer:
+            raise UnsupportedError(
+                f"the matrix power {expr} has the exponent {p}; only integer powers of a "
+                "square matrix are supported")
+        if p == -1:
+            return f"numpy.linalg.inv({self._print(base)})"
+        return f"numpy.linalg.matrix_power({self._print(base)}, {int(p)})"
+
+    def _print_Trace(self, expr):
+        return f"numpy.trace({self._print(expr.arg)})"
+
+    def _print_Determinant(self, expr):
+        return f"numpy.linalg.det({self._print(expr.arg)})"
+
+    def _print_log(self, expr):
+        (a,) = expr.args
+        if isinstance(a, sp.Determinant) and a not in self.names:
+            return f"numpy.linalg.slogdet({self._print(a.arg)})[1]"
+        return f"numpy.log({self._print(a)})"
+
+    def _print_DiagMatrix(self, expr):
+        return f"numpy.diagflat({self._print(expr.args[0])})"
+
+    def _print_DiagonalOf(self, expr):
+        return f"numpy.diagonal({self._print(expr.args[0])}).reshape(-1, 1)"
+
+    def _print_DiagonalMatrix(self, expr):
+        return f"numpy.diag(numpy.diagonal({self._print(expr.args[0])}))"
+
+    def _print_MatrixElement(self, expr):
+        return f"{self.operand(expr.parent)}[{self._print(expr.i)}, {self._print(expr.j)}]"
+
+    # ---- symcalc's reductions and softmax (results are 1 x 1 arrays)
+    def _print_EntrySum(self, expr):
+        return f"numpy.sum({self._print(expr.arg)}, keepdims=True)"
+
+    def _print_EntryMean(self, expr):
+        return f"numpy.mean({self._print(expr.arg)}, keepdims=True)"
+
+    def _print_SquaredNorm(self, expr):
+        return f"numpy.sum(numpy.square({self._print(expr.arg)}), keepdims=True)"
+
+    _print_FrobeniusSquared = _print_SquaredNorm
+
+    def _print_LogSumExp(self, expr):
+        z = self.bind(self._print(expr.arg), "z")
+        top = self.bind(f"numpy.max({z}, axis=0, keepdims=True)", "zmax")
+        return f"{top} + numpy.log(numpy.sum(numpy.exp({z} - {top}), axis=0, keepdims=True))"
+
+    def _print_Softmax(self, expr):
+        z = self.bind(self._print(expr.arg), "z")
+        e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis=0, keepdims=True))", "e")
+        return f"{e} / numpy.sum({e}, axis=0, keepdims=True)"
+
+    # ---- elementwise functions
+    def _print_ElementwiseApplyFunction(self, expr):
+        Z, body = expr.expr, expr.function.expr
+        z = self.operand(Z)
+        if ELEMENT not in body.free_symbols:
+            return f"numpy.full({z}.shape, {self._print(body)}, dtype=float)"
+        saved = self._element, self._body_root
+        self._element, self._body_root = (Z, z), body
+        try:
+            return self._print(body)
+        finally:
+            self._element, self._body_root = saved
+
+    def _print_template(self, expr):
+        """symcalc's scalar functions carry their NumPy form (``numpy_template``)."""
+        return _wrap(expr.numpy_template.format(*[self._print(a) for a in expr.args]))
+
+    def _print_Max(self, expr):
+        return self._fold("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("numpy.minimum", expr.args)
+
+    def _fold(self, fn, args):
+        code = self._print(args[0])
+        for a in args[1:]:
+            code = f"{fn}({code}, {self._print(a)})"
+        return code
+
+    def _print_Abs(self, expr):
+        return f"numpy.abs({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr):
+        x, h0 = (expr.args + (sp.S.Half,))[:2] if len(expr.args) == 1 else expr.args
+        if h0 is sp.nan or h0 is None:
+            h0 = sp.S.Half
+        return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
+
+    def _print_Rational(self, expr):
+        return f"({expr.p}/{expr.q})"
+
+    # ---- explicit matrices and arrays
+    def _print_ImmutableDenseMatrix(self, expr):
+        rows = ", ".join("[" + ", ".join(self._print(expr[i, j]) for j in range(expr.cols)) + "]"
+                         for i in range(expr.rows))
+        return f"numpy.array([{rows}], dtype=float)"
+
+    _print_MutableDenseMatrix = _print_ImmutableDenseMatrix
+    _print_ImmutableMatrix = _print_ImmutableDenseMatrix
+
+    def _print_NDimArray(self, expr):
+        def nested(x):
+            if isinstance(x, list):
+                return "[" + ", ".join(nested(v) for v in x) + "]"
+            return self._print(x)
+        return f"numpy.array({nested(expr.tolist())}, dtype=float)"
+
+    _print_ImmutableDenseNDimArray = _print_NDimArray
+    _print_MutableDenseNDimArray = _print_NDimArray
+
+    def _print_MatrixExpr(self, expr):
+        raise UnsupportedError(
+            f"no NumPy form for the matrix operation {type(expr).__name__} in {expr}; supported: "
+            "MatMul, MatAdd, Transpose, Inverse, MatPow, Trace, Determinant, log det, "
+            "HadamardProduct, HadamardPower, KroneckerProduct, Identity, ZeroMatrix, OneMatrix, "
+            "DiagMatrix, DiagonalOf, matrix elements, elementwise functions, EntrySum, EntryMean, "
+            "LogSumExp, SquaredNorm, FrobeniusSquared, Softmax, explicit matrices and arrays")
+
+
+for _f in SCALAR_FUNCTIONS:  # SymPy's dispatch skips intermediate base classes of a Function
+    setattr(NumericPrinter, f"_print_{_f.__name__}", NumericPrinter._print_template)
+
+
+# --------------------------------------------------------------------------- the generated function
+
+def _hint(e, forced_arg) -> str:
+    if isinstance(e, EAF):
+        body = e.function.expr
+        if isinstance(body, sp.Function):
+            name = type(body).__name__.lower()
+            return {"sigmoid": "sigma", "exp": "ex"}.get(name, name)
+        return "h"
+    if forced_arg:
+        return "z"
+    if isinstance(e, sp.Inverse):
+        return "inv"
+    if _is_matrix(e):
+        return "m"
+    return "c"
+
+
+def _kind(shape) -> str:
+    r, c = shape
+    if c == 1 and r != 1:
+        return "column"
+    if r == 1 and c != 1:
+        return "row"
+    return "matrix"
+
+
+class _Builder:
+    """Collects the lines of one generated function."""
+
+    def __init__(self, args):
+        self.args = list(args)
+        self.lines: list[str] = []
+        self.used: set[str] = set()
+        self.counters: Counter = Counter()
+        self.bound: dict = {}
+        self.source: dict = {}
+
+    def fresh(self, hint: str) -> str:
+        while True:
+            self.counters[hint] += 1
+            name = f"{hint}{self.counters[hint]}"
+            if name not in self.used and name not in RESERVED and not keyword.iskeyword(name):
+                self.used.add(name)
+                return name
+
+    def emit(self, line: str) -> None:
+        self.lines.append(line)
+
+    # ---- arguments
+    def declare(self) -> None:
+        seen_norm = {}
+        for a in self.args:
+            if not isinstance(a, (sp.MatrixSymbol, sp.Symbol)):
+                raise SymcalcError(f"arguments are MatrixSymbols and Symbols, got {a!r}")
+            name = validate_name(a.name, "argument")
+            norm = unicodedata.normalize("NFKC", name)
+            if norm in seen_norm:
+                raise SymcalcError(
+                    f"two arguments share the name {name!r} (as Python sees it): "
+                    f"{seen_norm[norm]!r} and {a!r}; give them distinct names")
+            seen_norm[norm] = a
+            self.used.add(norm)
+            self.bound[a] = name
+        for a in self.args:
+            if isinstance(a, sp.Symbol):
+                conv = "int" if a.is_integer else "float"
+                self.emit(f"{a.name} = {conv}({a.name})")
+        sizes = []
+        for a in self.args:
+            if isinstance(a, sp.MatrixSymbol):
+                shape = tuple(sp.sympify(s) for s in a.shape)
+                text = f"({shape[0]}, {shape[1]})"
+                self.emit(f"{a.name} = _matrix({a.name}, {a.name!r}, {text!r}, {_kind(shape)!r})")
+                sizes.append((a, shape))
+        self._bind_sizes(sizes)
+
+    def _bind_sizes(self, sizes) -> None:
+        own = {}
+        for a, shape in sizes:
+            for axis, s in enumerate(shape):
+                if isinstance(s, sp.Symbol) and s not in self.bound:
+                    name = validate_name(s.name, "size")
+                    if unicodedata.normalize("NFKC", name) in self.used:
+                        raise SymcalcError(
+                            f"the size {s} of {a.name} has the name of another argument")
+                    self.used.add(name)
+                    self.bound[s] = name
+                    self.source[s] = a.name
+                    own.setdefault(a, set()).add(axis)
+                    self.emit(f"{name} = {a.name}.shape[{axis}]")
+        for a, shape in sizes:  # sizes such as d + 1: solve for a still unknown symbol
+            for axis, s in enumerate(shape):
+                unknown = [t for t in s.free_symbols if t not in self.bound]
+                if len(unknown) == 1:
+                    t = sp.Dummy("t")
+                    sol = sp.solve(sp.Eq(s, t), unknown[0])
+                    if len(sol) == 1:
+                        u = unknown[0]
+                        name = validate_name(u.name, "size")
+                        self.used.add(name)
+                        self.bound[t], self.bound[u] = f"{a.name}.shape[{axis}]", name
+                        self.source[u] = a.name
+                        self.emit(f"{name} = {_tidy(NumericPrinter(bound=self.bound)._print(sol[0]))}")
+                        own.setdefault(a, set()).add(axis)
+                elif unknown:
+                    raise SymcalcError(f"cannot determine the sizes {unknown} from the shape of "
+                                       f"{a.name} ({shape[0]}, {shape[1]})")
+        printer = NumericPrinter(bound=self.bound)
+        for a, shape in sizes:
+            if own.get(a) == {0, 1}:
+                continue
+            want = tuple(_tidy(printer._print(s)) for s in shape)
+            symbols = sorted({t for s in shape for t in s.free_symbols}, key=str)
+            origin = ", ".join(f"{t} from {self.source[t]}" for t in symbols
+                               if self.source.get(t) not in (None, a.name))
+            values = "(" + ", ".join("{" + c + "}" for c in want) + ")"
+            declared = f"({shape[0]}, {shape[1]})"
+            detail = f" = {values}" if declared != "(" + ", ".join(want) + ")" else ""
+            msg = (f"argument {a.name} has shape {{{a.name}.shape}}, expected {declared}{detail}"
+                   + (f" ({origin})" if origin else ""))
+            self.emit(f"if {a.name}.shape != ({want[0]}, {want[1]}):")
+            self.emit(f"    raise ShapeError(f{msg!r})")
+
+
+def function_source(exprs, args, name: str = "f") -> str:
+    """The ``def`` of a NumPy function of ``args`` returning ``exprs`` (one, or a tuple for a list).
+
+    It refers to ``numpy``, ``ShapeError`` and the ``_matrix`` helper (``HELPERS``) as globals.
+    """
+    validate_name(name, "function")
+    single = not isinstance(exprs, (list, tuple))
+    outputs = [exprs] if single else list(exprs)
+    if isinstance(args, (sp.Basic,)) and not isinstance(args, sp.Tuple):
+        args = [args]
+    args = list(args)
+    memo = {}
+    outputs = [_canonical(sp.ImmutableMatrix(o) if isinstance(o, sp.MatrixBase) else sp.sympify(o),
+                          memo) for o in outputs]
+
+    b = _Builder(args)
+    b.declare()
+    counts, order = _analyse(outputs)
+    forced = {e.expr for e in order if isinstance(e, EAF) and not _trivial(e.expr)}
+    names: dict = {}
+    printer = NumericPrinter(names=names, bound=b.bound, emit=b.emit, fresh=b.fresh)
+    for e in order:
+        if _trivial(e) or e in names:
+            continue
+        if counts[e] >= 2 or e in forced:
+            code = _tidy(printer._print(e))
+            var = b.fresh(_hint(e, e in forced))
+            b.emit(f"{var} = {code}")
+            names[e] = var
+
+    results = []
+    for e in outputs:
+        code = printer._print(e)
+        if not _is_matrix(e) and not isinstance(e, NDimArray):
+            code = f"float({code})"
+        results.append(_tidy(code))
+    if single:
+        b.emit(f"return {results[0]}")
+    else:
+        b.emit("return " + ", ".join(results) + ("," if len(results) == 1 else ""))
+
+    described = "; ".join(_short(o) for o in outputs)
+    head = f"def {name}({', '.join(b.bound[a] for a in args)}):"
+    doc = f'    """Generated by symcalc: {described}"""'
+    return "\n".join([head, doc] + ["    " + line for line in b.lines]) + "\n"
+
+
+def _short(e, limit=120) -> str:
+    text = str(e).replace('"', "'").replace("\\", "/")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def codegen(exprs, args, name: str = "f") -> str:
+    """Source of a Python module whose function ``name(*args)`` returns ``exprs`` with NumPy.
+
+    ``exprs`` is one expression or a list (the function then returns a tuple); ``args`` are the
+    MatrixSymbols and Symbols it takes, in order. The module imports only NumPy; write it to a
+    file and import it, or ``exec`` it.
+    """
+    body = function_source(exprs, args, name)
+    return "\n\n".join([
+        '"""NumPy code generated by symcalc."""\nimport numpy',
+        SHAPE_ERROR_CLASS, HELPERS, body,
+    ])
