@@ -109,12 +109,17 @@ def add(shape, *terms):
     if len(out) == 1:
         return out[0]
     if is_matrix(out[0]):
-        return sp.MatAdd(*out)
+        return sp.MatAdd(*sorted(out, key=sp.default_sort_key))  # one order: equal sums compare equal
     return sp.Add(*out)
 
 
 def transpose(e):
-    """Push a transpose to the leaves: (AB)ᵀ = BᵀAᵀ; a 1 x 1 matrix is its own transpose."""
+    """Push a transpose through products, (AB)ᵀ = BᵀAᵀ, down to the factors.
+
+    Entrywise products and functions keep their transpose outside, ``σ(z)ᵀ``: that keeps the cost of
+    a transpose independent of the depth of a network.
+    A 1 x 1 matrix is its own transpose.
+    """
     if not is_matrix(e):
         return e
     if e.shape == (1, 1) and not isinstance(e, sp.MatrixSymbol):
@@ -128,23 +133,21 @@ def transpose(e):
         return mul(c, transpose(core))
     if isinstance(e, sp.MatAdd):
         return add((e.cols, e.rows), *[transpose(a) for a in e.args])
-    if isinstance(e, sp.HadamardProduct):
-        return hadamard(*[transpose(a) for a in e.args])
-    if isinstance(e, sp.HadamardPower):
-        return sp.HadamardPower(transpose(e.base), e.exp)
+    if isinstance(e, sp.KroneckerProduct):
+        return sp.KroneckerProduct(*[transpose(a) for a in e.args])
     if isinstance(e, sp.Inverse):
         return sp.Inverse(transpose(e.arg))
-    if isinstance(e, (sp.Identity,)):
+    if isinstance(e, sp.Identity):
         return e
     if isinstance(e, (sp.ZeroMatrix, sp.OneMatrix)):
         return type(e)(e.cols, e.rows)
     if isinstance(e, DiagMatrix) and e.args[0].shape[1] == 1:
         return e
-    if isinstance(e, ElementwiseApplyFunction):
-        return ElementwiseApplyFunction(e.function, transpose(e.expr))
     if isinstance(e, sp.MatPow):
         return sp.MatPow(transpose(e.base), e.exp)
-    return e.T
+    if isinstance(e, sp.MatrixSymbol):
+        return e.T  # a SymmetricMatrix is its own transpose
+    return sp.Transpose(e)  # not e.T: SymPy's transpose runs a deep doit
 
 
 def hadamard(*factors):

@@ -1,0 +1,221 @@
+"""A feed-forward network as lecture notes write it, and its backpropagation.
+
+The network is a list of stages k = 1 … L, each an affine map z[k] = W[k] a[k−1] + b[k] followed by
+one activation a[k] = f(z[k]) (``Identity`` when none is given). Intermediates are let-bindings:
+z1, a1, δ1 … are MatrixSymbols bound to short expressions in the earlier ones, as a textbook
+writes them; ``Backprop.expand`` substitutes them away to give the expression in the parameters and
+the data alone (what ``symcalc.diff`` of the whole loss is compared with).
+
+Three forms, chosen by ``batch``:
+
+* ``None``: one sample, column vectors: z = W a + b.
+* ``"columns"``: samples are the n columns of X (CS229 §4): Z = W A + b 1ᵀ, ∂L/∂W = Δ Aᵀ, ∂L/∂b = Δ 1.
+* ``"rows"``: samples are the n rows of X (NYU eq. 10): Z = A Wᵀ + 1 bᵀ, ∂L/∂W = Δᵀ A, ∂L/∂b = Δᵀ 1.
+
+The backward pass is the δ recursion δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f'(z[k]), with δ[L] given by the loss
+(fused to ŷ − y where sigmoid meets binary cross-entropy or softmax meets cross-entropy), and
+∂L/∂W[k] = δ[k] a[k−1]ᵀ, ∂L/∂b[k] = δ[k]. In numerator layout every gradient and δ is transposed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..errors import LayoutError, ShapeError, UnsupportedError
+from ..functions import OneHot
+from ..simplify import add, mul, transpose
+from . import layers as nl
+from . import losses as nlo
+
+BATCH_FORMS = (None, "rows", "columns")
+LAYOUTS = ("denominator", "numerator")
+
+
+@dataclass
+class Stage:
+    """Stage k: a Linear layer and the activation after it, with the symbols they bind."""
+
+    k: int
+    linear: nl.Linear
+    activation: nl.Activation
+    positions: tuple          # positions of the two layers in the user's list (1-based)
+    W: sp.MatrixSymbol = None
+    b: sp.MatrixSymbol = None
+    z: sp.MatrixSymbol = None
+    a: sp.MatrixSymbol = None
+    delta: sp.MatrixSymbol = None
+    augmented: sp.MatrixSymbol = None   # [1; a[k−1]] for an intercept layer
+    input: sp.MatrixSymbol = None       # a[k−1] (x for k = 1)
+
+    @property
+    def label(self):
+        return self.linear.name
+
+    def describe(self):
+        return f"layer {self.positions[0]} ({self.linear!r})"
+
+
+def _augment_constants(n_in):
+    """e = [1, 0, …]ᵀ and S = [0; I] with [1; a] = e + S a: the intercept as plain products."""
+    if n_in.is_Integer:
+        m = int(n_in)
+        e = sp.ImmutableMatrix([[1]] + [[0]] * m)
+        S = sp.ImmutableMatrix(m + 1, m, lambda i, j: 1 if i == j + 1 else 0)
+        return e, S
+    e = sp.BlockMatrix([[sp.OneMatrix(1, 1)], [sp.ZeroMatrix(n_in, 1)]])
+    S = sp.BlockMatrix([[sp.ZeroMatrix(1, n_in)], [sp.Identity(n_in)]])
+    return e, S
+
+
+class Network:
+    """A feed-forward network: layers, a loss, and the form of its data.
+
+    ``layers`` holds ``Linear`` layers each followed by at most one activation (instances, classes
+    or names such as "relu"); ``loss`` a Loss (or its name); ``batch`` None (one sample), "columns"
+    or "rows"; ``samples`` the batch size (a Symbol ``n`` unless given).
+    """
+
+    def __init__(self, layers, loss, batch=None, samples=None):
+        if batch not in BATCH_FORMS:
+            raise UnsupportedError(f"batch is None (one sample), 'columns' or 'rows', not {batch!r}")
+        self.layers = [nl.as_layer(layer) for layer in layers]
+        self.loss = nlo.as_loss(loss)
+        self.batch = batch
+        if batch is None:
+            self.samples = sp.S.One
+        else:
+            self.samples = (sp.Symbol("n", integer=True, positive=True) if samples is None
+                            else nl._size(samples, "samples"))
+        self.stages = self._group()
+        self._check_sizes()
+        self.loss.check(self.stages[-1].activation)
+        self._bind_symbols()
+
+    # ------------------------------------------------------------------ structure
+
+    def _group(self):
+        stages = []
+        for pos, layer in enumerate(self.layers, start=1):
+            if isinstance(layer, nl.Linear):
+                stages.append(Stage(len(stages) + 1, layer, None, (pos, pos)))
+                continue
+            if not stages:
+                raise UnsupportedError(
+                    f"layer {pos} ({layer!r}) comes before any Linear layer; a network starts "
+                    "with nn.Linear(in, out)")
+            if stages[-1].activation is not None:
+                raise UnsupportedError(
+                    f"layer {pos} ({layer!r}) follows another activation (layer "
+                    f"{stages[-1].positions[1]}); put a Linear layer between two activations")
+            stages[-1].activation = layer
+            stages[-1].positions = (stages[-1].positions[0], pos)
+        if not stages:
+            raise UnsupportedError("a network needs at least one nn.Linear layer")
+        for s in stages:
+            if s.activation is None:
+                s.activation = nl.Identity()
+        return stages
+
+    def _check_sizes(self):
+        for prev, cur in zip(self.stages, self.stages[1:]):
+            out, inp = prev.linear.out_features, cur.linear.in_features
+            if sp.simplify(out - inp) != 0:
+                last = self.layers[prev.positions[1] - 1]
+                raise ShapeError(
+                    f"{cur.describe()} takes {inp} inputs, but layer {prev.positions[1]} "
+                    f"({last!r}, after {prev.describe()}) gives {out} outputs")
+        names = [s.linear.name or str(s.k) for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two Linear layers share a name: {names}")
+
+    # ------------------------------------------------------------------ symbols
+
+    def shape(self, size):
+        """The shape of a layer's values of width ``size`` in this network's form."""
+        if self.batch is None:
+            return (size, sp.S.One)
+        if self.batch == "columns":
+            return (size, self.samples)
+        return (self.samples, size)
+
+    def _bind_symbols(self):
+        upper = self.batch is not None
+        name = (lambda s: s.upper()) if upper else (lambda s: s)
+        first, last = self.stages[0], self.stages[-1]
+        self.x = sp.MatrixSymbol(name("x"), *self.shape(first.linear.in_features))
+        target = OneHot if isinstance(self.loss, nlo.CrossEntropy) and self.batch != "rows" \
+            else sp.MatrixSymbol
+        self.y = target(name("y"), *self.shape(last.linear.out_features))
+        prev = self.x
+        for s in self.stages:
+            label = s.linear.name or str(s.k)
+            s.W = sp.MatrixSymbol(f"W{label}", *s.linear.weight_shape)
+            if s.linear.bias:
+                s.b = sp.MatrixSymbol(f"b{label}", s.linear.out_features, 1)
+            shape = self.shape(s.linear.out_features)
+            s.z = sp.MatrixSymbol(name("z") + label, *shape)
+            s.a = s.z if isinstance(s.activation, nl.Identity) else \
+                sp.MatrixSymbol(name("a") + label, *shape)
+            s.delta = sp.MatrixSymbol(("Delta" if upper else "delta") + label, *shape)
+            if s.linear.intercept:
+                base = prev.name.rstrip("0123456789")
+                s.augmented = sp.MatrixSymbol(f"{base}tilde{prev.name[len(base):]}",
+                                              *self.shape(s.linear.in_features + 1))
+            s.input = prev
+            prev = s.a
+        self.output = prev
+
+    @property
+    def parameters(self):
+        """[W1, b1, W2, …] in layer order."""
+        out = []
+        for s in self.stages:
+            out += [s.W] + ([s.b] if s.b is not None else [])
+        return out
+
+    # ------------------------------------------------------------------ forward
+
+    def _ones(self, rows, cols):
+        return sp.OneMatrix(rows, cols)
+
+    def forward_bindings(self):
+        """[(symbol, expression)] of the forward pass, in order, ending with the loss L."""
+        out = []
+        n = self.samples
+        for s in self.stages:
+            inp = s.input
+            if s.augmented is not None:
+                e, S = _augment_constants(s.linear.in_features)
+                if self.batch == "rows":
+                    aug = add(s.augmented.shape, mul(self._ones(n, 1), transpose(e)), mul(inp, transpose(S)))
+                else:
+                    ones = e if self.batch is None else mul(e, self._ones(1, n))
+                    aug = add(s.augmented.shape, ones, mul(S, inp))
+                out.append((s.augmented, aug))
+                inp = s.augmented
+            if self.batch == "rows":
+                terms = [mul(inp, transpose(s.W))]
+                if s.b is not None:
+                    terms.append(mul(self._ones(n, 1), transpose(s.b)))
+            else:
+                terms = [mul(s.W, inp)]
+                if s.b is not None:
+                    terms.append(s.b if self.batch is None else mul(s.b, self._ones(1, n)))
+            out.append((s.z, add(s.z.shape, *terms)))
+            if s.a is not s.z:
+                out.append((s.a, s.activation.forward(s.z, self.batch or "columns")))
+        self.L = sp.MatrixSymbol("L", 1, 1)
+        out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
+        return out
+
+    def backprop(self, layout="denominator"):
+        """Derive the gradients of the loss by the δ recursion, in ``layout``."""
+        from .backprop import Backprop
+        if layout not in LAYOUTS:
+            raise LayoutError(f"layout is 'denominator' or 'numerator', not {layout!r}")
+        return Backprop(self, layout)
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Network([{inner}], loss={self.loss!r}, batch={self.batch!r})"
