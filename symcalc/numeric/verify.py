@@ -55,8 +55,9 @@ class Counterexample:
         with np.printoptions(precision=4, suppress=True):
             for name, v in self.values.items():
                 lines.append(f"{name} = {np.array2string(np.asarray(v), prefix=name + ' = ')}")
-            lines.append(f"claimed = {np.array2string(np.asarray(self.claimed), prefix='claimed = ')}")
-            lines.append(f"correct = {np.array2string(np.asarray(self.correct), prefix='correct = ')}")
+            if np.ndim(self.claimed) <= 2 and np.ndim(self.correct) <= 2:
+                for label, v in (("claimed", self.claimed), ("correct", self.correct)):
+                    lines.append(f"{label} = {np.array2string(np.asarray(v), prefix=label + ' = ')}")
         return "\n".join(lines)
 
 
@@ -668,7 +669,8 @@ def _name(key):
 
 
 def _entry_text(e, idx):
-    return f"{e}[{', '.join(map(str, idx))}]" if idx else str(e)
+    text = str(e) if e.is_Atom or isinstance(e, sp.MatrixSymbol) else f"({e})"
+    return f"{text}[{', '.join(map(str, idx))}]" if idx else text
 
 
 def _positions(idx, shape, owner, axis):
