@@ -444,7 +444,7 @@ def expected_derivative(expr, wrt, *, layout="denominator", vec=False, sizes=Non
 @functools.lru_cache(maxsize=256)
 def _fd(ex, w, seed, domains):
     """Point and finite-difference Jacobian of a concrete input (shared by both layouts)."""
-    point = make_point(ex, None, seed, dict(domains))
+    point = make_point(ex, None, seed, dict(domains), extra=(w,))
     return point, jacobian_fd(ex, w, point)
 
 

@@ -55,7 +55,8 @@ def least_squares(m, n, p, q):
 def sigmoid_layer(m, n, p, q):
     w, W, x, b = M("w", m), M("W", m, n), M("x", n), M("b", m)
     z = W * x + b
-    return w.T * F.sigmoid(z), W, sp.HadamardProduct(w, F.elementwise(SIG * (1 - SIG), z)) * x.T
+    s = F.sigmoid(z)
+    return w.T * s, W, sp.HadamardProduct(w, s, sp.OneMatrix(m, 1) - s) * x.T
 
 
 def logistic_loss(m, n, p, q):
@@ -149,8 +150,7 @@ CASES = [
     case("hadamard X.X", lambda m, n, p, q: (
         F.sum(sp.HadamardProduct(M("X", m, n), M("X", m, n))), M("X", m, n))),
     case("hadamard vectors", lambda m, n, p, q: (
-        sp.HadamardProduct(M("x", m), M("y", m)).T * M("z", m), M("x", m),
-        sp.HadamardProduct(M("y", m), M("z", m)))),
+        sp.HadamardProduct(M("x", m), M("y", m)).T * M("z", m), M("x", m))),
     case("hadamard power 2", weighted(lambda X: sp.HadamardPower(X, 2))),
     case("hadamard power 3", weighted(lambda X: sp.HadamardPower(X, 3))),
     case("hadamard power -1", weighted(lambda X: sp.HadamardPower(X, -1))),
@@ -177,8 +177,8 @@ CASES = [
     # ---- 1x1 matrices and M[0, 0] as scalars
     case("1x1 element (u'Xv)[0,0]", lambda m, n, p, q: (
         (M("u", m).T * M("X", m, n) * M("v", n))[0, 0] ** 2, M("X", m, n))),
-    case("element X[0,1]", lambda m, n, p, q: (
-        M("X", m, n)[0, 1] * M("X", m, n)[1, 0], M("X", m, n))),
+    case("element X[0,1] (concrete)", lambda m, n, p, q: (
+        M("X", m, n)[0, 1] * M("X", m, n)[1, 0], M("X", m, n)), concrete=True),
     case("1x1 times 1x1", lambda m, n, p, q: (
         (M("u", m).T * M("X", m, n) * M("v", n)) * (M("u", m).T * M("X", m, n) * M("v", n)),
         M("X", m, n))),
