@@ -24,6 +24,7 @@ from sympy.tensor.indexed import Indexed, IndexedBase
 
 from ..errors import LayoutError, ShapeError, SymcalcError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
+from .check import arrange, draw_sizes, draw_values, size_symbols
 from .lambdify import lambdify
 
 __all__ = ["Counterexample", "Verdict", "verify", "verify_entrywise"]
@@ -127,22 +128,9 @@ def _declared(fs, predicate_name):
 
 # --------------------------------------------------------------------------- random sizes and values
 
-def size_symbols(*exprs):
-    """The symbols that appear in shapes: they get random integer values."""
-    out = set()
-    for e in exprs:
-        if not isinstance(e, sp.Basic):
-            continue
-        for m in e.atoms(sp.MatrixSymbol):
-            out |= m.shape[0].free_symbols | m.shape[1].free_symbols
-        if is_matrix(e):
-            out |= e.shape[0].free_symbols | e.shape[1].free_symbols
-    return out
-
-
 def leaves(*exprs, exclude=()):
-    """Matrix symbols and scalar symbols that need values, named plainly and sorted by name."""
-    sizes = size_symbols(*exprs)
+    """Matrix symbols and scalar symbols that need values (not sizes), sorted by name."""
+    sizes = set(size_symbols(*[e for e in exprs if isinstance(e, sp.Basic)]))
     out = set()
     for e in exprs:
         if not isinstance(e, sp.Basic):
@@ -154,24 +142,16 @@ def leaves(*exprs, exclude=()):
     return sorted(out, key=lambda s: (str(s), type(s).__name__))
 
 
-def _under(expr, classes):
-    """Matrix symbols that occur inside a node of one of ``classes``."""
-    found = set()
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, classes):
-            found |= node.atoms(sp.MatrixSymbol)
-    return found
-
-
 class Sampler:
-    """Draws random sizes (distinct where possible, so that transposes show) and values where the
-    expressions are defined: well-conditioned matrices under inverses and determinants, symmetric
-    values for declared symmetric matrices, positive values for declared positive scalars."""
+    """Random sizes and values (``check.draw_sizes`` and ``check.draw_values``: distinct sizes,
+    values in the expression's domain) with the declared assumptions imposed on top: symmetric,
+    positive (semi)definite matrices, positive scalars; and, on request, extra matrices made
+    symmetric (to test whether a claim holds only for symmetric matrices)."""
 
     def __init__(self, exprs, symbols, assumptions=None, seed=0):
         self.exprs = [e for e in exprs if isinstance(e, sp.Basic)]
         self.symbols = list(symbols)
-        self.sizes = sorted(size_symbols(*self.exprs, *self.symbols), key=str)
+        self.sizes = size_symbols(*self.exprs, *self.symbols)
         self.rng = np.random.default_rng(seed)
         fs = facts(assumptions)
         self.symmetric = _declared(fs, "symmetric") | {s for s in self.symbols
@@ -179,46 +159,36 @@ class Sampler:
         self.pd = _declared(fs, "positive_definite")
         self.psd = _declared(fs, "positive_semidefinite")
         self.positive = _declared(fs, "positive") | _declared(fs, "nonnegative")
-        self.conditioned = set()
-        for e in self.exprs:
-            self.conditioned |= _under(e, (sp.Inverse, sp.Determinant, sp.MatPow))
+        self.domain = sp.Tuple(*[e for e in self.exprs if isinstance(e, sp.Expr)])
 
-    def draw_sizes(self, low=2, high=7):
-        k = len(self.sizes)
-        pool = list(range(low, high + 1))
-        if k <= len(pool):
-            vals = self.rng.choice(pool, size=k, replace=False)
-        else:
-            vals = self.rng.choice(pool, size=k, replace=True)
-        return {s: int(v) for s, v in zip(self.sizes, vals)}
+    def draw_sizes(self):
+        return draw_sizes(self.sizes, self.rng)
 
     def draw_values(self, sizes, symmetric=(), positive=False):
         rng = self.rng
-        values = {}
+        values = draw_values(self.symbols, sizes, rng, _domain_expr(self.exprs))
         for s in self.symbols:
+            v = values[s]
             if not isinstance(s, sp.MatrixSymbol):
-                if positive or s.is_positive or s.is_nonnegative or s in self.positive:
+                if positive or s in self.positive:
                     values[s] = float(rng.uniform(0.5, 1.5))
-                else:
-                    values[s] = float(rng.normal())
                 continue
-            r, c = (int(sp.sympify(k).xreplace(sizes)) for k in s.shape)
-            if isinstance(s, OneHot):
-                v = np.zeros((r, c))
-                v[rng.integers(0, r, size=c), np.arange(c)] = 1.0
-            elif positive:
-                v = rng.uniform(0.5, 1.5, size=(r, c))
-            else:
-                v = rng.normal(size=(r, c))
-            if r == c:
-                if s in self.pd or s in self.psd:
-                    v = v @ v.T / r + (np.eye(r) if s in self.pd else 0)
-                elif s in self.conditioned:
-                    v = 2 * np.eye(r) + 0.3 * v / np.sqrt(r)
-                if s in self.symmetric or s in symmetric:
-                    v = (v + v.T) / 2
+            if positive and not isinstance(s, OneHot):
+                v = np.abs(v) + 0.1
+            r, c = v.shape
+            if r == c and (s in self.pd or s in self.psd):
+                B = rng.normal(size=(r, r))
+                v = B @ B.T / r + (np.eye(r) if s in self.pd else 0)
+            if r == c and (s in self.symmetric or s in symmetric):
+                v = (v + v.T) / 2
             values[s] = v
         return values
+
+
+def _domain_expr(exprs):
+    """One expression whose domain is that of all of ``exprs`` (for ``check.draw_values``)."""
+    exprs = [e for e in exprs if isinstance(e, sp.Basic) and not isinstance(e, NDimArray)]
+    return exprs[0] if len(exprs) == 1 else sp.Tuple(*exprs)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -229,10 +199,20 @@ def concrete(e, sizes):
     return e.xreplace(sizes) if isinstance(e, sp.Basic) else e
 
 
+def _plain(s, i):
+    """``s`` renamed ``a<i>`` (same class, shape and assumptions): user names such as ``lambda``
+    or ``W^{(1)}`` are not Python identifiers, and generated code needs plain ones."""
+    if isinstance(s, sp.MatrixSymbol):
+        return type(s)(f"a{i}", *s.shape)
+    return sp.Symbol(f"a{i}", **s.assumptions0)
+
+
 def compile_at(expr, symbols, sizes):
     """A NumPy function of the values dict, for expr at concrete sizes (symcalc's lambdify)."""
     args = [concrete(s, sizes) for s in symbols]
-    e = concrete(expr, sizes)
+    plain = {a: _plain(a, i) for i, a in enumerate(args)}
+    args = [plain[a] for a in args]
+    e = concrete(expr, sizes).xreplace(plain)
     if isinstance(e, NDimArray):
         flat = sp.ImmutableMatrix(1, len(e), list(sp.flatten(e.tolist())))
         shape = tuple(int(k) for k in e.shape)
@@ -258,63 +238,45 @@ def jacobian_array(f, values, wrt, yshape):
     D = np.zeros(tuple(yshape) + tuple(xshape))
     for k, l in itertools.product(range(xshape[0]), range(xshape[1])):
         h = STEP * max(1.0, abs(float(x0.reshape(xshape)[k, l])))
-        plus, minus = x0.copy().reshape(xshape), x0.copy().reshape(xshape)
-        plus[k, l] += h
-        minus[k, l] -= h
-        vp = dict(values)
-        vm = dict(values)
-        vp[wrt] = plus if x0.ndim == 2 else float(plus[0, 0])
-        vm[wrt] = minus if x0.ndim == 2 else float(minus[0, 0])
-        D[:, :, k, l] = (np.reshape(f(vp), yshape) - np.reshape(f(vm), yshape)) / (2 * h)
+        steps = []
+        for sign in (1, -1):
+            x = x0.copy().reshape(xshape)
+            x[k, l] += sign * h
+            steps.append(np.reshape(f({**values, wrt: x if x0.ndim == 2 else float(x[0, 0])}), yshape))
+        D[:, :, k, l] = (steps[0] - steps[1]) / (2 * h)
     return D
 
 
-def form(expr, wrt, vec=False):
-    """Which layout table row applies: 'scalar', 'gradient', 'by-scalar', 'jacobian', 'vec', 'array'."""
-    y_scalar = not is_matrix(expr) or expr.shape == (1, 1)
-    x_scalar = not is_matrix(wrt)
-    if y_scalar and x_scalar:
-        return "scalar"
-    if y_scalar:
-        return "gradient"
+def layout_of(expr, wrt):
+    """(y is a scalar, x is a scalar), as ``check.arrange`` takes them."""
+    return (not is_matrix(expr) or tuple(expr.shape) == (1, 1)), not is_matrix(wrt)
+
+
+def expected_shape(expr, wrt, layout, vec=False):
+    """The symbolic shape of ∂expr/∂wrt in ``layout`` (DESIGN §2, as ``check.arrange`` lays it out)."""
+    y_scalar, x_scalar = layout_of(expr, wrt)
+    (m, n), (p, q) = _shape2(expr), _shape2(wrt)
     if x_scalar:
-        return "by-scalar"
-    y_vec = 1 in (expr.rows, expr.cols)
-    x_vec = 1 in (wrt.rows, wrt.cols)
-    if y_vec and x_vec:
-        return "jacobian"
-    return "vec" if vec else "array"
-
-
-def expected_shape(kind, yshape, xshape, layout):
-    """The shape of the derivative in ``layout`` (DESIGN §2); () for a scalar."""
-    m, n = yshape
-    p, q = xshape
-    num = {"scalar": (), "gradient": (q, p), "by-scalar": (m, n), "jacobian": (m * n, p * q),
-           "vec": (m * n, p * q), "array": (m, n, p, q)}[kind]
-    if layout == "numerator" or kind == "scalar":
-        return num
-    if kind == "array":
-        return (p, q, m, n)
-    return (num[1], num[0])
-
-
-def arrange(D, kind, layout):
-    """The full array D[i, j, k, l] laid out as the layout table says."""
-    m, n, p, q = D.shape
-    if kind == "scalar":
-        num = D[0, 0, 0, 0]
-    elif kind == "gradient":
-        num = D[0, 0].T
-    elif kind == "by-scalar":
-        num = D[:, :, 0, 0]
-    elif kind in ("jacobian", "vec"):
-        num = D.transpose(1, 0, 3, 2).reshape(m * n, p * q)  # column-major vec of Y and of X
+        num = () if y_scalar else (m, n)
+    elif y_scalar:
+        num = (1, p * q) if vec and q != 1 else (q, p)
+    elif n == 1 and q == 1:
+        num = (m, p)
+    elif vec:
+        num = (m * n, p * q)
     else:
-        num = D
-    if layout == "numerator" or kind == "scalar":
-        return np.asarray(num)
-    return D.transpose(2, 3, 0, 1) if kind == "array" else np.asarray(num).T
+        return (m, n, p, q) if layout == "numerator" else (p, q, m, n)
+    return num if layout == "numerator" or not num else (num[1], num[0])
+
+
+def _other_layout(R):
+    """The same derivative in the other layout: a transpose (of the array's two halves)."""
+    R = np.asarray(R)
+    if R.ndim == 2:
+        return R.T
+    if R.ndim == 4:
+        return R.transpose(2, 3, 0, 1)
+    return R
 
 
 def close(a, b):
@@ -389,8 +351,7 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
     expr, claim = sp.sympify(expr), sp.sympify(claim)
     other = "numerator" if layout == "denominator" else "denominator"
-    kind = form(expr, wrt, vec)
-    want = expected_shape(kind, _shape2(expr), _shape2(wrt), layout)
+    want = expected_shape(expr, wrt, layout, vec)
     got = tuple(claim.shape) if (is_matrix(claim) or isinstance(claim, NDimArray)) else ()
     if want == () and got == (1, 1):
         got = ()
@@ -404,7 +365,7 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
                      "not contain; they were given independent random values")
     sampler = Sampler([expr, claim], symbols, assumptions, seed)
     try:
-        trials = _trials(sampler, expr, claim, wrt, symbols, kind, layout)
+        trials = _trials(sampler, expr, claim, wrt, symbols, layout, vec)
     except _Unevaluable as err:
         text = f"the claim could not be checked numerically ({err})"
         if symbolic:
@@ -431,9 +392,9 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
                        "not reported as correct", trial=trials[0])
 
     squares = _square_symbols(symbols, sampler.symmetric) if shape_ok else []
-    needed = _symmetric_needed(sampler, expr, claim, wrt, symbols, kind, layout, squares) \
+    needed = _symmetric_needed(sampler, expr, claim, wrt, symbols, layout, vec, squares) \
         if squares else None
-    diagnosis = _diagnose(trials, got, want, kind, layout, other, what, expected)
+    diagnosis = _diagnose(trials, got, want, layout, other, what, expected)
     if diagnosis is not None:
         status, text, code, factor, index = diagnosis
         if needed:
@@ -478,7 +439,7 @@ def _symbolic(claim, expr, wrt, layout, vec, assumptions, same_shape):
     return expected, None
 
 
-def _trials(sampler, expr, claim, wrt, symbols, kind, layout, symmetric=()):
+def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=()):
     """[(sizes, values, claimed, correct)] at TRIALS random draws."""
     out = []
     for _ in range(TRIALS):
@@ -493,10 +454,13 @@ def _trials(sampler, expr, claim, wrt, symbols, kind, layout, symmetric=()):
             values = sampler.draw_values(sizes, symmetric, positive)
             with np.errstate(all="ignore"):
                 try:
-                    R = arrange(jacobian_array(f_expr, values, wrt, yshape), kind, layout)
+                    R = np.asarray(arrange(jacobian_array(f_expr, values, wrt, yshape),
+                                           *layout_of(expr, wrt), layout, vec))
                     C = f_claim(values)
                 except (SymcalcError, TypeError, ValueError, ArithmeticError) as err:
                     raise _Unevaluable(f"{type(err).__name__}: {err}") from err
+            if np.ndim(R) == 0 and np.size(C) == 1:
+                C = np.reshape(C, ())
             if np.all(np.isfinite(R)) and np.all(np.isfinite(C)):
                 break
         else:
@@ -505,21 +469,18 @@ def _trials(sampler, expr, claim, wrt, symbols, kind, layout, symmetric=()):
     return out
 
 
-def _diagnose(trials, got, want, kind, layout, other, what, expected):
+def _diagnose(trials, got, want, layout, other, what, expected):
     """(status, text, code, factor, trial index) for shape, transpose and factor mistakes, or None."""
     def all_close(f):
         return all(close(C, f(R)) for _, _, C, R in trials)
 
-    def T(R):
-        return R.T if np.ndim(R) == 2 else (R.transpose(2, 3, 0, 1) if np.ndim(R) == 4 else R)
-
     transposable = np.ndim(trials[0][3]) in (2, 4)
-    if transposable and all_close(T):
-        other_name = f"the {other} layout's answer" if kind != "scalar" else "a transpose"
+    if transposable and all_close(_other_layout):
+        other_name = f"the {other} layout's answer"
         return ("wrong", f"right up to a transpose: the claim is {other_name}; "
                 f"{what} has shape {_shape_text(want)}" + (f" and is {expected}" if expected is not None
                                                             else ""), "transpose", None, 0)
-    for flip, label in ((lambda R: R, ""), (T, " and transposed (the other layout)")):
+    for flip, label in ((lambda R: R, ""), (_other_layout, " and transposed (the other layout)")):
         if label and not transposable:
             continue
         fits = []
@@ -541,12 +502,12 @@ def _diagnose(trials, got, want, kind, layout, other, what, expected):
     return None
 
 
-def _symmetric_needed(sampler, expr, claim, wrt, symbols, kind, layout, squares):
+def _symmetric_needed(sampler, expr, claim, wrt, symbols, layout, vec, squares):
     """The smallest set of square matrices whose symmetry makes the claim right, or None."""
     def holds(sym):
         try:
             return all(close(C, R) for _, _, C, R in
-                       _trials(sampler, expr, claim, wrt, symbols, kind, layout, symmetric=sym))
+                       _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=sym))
         except _Unevaluable:
             return False
     if not holds(set(squares)):
