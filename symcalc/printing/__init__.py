@@ -2,11 +2,17 @@
 
 Printing reads the math's objects; nothing in the math imports printing.
 """
+from .document import (
+    PREAMBLE_MACROS, LatexError, align, compile_pdf, have_latex, markdown_math, standalone,
+)
+from .graph import ComputationGraph, computation_graph, picture_graph, tikz_graph
 from .latex import SymcalcLatexPrinter, latex, partial, shape_latex
 from .notation import Notation, NotationError
 from .text import SymcalcStrPrinter, text
 
 __all__ = [
-    "Notation", "NotationError", "SymcalcLatexPrinter", "SymcalcStrPrinter", "latex", "partial",
-    "shape_latex", "text",
+    "ComputationGraph", "LatexError", "Notation", "NotationError", "PREAMBLE_MACROS",
+    "SymcalcLatexPrinter", "SymcalcStrPrinter", "align", "compile_pdf", "computation_graph",
+    "have_latex", "latex", "markdown_math", "partial", "picture_graph", "shape_latex",
+    "standalone", "text", "tikz_graph",
 ]

@@ -1,7 +1,7 @@
 r"""Complete LaTeX documents, ``align*`` blocks, Markdown math, and compiling to PDF.
 
 The preamble needs only Debian's texlive-latex-base and texlive-latex-recommended: amsmath,
-amssymb, bm, geometry and xcolor, with the default Computer Modern fonts (no lmodern, and no T1
+amssymb, bm, geometry, graphicx and xcolor, with the default Computer Modern fonts (no lmodern, and no T1
 font encoding, which without cm-super falls back to bitmap fonts). amssymb has no blackboard one,
 so ``\mathbb{1}`` (the indicator in ``\mathbb{1}[z > 0]``) is redefined to draw one from two
 overlapping ones; every other ``\mathbb`` letter is untouched. ``PREAMBLE_MACROS`` holds that
@@ -31,7 +31,7 @@ PREAMBLE_MACROS = r"""\makeatletter
   \else\endgroup\symcalc@mathbb{#1}\fi}
 \makeatother"""
 
-PACKAGES = ("amsmath", "amssymb", "bm", "xcolor")
+PACKAGES = ("amsmath", "amssymb", "bm", "graphicx", "xcolor")
 
 
 def standalone(body: str, title: str | None = None, packages=()) -> str:
@@ -48,6 +48,7 @@ def standalone(body: str, title: str | None = None, packages=()) -> str:
         "\\usepackage[margin=2.5cm]{geometry}\n"
         f"{uses}\n"
         f"{PREAMBLE_MACROS}\n"
+        "\\allowdisplaybreaks\n"
         "\\setlength{\\parindent}{0pt}\n"
         "\\setlength{\\parskip}{0.6\\baselineskip}\n"
         "\\begin{document}\n"

@@ -106,9 +106,13 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         return self._symbol(expr.name, bold=self.notation.bold and not scalar)
 
     def _print_Identity(self, expr):
+        if expr.shape == (1, 1):
+            return "1"
         return r"\mathbf{I}" if self.notation.bold else "I"
 
     def _print_OneMatrix(self, expr):
+        if expr.shape == (1, 1):
+            return "1"
         return r"\mathbf{1}" if self.notation.bold else "1"
 
     def _print_ZeroMatrix(self, expr):
