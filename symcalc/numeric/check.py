@@ -15,7 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import LayoutError, SymcalcError, UnsupportedError
-from ..functions import ELEMENT, OneHot, SymmetricMatrix, is_matrix
+from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
 from .lambdify import lambdify
 
 __all__ = ["CheckReport", "check", "numeric_derivative", "size_symbols", "draw_sizes",
@@ -180,7 +180,8 @@ def _needs_positive(expr):
             for inner in _nodes(node.function.expr):
                 a = _domain_arg(inner)
                 if a is not None and ELEMENT in a.free_symbols and \
-                        not (a.is_positive or _positive_by_probe(a)):
+                        not (a.is_positive or _positive_by_probe(a)) and \
+                        not (a == ELEMENT and _positive_matrix(node.expr)):
                     out |= node.expr.free_symbols
         elif isinstance(node, sp.HadamardPower) and not node.exp.is_integer:
             out |= node.base.free_symbols
@@ -191,6 +192,16 @@ def _needs_positive(expr):
                 continue
             out |= a.free_symbols
     return {s for s in out if isinstance(s, (sp.Symbol, sp.MatrixSymbol)) and s != ELEMENT}
+
+
+def _positive_matrix(Z) -> bool:
+    """Entries positive whatever the values: softmax, σ(·), exp(·), ..."""
+    if isinstance(Z, Softmax):
+        return True
+    if isinstance(Z, EAF):
+        body = Z.function.expr
+        return bool(body.is_positive) or _positive_by_probe(body)
+    return False
 
 
 def _domain_arg(node):
@@ -302,7 +313,12 @@ def _free(*exprs):
 
 
 def _concrete(e, sizes):
-    return e.subs(sizes) if sizes else e
+    """``e`` at concrete sizes (xreplace: SymPy 1.14's subs misses sizes inside index sums)."""
+    if not sizes:
+        return e
+    e = sp.sympify(e)
+    return e.xreplace({m: type(m)(m.name, *[sp.sympify(s).xreplace(sizes) for s in m.shape])
+                       for m in e.atoms(sp.MatrixSymbol)}).xreplace(sizes)
 
 
 def _needs_concrete(expr, wrt, vec):

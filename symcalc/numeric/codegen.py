@@ -33,7 +33,8 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.numpy import NumPyPrinter
 from sympy.tensor.array import NDimArray
 
-from ..errors import ShapeError, SymcalcError, UnsupportedError
+from ..diff.indices import sum_to_matrix
+from ..errors import SymcalcError, UnsupportedError
 from ..functions import (
     ELEMENT, SCALAR_FUNCTIONS, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm,
     canonical_elementwise,
@@ -117,6 +118,8 @@ def _canonical(expr, memo):
     elif isinstance(expr, NDimArray):
         out = sp.ImmutableDenseNDimArray([_canonical(x, memo) for x in sp.flatten(expr.tolist())],
                                          expr.shape)
+    elif isinstance(expr, sp.Sum):  # SymPy writes (X w)[1, 0] as an index sum
+        out = _canonical(sum_to_matrix(expr), memo)
     elif isinstance(expr, EAF):
         inner = _canonical(expr.expr, memo)
         out = canonical_elementwise(EAF(expr.function, inner))
@@ -614,7 +617,7 @@ class _Builder:
                                if self.source.get(t) not in (None, a.name))
             values = "(" + ", ".join("{" + c + "}" for c in want) + ")"
             declared = f"({shape[0]}, {shape[1]})"
-            detail = f" = {values}" if declared != "(" + ", ".join(want) + ")" else ""
+            detail = f" = {values}" if symbols else ""
             msg = (f"argument {a.name} has shape {{{a.name}.shape}}, expected {declared}{detail}"
                    + (f" ({origin})" if origin else ""))
             self.emit(f"if {a.name}.shape != ({want[0]}, {want[1]}):")

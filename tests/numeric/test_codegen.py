@@ -1,0 +1,171 @@
+"""Generated source: shared sub-expressions once, input shape checks, names, standalone modules."""
+import importlib.util
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symcalc.functions as F
+from symcalc.errors import ShapeError, SymcalcError, UnsupportedError
+from symcalc.functions import ELEMENT, elementwise
+from symcalc.numeric.codegen import codegen
+from symcalc.numeric.lambdify import lambdify
+
+n, d = sp.symbols("n d", integer=True, positive=True)
+X = sp.MatrixSymbol("X", n, d)
+y = sp.MatrixSymbol("y", n, 1)
+w = sp.MatrixSymbol("w", d, 1)
+
+
+def logistic():
+    s = F.sigmoid(X * w)
+    loss = F.sum(F.softplus(X * w)) - y.T * X * w
+    grad = X.T * (s - y)
+    hess = X.T * sp.DiagMatrix(elementwise(F.Sigmoid(ELEMENT) * (1 - F.Sigmoid(ELEMENT)), X * w)) * X
+    return loss, grad, hess
+
+
+# --------------------------------------------------------------------------- common sub-expressions
+
+def test_forward_sigmoid_computed_once_and_reused():
+    s = F.sigmoid(X * w)
+    loss = -F.sum(F.log(s))
+    grad = X.T * (s - y)
+    hess = X.T * sp.DiagMatrix(elementwise(F.Sigmoid(ELEMENT) * (1 - F.Sigmoid(ELEMENT)), X * w)) * X
+    src = codegen([loss, grad, hess], [X, y, w])
+    assert src.count("numpy.exp(") == 1, src      # σ(z) once
+    assert src.count("X @ w") == 1, src           # z = X w once
+    assert "diagflat" not in src                  # Xᵀ diag(s) X is a broadcast, not an n x n matrix
+    name = re.search(r"(\w+) = 1 / \(1 \+ numpy\.exp", src).group(1)
+    assert src.count(name) >= 4                   # used by the loss, the gradient and the Hessian
+
+
+def test_shared_inverse_is_computed_once():
+    A = sp.MatrixSymbol("A", n, n)
+    src = codegen([sp.Inverse(A) * X, X.T * sp.Inverse(A)], [A, X])
+    assert src.count("numpy.linalg.inv(") == 1
+
+
+def test_unshared_inverse_times_matrix_is_a_solve():
+    A = sp.MatrixSymbol("A", n, n)
+    src = codegen(sp.Inverse(X.T * X + sp.Identity(d)) * X.T * y, [X, y])
+    assert "numpy.linalg.solve(" in src and "inv(" not in src
+
+
+def test_deep_network_gradient_source_is_linear_in_depth():
+    """Shared activations are named once: the source grows linearly with the depth."""
+    def source_size(L):
+        h = sp.MatrixSymbol("x", d, 1)
+        Ws = [sp.MatrixSymbol(f"W{i}", d, d) for i in range(L)]
+        for W in Ws:
+            h = F.sigmoid(W * h)
+        return len(codegen([F.sum(h), h, h.T * h], [sp.MatrixSymbol("x", d, 1)] + Ws))
+    s4, s8, s16 = source_size(4), source_size(8), source_size(16)
+    assert s16 - s8 == pytest.approx(2 * (s8 - s4), rel=0.2)
+
+
+# --------------------------------------------------------------------------- input checks
+
+def test_one_d_array_for_a_column_is_refused_naming_the_argument():
+    f = lambdify([X, y], X.T * y)
+    with pytest.raises(ShapeError, match=r"argument y .*reshape\(-1, 1\)"):
+        f(np.ones((4, 3)), np.ones(4))
+
+
+def test_symbolic_size_must_agree_across_arguments():
+    f = lambdify([X, y], X.T * y)
+    with pytest.raises(ShapeError, match=r"y has shape \(5, 1\), expected \(n, 1\) = \(4, 1\) \(n from X\)"):
+        f(np.ones((4, 3)), np.ones((5, 1)))
+
+
+def test_integer_sizes_must_match():
+    Z = sp.MatrixSymbol("Z", 2, 3)
+    f = lambdify([Z], Z.T)
+    assert f(np.ones((2, 3))).shape == (3, 2)
+    with pytest.raises(ShapeError, match="Z has shape"):
+        f(np.ones((3, 2)))
+
+
+def test_square_declaration_is_checked():
+    A = sp.MatrixSymbol("A", n, n)
+    with pytest.raises(ShapeError, match=r"expected \(n, n\)"):
+        lambdify([A], sp.Trace(A))(np.ones((2, 3)))
+
+
+def test_size_expression_is_solved_and_checked():
+    W = sp.MatrixSymbol("W", n, d + 1)
+    x = sp.MatrixSymbol("x", d, 1)
+    f = lambdify([W, x], W.T * W)
+    assert f(np.ones((2, 4)), np.ones((3, 1))).shape == (4, 4)
+    with pytest.raises(ShapeError, match=r"W has shape \(2, 4\), expected \(n, d \+ 1\) = \(2, 5\)"):
+        f(np.ones((2, 4)), np.ones((4, 1)))
+    g = lambdify([W], W.T * W)  # d only from W: solved as d = W.shape[1] - 1
+    assert "d = W.shape[1] - 1" in g.source
+    assert g(np.ones((2, 4))).shape == (4, 4)
+
+
+def test_scalar_results_are_floats_and_1x1_are_arrays():
+    f = lambdify([X, w], [sp.Trace(X.T * X), w.T * w])
+    tr, sq = f(np.ones((3, 2)), np.ones((2, 1)))
+    assert isinstance(tr, float) and tr == 6.0
+    assert isinstance(sq, np.ndarray) and sq.shape == (1, 1) and sq[0, 0] == 2.0
+
+
+# --------------------------------------------------------------------------- names
+
+@pytest.mark.parametrize("bad", ["A^{(1)}", "x.y", "lambda", "numpy", "a b", "__import__"])
+def test_names_that_are_not_plain_identifiers_are_rejected(bad):
+    A = sp.MatrixSymbol(bad, 2, 2)
+    with pytest.raises(SymcalcError, match="name"):
+        lambdify([A], A * A)
+
+
+def test_two_arguments_with_the_same_name_are_rejected():
+    a1, a2 = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("A", 3, 3)
+    with pytest.raises(SymcalcError, match="share the name"):
+        lambdify([a1, a2], a1)
+
+
+def test_missing_argument_is_named():
+    with pytest.raises(SymcalcError, match=r"matrix w .* not among the arguments"):
+        lambdify([X], X * w)
+
+
+def test_unsupported_power_is_named():
+    A = sp.MatrixSymbol("A", n, n)
+    with pytest.raises(UnsupportedError, match="exponent"):
+        lambdify([A], sp.MatPow(A, sp.Symbol("p")))
+
+
+def test_product_order_is_kept_for_plain_names():
+    """SymPy issue 20883: with plain names A*B is A @ B, never B @ A."""
+    A, B = sp.MatrixSymbol("A", 2, 3), sp.MatrixSymbol("B", 3, 2)
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(6.0, 12).reshape(3, 2)
+    np.testing.assert_array_equal(lambdify([A, B], A * B)(a, b), a @ b)
+
+
+# --------------------------------------------------------------------------- standalone modules
+
+def test_generated_module_written_to_a_file_imports_and_runs(tmp_path):
+    src = codegen(list(logistic()), [X, y, w], name="logistic")
+    imports = [line for line in src.splitlines() if re.match(r"\s*(import|from)\s", line)]
+    assert imports == ["import numpy"]
+    path = tmp_path / "logistic_generated.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("logistic_generated", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    rng = np.random.default_rng(0)
+    Xv, wv = rng.normal(size=(7, 3)), rng.normal(size=(3, 1))
+    yv = (rng.uniform(size=(7, 1)) > 0.5).astype(float)
+    loss, grad, hess = mod.logistic(Xv, yv, wv)
+    z = Xv @ wv
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(loss, np.sum(np.logaddexp(0, z)) - yv.T @ z)
+    np.testing.assert_allclose(grad, Xv.T @ (s - yv))
+    np.testing.assert_allclose(hess, Xv.T @ np.diag((s * (1 - s)).ravel()) @ Xv)
+    with pytest.raises(mod.ShapeError, match="argument y"):
+        mod.logistic(Xv, yv.ravel(), wv)
+    assert issubclass(mod.ShapeError, ValueError)
