@@ -1,0 +1,195 @@
+"""verify: real mistakes from lecture notes are caught and explained; correct claims pass in both layouts."""
+import pytest
+import sympy as sp
+from sympy import IndexedBase, KroneckerDelta, Q
+
+import symcalc.functions as F
+from symcalc.errors import LayoutError
+from symcalc.numeric.verify import verify, verify_entrywise
+
+n, d, m, N, M = sp.symbols("n d m N M", integer=True, positive=True)
+i, j, k = sp.symbols("i j k", integer=True)
+X = sp.MatrixSymbol("X", n, d)
+y = sp.MatrixSymbol("y", n, 1)
+theta = sp.MatrixSymbol("theta", d, 1)
+x = sp.MatrixSymbol("x", n, 1)
+A = sp.MatrixSymbol("A", n, n)
+B = sp.MatrixSymbol("B", m, n)
+r = y - X * theta
+L = r.T * r
+
+
+# --------------------------------------------------------------------------- correct claims
+
+@pytest.mark.parametrize("claim, expr, wrt, layout", [
+    (-2 * X.T * r, L, theta, "denominator"),
+    (-2 * r.T * X, L, theta, "numerator"),
+    (2 * X.T * X * theta - 2 * X.T * y, L, theta, "denominator"),      # expanded: numbers decide
+    ((A + A.T) * x, x.T * A * x, x, "denominator"),
+    (x.T * (A + A.T), x.T * A * x, x, "numerator"),
+    (B, B * x, x, "numerator"),
+    (B.T, B * x, x, "denominator"),
+    (A.inverse().T, sp.log(sp.det(A)), A, "denominator"),
+    (A.inverse(), sp.log(sp.det(A)), A, "numerator"),
+])
+def test_correct_claims_are_verified(claim, expr, wrt, layout):
+    v = verify(claim, expr, wrt, layout=layout)
+    assert v.ok and v.status == "correct", str(v)
+    assert v.counterexample is None
+
+
+def test_vec_form_needs_vec():
+    J = sp.KroneckerProduct(theta.T, sp.Identity(n))       # ∂vec(Xθ)/∂vec(X)ᵀ
+    assert verify(J, X * theta, X, layout="numerator", vec=True).ok
+    assert verify(J.T, X * theta, X, layout="denominator", vec=True).ok
+    v = verify(J, X * theta, X, layout="numerator")        # without vec the answer is a 4-way array
+    assert v.diagnosis == "shape" and "n x 1 x n x d" in v.explanation
+
+
+def test_symmetric_declaration_makes_2Ax_right():
+    S = F.SymmetricMatrix("S", n)
+    assert verify(2 * S * x, x.T * S * x, x).ok
+    assert verify(2 * A * x, x.T * A * x, x, assumptions=Q.symmetric(A)).ok
+
+
+# --------------------------------------------------------------------------- real mistakes
+
+def test_quadratic_form_without_symmetry():
+    v = verify(2 * A * x, x.T * A * x, x)
+    assert not v.ok and v.status == "wrong"
+    assert v.diagnosis == "symmetric"
+    assert "right only for symmetric A" in v.explanation
+    assert "(A + A.T)*x" in v.explanation
+
+
+def test_jacobian_of_Ax_claimed_as_A_transpose_in_numerator_layout():
+    v = verify(A.T, A * x, x, layout="numerator")
+    assert v.diagnosis == "transpose"
+    assert "denominator layout's answer" in v.explanation
+    w = verify(B.T, B * x, x, layout="numerator")      # rectangular: the shape is wrong too
+    assert w.diagnosis == "transpose" and "m x n" in w.explanation
+
+
+def test_log_det_gradient_claimed_as_the_inverse():
+    v = verify(A.inverse(), sp.log(sp.det(A)), A)
+    assert v.diagnosis == "transpose"
+    assert "numerator layout's answer" in v.explanation
+    assert any("symmetric" in note for note in v.notes)
+
+
+def test_sigmoid_derivative_with_a_plus_sign():
+    t = sp.Symbol("t")
+    s = F.sigmoid(t)
+    v = verify(s * (1 + s), s, t)
+    assert v.diagnosis == "entries" and not v.ok
+    assert verify(s * (1 - s), s, t).ok
+    z = sp.MatrixSymbol("z", n, 1)
+    S = F.sigmoid(z)
+    one = sp.OneMatrix(n, 1)
+    wrong = sp.DiagMatrix(sp.HadamardProduct(S, one + S))
+    right = sp.DiagMatrix(sp.HadamardProduct(S, one - S))
+    assert verify(wrong, S, z).diagnosis == "entries"
+    assert verify(right, S, z).ok and verify(right, S, z, layout="numerator").ok
+
+
+def test_least_squares_gradient_missing_the_factor_2():
+    v = verify(-X.T * r, L, theta)
+    assert v.diagnosis == "factor" and v.factor == sp.Rational(1, 2)
+    assert "constant factor 1/2" in v.explanation
+    cx = v.counterexample
+    assert set(cx.sizes) == {"n", "d"} and cx.sizes["n"] != cx.sizes["d"]
+    assert set(cx.values) == {"X", "y", "theta"}
+    i0 = cx.entry
+    assert cx.claimed[i0] == pytest.approx(cx.correct[i0] / 2, rel=1e-6)
+    assert "counterexample at" in str(v)
+
+
+def test_wrong_sign_and_a_size_dependent_factor():
+    assert verify(2 * X.T * r, L, theta).factor == -1
+    mean_loss = F.norm2(r) / n
+    v = verify(-2 * X.T * r, mean_loss, theta)        # forgot the 1/n of the mean
+    assert v.diagnosis == "factor" and v.factor == n
+
+
+def test_wrong_shape():
+    v = verify(X * theta, L, theta)
+    assert v.diagnosis == "shape" and "d x 1" in v.explanation and "n x 1" in v.explanation
+
+
+def test_least_squares_claimed_in_the_other_layout():
+    v = verify(-2 * r.T * X, L, theta, layout="denominator")
+    assert v.diagnosis == "transpose" and "numerator layout's answer" in v.explanation
+
+
+def test_kronecker_form_in_the_other_layout():
+    C = sp.MatrixSymbol("C", d, m)
+    v = verify(sp.KroneckerProduct(C, A.T), A * X * C, X, layout="numerator", vec=True)
+    assert v.diagnosis == "transpose"
+    assert verify(sp.KroneckerProduct(C.T, A), A * X * C, X, layout="numerator", vec=True).ok
+
+
+def test_a_claim_that_cannot_be_evaluated_is_unverified_not_correct():
+    t = sp.Symbol("t")
+    v = verify(sp.Function("f")(t), sp.sin(t), t)
+    assert v.status == "unverified" and not v.ok
+
+
+def test_symbols_foreign_to_the_expression_are_reported():
+    u = sp.MatrixSymbol("u", d, 1)
+    v = verify(u, L, theta)
+    assert not v.ok and any("u" in note for note in v.notes)
+
+
+def test_unknown_layout():
+    with pytest.raises(LayoutError):
+        verify(-2 * X.T * r, L, theta, layout="row")
+
+
+# --------------------------------------------------------------------------- entry-wise claims
+
+W = sp.MatrixSymbol("W", m, n)
+b = sp.MatrixSymbol("b", m, 1)
+x_ = IndexedBase("x")
+
+
+def test_entrywise_linear_layer():
+    z = W * x + b
+    assert verify_entrywise(KroneckerDelta(i, j) * x_[k], z, W, of=(i,), by=(j, k)).ok
+    assert verify_entrywise(KroneckerDelta(i, j) * x[k, 0], z, W, of=(i,), by=(j, k)).ok
+    assert verify_entrywise(sp.S.One, z, b, of=(i,), by=(i,)).ok
+    v = verify_entrywise(x_[k], z, W, of=(i,), by=(j, k))           # the Kronecker delta forgotten
+    assert v.diagnosis == "entries" and "δ_ij x_k" in v.explanation
+    v = verify_entrywise(2 * KroneckerDelta(i, j) * x_[k], z, W, of=(i,), by=(j, k))
+    assert v.diagnosis == "factor" and v.factor == 2
+
+
+# The NYU notes (Rangan), solved problem 2: samples are rows, z_i = W x_i + b, that is
+# z_ij = sum_k W_jk x_ik + b_j, and u_ij = exp(z_ij). The notes state dz_ij/dW_jk = u_ik (copied
+# from the output layer, whose input is u); the input here is x, so it is x_ik.
+Xb = sp.MatrixSymbol("X", N, d)
+Wh = sp.MatrixSymbol("W", M, d)
+bh = sp.MatrixSymbol("b", M, 1)
+Z = Xb * Wh.T + sp.OneMatrix(N, 1) * bh.T
+u = IndexedBase("u")
+
+
+def test_nyu_erratum_is_caught():
+    v = verify_entrywise(u[i, k], Z, Wh, of=(i, j), by=(j, k), where={u: F.exp(Z)})
+    assert not v.ok and v.diagnosis == "index"
+    assert "k runs over the columns of W (size d)" in v.explanation and "columns of u (size M)" in v.explanation
+
+
+def test_nyu_erratum_with_as_many_hidden_units_as_inputs():
+    Wsq, bsq = sp.MatrixSymbol("W", d, d), sp.MatrixSymbol("b", d, 1)
+    Zs = Xb * Wsq.T + sp.OneMatrix(N, 1) * bsq.T
+    v = verify_entrywise(u[i, k], Zs, Wsq, of=(i, j), by=(j, k), where={"u": F.exp(Zs)})
+    assert v.diagnosis == "entries" and "the correct value is X_ik" in v.explanation
+    cx = v.counterexample
+    assert cx.claimed[cx.entry] != pytest.approx(cx.correct[cx.entry])
+
+
+def test_nyu_corrected_claim_and_undefined_names():
+    assert verify_entrywise(IndexedBase("X")[i, k], Z, Wh, of=(i, j), by=(j, k)).ok
+    assert verify_entrywise(sp.S.One, Z, bh, of=(i, j), by=(j,)).ok
+    v = verify_entrywise(u[i, k], Z, Wh, of=(i, j), by=(j, k))
+    assert v.status == "unverified" and "where=" in v.explanation
