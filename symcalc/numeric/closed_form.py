@@ -61,7 +61,7 @@ class Condition:
         return self.text
 
 
-@dataclass
+@dataclass(repr=False)
 class ClosedFormCheck:
     """Numeric confirmation of a closed form at random data (``bool(check)`` is ``check.ok``)."""
 
@@ -87,8 +87,10 @@ class ClosedFormCheck:
             lines.append(f"  {self.message}")
         return "\n".join(lines)
 
+    __repr__ = __str__
 
-@dataclass
+
+@dataclass(repr=False)
 class ClosedForm:
     """The stationary point of ``objective`` in ``variable``: gradient = M θ + c = 0 ⇒ θ* = ``solution``."""
 
@@ -115,7 +117,7 @@ class ClosedForm:
         lines.append("  " + str(self.check).replace("\n", "\n  "))
         return "\n".join(lines)
 
-    _repr_ = __str__
+    __repr__ = __str__
 
 
 # --------------------------------------------------------------------------- solve_stationary

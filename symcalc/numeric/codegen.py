@@ -333,8 +333,13 @@ class NumericPrinter(NumPyPrinter):
 
     def _print_MatAdd(self, expr):
         out = []
-        for term in expr.args:
-            code = None
+        terms = [t for t in expr.args if not isinstance(t, sp.ZeroMatrix)] or list(expr.args)
+        if any(_constant(t) is None for t in terms):  # 1 - σ, not ones((n, 1)) - σ: broadcast
+            terms = [_constant(t) if _constant(t) is not None else t for t in terms]
+        for term in terms:
+            if term.is_Number and term < 0:
+                out.append(("-", self._print(-term)))
+                continue
             if term not in self.names and isinstance(term, sp.MatMul):
                 coeff, mats = term.as_coeff_matrices()
                 if coeff.is_Number and coeff < 0:
@@ -350,7 +355,8 @@ class NumericPrinter(NumPyPrinter):
         return text
 
     def _print_HadamardProduct(self, expr):
-        return " * ".join(self.operand(a) for a in expr.args)
+        factors = [a for a in expr.args if not isinstance(a, sp.OneMatrix)] or expr.args[:1]
+        return " * ".join(self.operand(a) for a in factors)
 
     def _print_HadamardPower(self, expr):
         return f"{self.operand(expr.base)} ** {self.operand(expr.exp)}"
@@ -501,6 +507,17 @@ for _f in SCALAR_FUNCTIONS:  # SymPy's dispatch skips intermediate base classes 
 
 # --------------------------------------------------------------------------- the generated function
 
+def _constant(term):
+    """c for a term c·1 (a OneMatrix times a number), else None."""
+    if isinstance(term, sp.OneMatrix):
+        return sp.S.One
+    if isinstance(term, sp.MatMul):
+        coeff, mats = term.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.OneMatrix) and coeff.is_Number:
+            return coeff
+    return None
+
+
 def _hint(e, forced_arg) -> str:
     if isinstance(e, EAF):
         body = e.function.expr
@@ -615,7 +632,7 @@ class _Builder:
             symbols = sorted({t for s in shape for t in s.free_symbols}, key=str)
             origin = ", ".join(f"{t} from {self.source[t]}" for t in symbols
                                if self.source.get(t) not in (None, a.name))
-            values = "(" + ", ".join("{" + c + "}" for c in want) + ")"
+            values = "(" + ", ".join(c if c.isdigit() else "{" + c + "}" for c in want) + ")"
             declared = f"({shape[0]}, {shape[1]})"
             detail = f" = {values}" if symbols else ""
             msg = (f"argument {a.name} has shape {{{a.name}.shape}}, expected {declared}{detail}"

@@ -36,7 +36,7 @@ STEP = 1e-5         # central-difference step, relative to the entry
 
 # --------------------------------------------------------------------------- results
 
-@dataclass
+@dataclass(repr=False)
 class Counterexample:
     """Concrete sizes and values at which the claim and the true derivative differ."""
 
@@ -61,6 +61,8 @@ class Counterexample:
                     lines.append(f"{label} = {np.array2string(np.asarray(v), prefix=label + ' = ')}")
         return "\n".join(lines)
 
+    __repr__ = __str__
+
 
 def _at(a, entry):
     a = np.asarray(a)
@@ -71,7 +73,7 @@ def _fmt(x):
     return f"{float(x):.6g}"
 
 
-@dataclass
+@dataclass(repr=False)
 class Verdict:
     """The answer to "is this derivative right?".
 
@@ -93,6 +95,9 @@ class Verdict:
     def ok(self) -> bool:
         return self.status == "correct"
 
+    def __bool__(self):
+        return self.ok
+
     def __str__(self):
         text = f"{self.status.upper()}: {self.explanation}"
         if self.notes:
@@ -101,7 +106,7 @@ class Verdict:
             text += "\ncounterexample " + str(self.counterexample)
         return text
 
-    _repr_ = __str__
+    __repr__ = __str__
 
 
 # --------------------------------------------------------------------------- assumptions
@@ -159,7 +164,6 @@ class Sampler:
         self.pd = _declared(fs, "positive_definite")
         self.psd = _declared(fs, "positive_semidefinite")
         self.positive = _declared(fs, "positive") | _declared(fs, "nonnegative")
-        self.domain = sp.Tuple(*[e for e in self.exprs if isinstance(e, sp.Expr)])
 
     def draw_sizes(self):
         return draw_sizes(self.sizes, self.rng)
@@ -303,9 +307,10 @@ def _nice(c, sizes_list):
         r = sp.Rational(cs[0]).limit_denominator(1000)
         return r if abs(float(r) - cs[0]) <= 1e-6 * max(1, abs(cs[0])) else sp.Float(cs[0], 6)
     syms = sorted({s for _, sizes in sizes_list for s in sizes}, key=str)
-    monomials = [sp.Mul(*[s**e for s, e in zip(syms, es)])
-                 for es in itertools.product((-2, -1, 0, 1, 2), repeat=len(syms))] if len(syms) <= 4 else []
-    for mono in monomials:
+    powers = sorted(itertools.product((-2, -1, 0, 1, 2), repeat=len(syms)) if len(syms) <= 4 else [],
+                    key=lambda es: (sum(map(abs, es)), es))
+    for es in powers:
+        mono = sp.Mul(*[s**e for s, e in zip(syms, es)])
         ratios = [x / float(mono.xreplace(sizes)) for x, sizes in sizes_list]
         r = sp.Rational(ratios[0]).limit_denominator(100)
         if all(abs(float(r) - x) <= 1e-6 * max(1, abs(x)) for x in ratios):

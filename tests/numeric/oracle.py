@@ -29,6 +29,16 @@ def explicit_value(expr, values, sizes):
         x = sp.sympify(x).xreplace(explicit).doit()
         return complex(sp.N(x.xreplace(reps).doit(), 20)).real
 
+    numeric = {sc: sp.ImmutableMatrix(sp.Matrix(v.shape[0], v.shape[1],
+                                                 lambda i, j: sp.Float(v[i, j], 30)))
+               for s, v in values.items() if isinstance(s, sp.MatrixSymbol)
+               for sc in [type(s)(s.name, *[sp.sympify(t).xreplace(sizes) for t in s.shape])]}
+    if getattr(e, "is_Matrix", False) and not isinstance(e, sp.MatrixBase):
+        try:  # numbers first: fast for inverses and determinants
+            M = e.xreplace(numeric).xreplace(reps).doit().as_explicit()
+            return np.array([[number(M[i, j]) for j in range(M.cols)] for i in range(M.rows)])
+        except (AttributeError, TypeError, ValueError):
+            pass  # symcalc's own nodes expand only over matrix symbols
     if isinstance(e, sp.NDimArray):
         flat = [number(x) for x in sp.flatten(e.tolist())]
         return np.array(flat).reshape(e.shape)
