@@ -45,7 +45,7 @@ COLORS = {  # xcolor fills: parameters light blue, data light green (as in the N
 
 
 class _SlotPrinter(SymcalcLatexPrinter):
-    """Prints an operation with a dot for its argument: ``(\cdot)^{\top}``, ``\sigma(\cdot)``."""
+    r"""Prints an operation with a dot for its argument: ``(\cdot)^{\top}``, ``\sigma(\cdot)``."""
 
     def _level(self, e):
         if getattr(e, "name", None) == _PLACEHOLDER:

@@ -36,6 +36,9 @@ _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^
 _TALL = (r"\frac", r"\dfrac", r"\sum", r"\prod", r"\int", r"\begin", r"\left", r"\sqrt")
 
 
+_ONES = sp.Dummy("ones")  # stands for the ones matrix inside elementwise bodies
+
+
 def _top_level_superscript(s: str) -> bool:
     depth = 0
     for ch in s:
@@ -94,6 +97,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     # ------------------------------------------------------------------ symbols
 
     def _print_Symbol(self, expr, style="plain"):
+        if expr == _ONES:
+            return r"\mathbf{1}"
         if expr in self._bound:
             return self._print_bound(expr)
         mapped = self.notation.names.get(expr.name)
@@ -144,7 +149,11 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         return self._join_terms(expr.args)
 
     def _print_Add(self, expr, order=None):
-        return self._join_terms(self._as_ordered_terms(expr, order=order))
+        terms = self._as_ordered_terms(expr, order=order)
+        if self._depends(expr) and self.notation.bold:
+            # a constant added to a matrix is a multiple of the ones matrix: 1 - σ(z) is 𝟏 - σ(z)
+            terms = [t * _ONES if t.is_Number else t for t in terms]
+        return self._join_terms(terms)
 
     def _print_MatMul(self, expr):
         coeff, matrices = expr.as_coeff_matrices()
@@ -168,7 +177,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
             sign, coeff = "-", -coeff
         factors = sp.Mul.make_args(rest)
         const = sp.Mul(coeff, *[f for f in factors if not self._depends(f)])
-        varying = [f for f in factors if self._depends(f)]
+        # σ(z) ⊙ (1 - σ(z)): sums last, as σ' is written
+        varying = sorted((f for f in factors if self._depends(f)), key=lambda f: f.is_Add)
         parts = [] if const == 1 else [self._wrap(const, MUL)]
         level = MUL + 1 if len(varying) > 1 else MUL
         had = " %s " % self.notation.hadamard

@@ -91,7 +91,8 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             sign, coeff = "-", -coeff
         factors = sp.Mul.make_args(rest)
         const = sp.Mul(coeff, *[f for f in factors if not self._depends(f)])
-        varying = [f for f in factors if self._depends(f)]
+        # σ(z) ⊙ (1 - σ(z)): sums last, as σ' is written
+        varying = sorted((f for f in factors if self._depends(f)), key=lambda f: f.is_Add)
         level = MUL + 1 if len(varying) > 1 else MUL
         body = self._had.join(self._wrap(f, level) for f in varying)
         return sign + (body if const == 1 else "%s*%s" % (self._wrap(const, MUL), body))

@@ -1,0 +1,53 @@
+"""Plain text: readable, positive terms first, no Lambda noise."""
+import pytest
+import sympy as sp
+
+import symcalc.functions as F
+from symcalc.printing import text
+
+n, d, h = sp.symbols("n d h", integer=True, positive=True)
+X = sp.MatrixSymbol("X", n, d)
+y = sp.MatrixSymbol("y", n, 1)
+theta = sp.MatrixSymbol("theta", d, 1)
+A = sp.MatrixSymbol("A", d, d)
+W = sp.MatrixSymbol("W", h, d)
+b = sp.MatrixSymbol("b", h, 1)
+x = sp.MatrixSymbol("x", d, 1)
+z = sp.MatrixSymbol("z", h, 1)
+E = F.ELEMENT
+
+GOLDEN = [
+    (-2 * X.T * (y - X * theta), "-2*X.T*(y - X*theta)"),
+    (F.sigmoid(W * x + b), "sigmoid(W*x + b)"),
+    ((A + A.T) * x, "(A + A.T)*x"),
+    (x.T, "x.T"),
+    (A.I, "A^-1"),
+    (A.I.T, "A^-T"),
+    ((X.T * X).I * X.T * y, "(X.T*X)^-1*X.T*y"),
+    (sp.HadamardProduct(z, b), "z ⊙ b"),
+    (sp.HadamardPower(z, 2), "z^∘2"),
+    (F.log(F.sigmoid(z)), "log(sigmoid(z))"),
+    (F.softmax(z) - b, "softmax(z) - b"),
+    (sp.DiagMatrix(F.elementwise(F.Sigmoid(E) * (1 - F.Sigmoid(E)), z)) * W,
+     "diag(sigmoid(z) ⊙ (1 - sigmoid(z)))*W"),
+    (sp.log(sp.Determinant(A)), "log(det(A))"),
+    (sp.Trace(A * A.T), "tr(A*A.T)"),
+    (sp.Rational(1, 2) * F.norm2(z - b), "(1/2)*norm2(z - b)"),
+    (F.step(z), "step(z)"),
+    (sp.KroneckerProduct(A, X), "A ⊗ X"),
+]
+
+
+@pytest.mark.parametrize("expr, expected", GOLDEN, ids=[g[1] for g in GOLDEN])
+def test_golden(expr, expected):
+    assert text(expr) == expected
+
+
+def test_ascii_operators():
+    assert text(sp.HadamardProduct(z, b), ascii=True) == "z .* b"
+    assert text(sp.HadamardPower(z, 2), ascii=True) == "z.^2"
+
+
+def test_no_lambda_noise():
+    for expr, _ in GOLDEN:
+        assert "Lambda" not in text(expr) and "_z" not in text(expr)
