@@ -25,7 +25,7 @@ from sympy.multipledispatch import Dispatcher
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
-from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves
+from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves, show
 
 __all__ = ["ClosedForm", "ClosedFormCheck", "Condition", "check_closed_form", "positive_semidefinite",
            "solve_stationary"]
@@ -110,8 +110,8 @@ class ClosedForm:
         return {"minimum": True, "maximum": False}.get(self.nature)
 
     def __str__(self):
-        lines = [f"{self.variable}* = {self.solution}",
-                 f"  from: gradient {self.gradient} = 0"]
+        lines = [f"{self.variable}* = {show(self.solution)}",
+                 f"  from: gradient {show(self.gradient)} = 0"]
         lines += [f"  requires: {c}" for c in self.conditions]
         lines.append(f"  stationary point: {self.nature} ({self.reason})")
         lines.append("  " + str(self.check).replace("\n", "\n  "))
@@ -134,7 +134,7 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
 
     expr = sp.sympify(expr)
     if is_matrix(expr) and tuple(expr.shape) != (1, 1):
-        raise ShapeError(f"solve_stationary takes a scalar objective; {expr} is {expr.rows} x {expr.cols}")
+        raise ShapeError(f"solve_stationary takes a scalar objective; {show(expr)} is {expr.rows} x {expr.cols}")
     if not isinstance(wrt, sp.MatrixSymbol):
         raise UnsupportedError(f"solve_stationary solves for a vector or matrix variable (a MatrixSymbol); "
                                f"{wrt} is a {type(wrt).__name__}")
@@ -144,15 +144,15 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
         M, c = split_affine(G, wrt)
     except UnsupportedError as err:
         raise UnsupportedError(
-            f"no closed form is derived for the stationary point in {wrt}: the gradient {G} is not "
+            f"no closed form is derived for the stationary point in {wrt}: the gradient {show(G)} is not "
             f"affine in {wrt} ({err}), so setting it to zero gives a nonlinear equation with no "
             "matrix-form solution; minimise iteratively (gradient descent, Newton) with symcalc's "
             "gradient and Hessian instead") from err
     if isinstance(M, sp.ZeroMatrix):
-        raise UnsupportedError(f"the gradient {G} of {expr} does not depend on {wrt}: the objective is "
+        raise UnsupportedError(f"the gradient {show(G)} of {show(expr)} does not depend on {wrt}: the objective is "
                                f"linear in {wrt}, so it has no stationary point unless the gradient is zero")
     if M.rows != M.cols:
-        raise UnsupportedError(f"the gradient of {expr} is {M} {wrt} + c with a non-square {M.rows} x "
+        raise UnsupportedError(f"the gradient of {show(expr)} is {show(M)} {wrt} + c with a non-square {M.rows} x "
                                f"{M.cols} matrix; no inverse gives the stationary point")
 
     alpha, M0 = _pull_factor(M)
@@ -176,7 +176,7 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
 
     report = check_closed_form(solution, expr, wrt, assumptions=assumptions, seed=seed)
     if not report.ok:
-        raise SymcalcError(f"the derived stationary point {wrt} = {solution} of {expr} failed its numeric "
+        raise SymcalcError(f"the derived stationary point {wrt} = {show(solution)} of {show(expr)} failed its numeric "
                            f"check, so it is not returned:\n{report}")
     return ClosedForm(solution, wrt, expr, G, H, conditions, nature, reason, report)
 
@@ -199,12 +199,12 @@ def _pull_factor(e):
 
 def _invertible(M0, definite, given):
     if definite == "pd":
-        return Condition(M0, f"{M0} is positive definite, hence invertible (shown from the assumptions)",
+        return Condition(M0, f"{show(M0)} is positive definite, hence invertible (shown from the assumptions)",
                          proven=True)
-    text = f"{M0} must be invertible"
+    text = f"{show(M0)} must be invertible"
     gram = _gram_factor(M0)
     if gram is not None:
-        text += (f" (it is when {gram} has linearly independent columns, which needs "
+        text += (f" (it is when {show(gram)} has linearly independent columns, which needs "
                  f"{gram.rows} ≥ {gram.cols})")
     return Condition(M0, text)
 
@@ -276,13 +276,13 @@ def _nature(H, wrt, fs, given):
     where = "the Hessian" if wrt.cols == 1 else f"M in the gradient M {wrt} + C (the Hessian is I ⊗ M)"
     up = _definite(H, fs, given)
     if up is not None:
-        return "minimum", (f"{where} {H} is positive {'definite' if up == 'pd' else 'semidefinite'}: the "
+        return "minimum", (f"{where} {show(H)} is positive {'definite' if up == 'pd' else 'semidefinite'}: the "
                            "objective is convex, so every stationary point is a global minimum")
     down = _definite(mul(-1, H), fs, given)
     if down is not None:
-        return "maximum", (f"{where} {H} is negative {'definite' if down == 'pd' else 'semidefinite'}: "
+        return "maximum", (f"{where} {show(H)} is negative {'definite' if down == 'pd' else 'semidefinite'}: "
                            "every stationary point is a global maximum")
-    return "unknown", (f"{where} {H} is not shown to be semidefinite; declare it, e.g. "
+    return "unknown", (f"{where} {show(H)} is not shown to be semidefinite; declare it, e.g. "
                        "Q.positive_definite(A), to decide")
 
 

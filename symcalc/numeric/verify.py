@@ -334,6 +334,15 @@ def _names(values):
     return {str(k): v for k, v in values.items()}
 
 
+def show(e):
+    """Readable text of an expression (``X.T*X``, ``sigmoid(X*w)``, ``(X.T*X)^-1``) for explanations.
+    Imported on use: reports read the math's objects, the math never imports printing."""
+    if not isinstance(e, sp.Basic):
+        return str(e)
+    from ..printing.text import text
+    return text(e)
+
+
 def _sizes_named(sizes):
     return {str(k): v for k, v in sizes.items()}
 
@@ -385,7 +394,7 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
                                 if np.shape(C) == np.shape(R) else None)
         return Verdict(status, text, cx, diagnosis, factor, expected, symbolic, notes)
 
-    what = f"∂({expr})/∂{wrt} in {layout} layout"
+    what = f"∂({show(expr)})/∂{wrt} in {layout} layout"
     shape_ok = got == want
     if shape_ok and all(close(C, R) for _, _, C, R in trials):
         how = "symbolically identical to symcalc's derivative and " if symbolic else ""
@@ -410,13 +419,13 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
         text = (f"right only for symmetric {names} ({names}ᵀ = {names}): at a non-symmetric "
                 f"{names} it differs from {what}")
         if expected is not None:
-            text += f", which is {expected}"
+            text += f", which is {show(expected)}"
         bad = next(t for t in trials if not close(t[2], t[3]))
         return verdict("wrong", text, "symmetric", bad)
     bad = next((t for t in trials if not close(t[2], t[3])), trials[0])
     text = f"wrong entries: the claim is not {what}"
     if expected is not None:
-        text += f", which is {expected}"
+        text += f", which is {show(expected)}"
     return verdict("wrong", text, "entries", bad)
 
 
@@ -483,7 +492,7 @@ def _diagnose(trials, got, want, layout, other, what, expected):
     if transposable and all_close(_other_layout):
         other_name = f"the {other} layout's answer"
         return ("wrong", f"right up to a transpose: the claim is {other_name}; "
-                f"{what} has shape {_shape_text(want)}" + (f" and is {expected}" if expected is not None
+                f"{what} has shape {_shape_text(want)}" + (f" and is {show(expected)}" if expected is not None
                                                             else ""), "transpose", None, 0)
     for flip, label in ((lambda R: R, ""), (_other_layout, " and transposed (the other layout)")):
         if label and not transposable:
@@ -499,7 +508,7 @@ def _diagnose(trials, got, want, layout, other, what, expected):
             if factor is not None and factor != 1:
                 kind_text = "the wrong sign" if factor == -1 else f"a constant factor {factor}"
                 return ("wrong", f"right but for {kind_text}{label}: the claim is {factor} times "
-                        f"{what}" + (f", which is {expected}" if expected is not None else ""),
+                        f"{what}" + (f", which is {show(expected)}" if expected is not None else ""),
                         "factor", factor, 0)
     if got != want:
         return ("wrong", f"wrong shape: {what} has shape {_shape_text(want)}, the claim has shape "
@@ -558,7 +567,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     unknown = sorted({r[0] for r in refs if r[0] not in base_shapes})
     if unknown:
         return Verdict("unverified", f"the claim uses {', '.join(unknown)}, which is neither a symbol of "
-                       f"{expr} nor defined in where=; give its definition, e.g. where={{'{unknown[0]}': ...}}",
+                       f"{show(expr)} nor defined in where=; give its definition, e.g. where={{'{unknown[0]}': ...}}",
                        diagnosis=None)
 
     # each index must run over one range: the sizes at all its positions must agree
@@ -605,7 +614,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
             failures.append((sizes, values, got, ref, grid, arrays, extent))
             break
     if not failures:
-        return Verdict("correct", f"∂{_entry_text(expr, of)}/∂{_entry_text(wrt, by)} = {claim} holds for "
+        return Verdict("correct", f"∂{_entry_text(expr, of)}/∂{_entry_text(wrt, by)} = {show(claim)} holds for "
                        f"every index value at {TRIALS} random sizes and values (central differences)")
     sizes, values, got, ref, grid, arrays, extent = failures[0]
     at = _worst_entry(got, ref)
@@ -635,7 +644,7 @@ def _name(key):
 
 
 def _entry_text(e, idx):
-    text = str(e) if e.is_Atom or isinstance(e, sp.MatrixSymbol) else f"({e})"
+    text = show(e) if e.is_Atom or isinstance(e, sp.MatrixSymbol) else f"({show(e)})"
     return f"{text}[{', '.join(map(str, idx))}]" if idx else text
 
 
