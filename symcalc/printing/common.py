@@ -97,6 +97,18 @@ class MatrixPrinting:
             return ADD
         return ATOM
 
+    def _hadamard_factor(self, e) -> str:
+        """A factor of ⊙: products and sums in parentheses, a nested ⊙ not (it associates)."""
+        level = self._level(e)
+        s = self._print(e)
+        if level < HADAMARD or level == MUL or isinstance(e, KroneckerProduct):
+            return self._paren(s)
+        return s
+
+    def _factor(self, e, count: int) -> str:
+        """A factor of an elementwise body's product: ⊙ between two or more matrix factors."""
+        return self._hadamard_factor(e) if count > 1 else self._wrap(e, MUL)
+
     def _wrap(self, e, level: int) -> str:
         s = self._print(e)
         return self._paren(s) if self._level(e) < level else s

@@ -180,14 +180,13 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         # σ(z) ⊙ (1 - σ(z)): sums last, as σ' is written
         varying = sorted((f for f in factors if self._depends(f)), key=lambda f: f.is_Add)
         parts = [] if const == 1 else [self._wrap(const, MUL)]
-        level = MUL + 1 if len(varying) > 1 else MUL
         had = " %s " % self.notation.hadamard
-        parts.append(had.join(self._wrap(f, level) for f in varying))
+        parts.append(had.join(self._factor(f, len(varying)) for f in varying))
         return sign + " ".join(parts)
 
     def _print_HadamardProduct(self, expr):
         had = " %s " % self.notation.hadamard
-        return had.join(self._wrap(a, MUL + 1) for a in hadamard_order(expr.args))
+        return had.join(self._hadamard_factor(a) for a in hadamard_order(expr.args))
 
     def _print_KroneckerProduct(self, expr):
         return r" \otimes ".join(self._wrap(a, MUL + 1) for a in expr.args)

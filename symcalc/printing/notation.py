@@ -7,7 +7,7 @@ before it silently does nothing.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 import sympy as sp
@@ -17,6 +17,10 @@ from ..errors import SymcalcError
 
 class NotationError(SymcalcError, ValueError):
     """A Notation that does not fit the expression it is applied to (e.g. an unknown symbol)."""
+
+
+DEFAULT_INDICATOR = r"\mathbb{1}"
+MARKDOWN_INDICATOR = r"\mathbb{I}"
 
 
 @dataclass
@@ -35,7 +39,7 @@ class Notation:
     bold: bool = True
     transpose: str = r"\top"
     hadamard: str = r"\odot"
-    indicator: str = r"\mathbb{1}"
+    indicator: str = DEFAULT_INDICATOR
 
     def __post_init__(self):
         names = {}
@@ -46,6 +50,13 @@ class Notation:
                     f"Notation.names maps symbol names to LaTeX strings; got {key!r}: {value!r}")
             names[key] = value
         self.names = names
+
+    def for_markdown(self) -> "Notation":
+        """This notation for KaTeX/MathJax, whose fonts have no blackboard one (KaTeX issue
+        3320, MathJax-src issue 289): the indicator \\mathbb{1} becomes \\mathbb{I}."""
+        if self.indicator != DEFAULT_INDICATOR:
+            return self
+        return replace(self, indicator=MARKDOWN_INDICATOR)
 
     def validate(self, *exprs) -> "Notation":
         """Raise NotationError if ``names`` mentions a symbol that none of ``exprs`` contains.

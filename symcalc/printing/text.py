@@ -93,12 +93,11 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         const = sp.Mul(coeff, *[f for f in factors if not self._depends(f)])
         # σ(z) ⊙ (1 - σ(z)): sums last, as σ' is written
         varying = sorted((f for f in factors if self._depends(f)), key=lambda f: f.is_Add)
-        level = MUL + 1 if len(varying) > 1 else MUL
-        body = self._had.join(self._wrap(f, level) for f in varying)
+        body = self._had.join(self._factor(f, len(varying)) for f in varying)
         return sign + (body if const == 1 else "%s*%s" % (self._wrap(const, MUL), body))
 
     def _print_HadamardProduct(self, expr):
-        return self._had.join(self._wrap(a, MUL + 1) for a in hadamard_order(expr.args))
+        return self._had.join(self._hadamard_factor(a) for a in hadamard_order(expr.args))
 
     def _print_KroneckerProduct(self, expr):
         return self._kron.join(self._wrap(a, MUL + 1) for a in expr.args)

@@ -45,6 +45,11 @@ GOLDEN = [
     (sp.HadamardPower(X * theta - y, 2),
      r"(\mathbf{X} \boldsymbol{\theta} - \mathbf{y})^{\circ 2}"),
     (sp.HadamardPower(z, -1), r"\mathbf{z}^{\circ -1}"),
+    # a nested elementwise product needs no parentheses, a matrix product does
+    (sp.HadamardProduct(W * x, F.elementwise(F.Sigmoid(E) * (1 - F.Sigmoid(E)), z)),
+     r"(\mathbf{W} \mathbf{x}) \odot \sigma(\mathbf{z}) \odot (\mathbf{1} - \sigma(\mathbf{z}))"),
+    (F.elementwise(E * sp.exp(E), W * x), r"(\mathbf{W} \mathbf{x}) \odot \exp(\mathbf{W} \mathbf{x})"),
+    (F.elementwise(2 - 3 * E, z), r"2 \mathbf{1} - 3 \mathbf{z}"),
     (sp.Trace(A), r"\operatorname{tr}(\mathbf{A})"),
     (sp.Determinant(A), r"\det(\mathbf{A})"),
     (sp.log(sp.Determinant(A)), r"\log \det \mathbf{A}"),
@@ -117,6 +122,12 @@ def test_plain_notation_and_transpose_mark():
 def test_scalar_names_too():
     lam = sp.Symbol("lam")
     assert latex(lam * A, Notation(names={"lam": r"\lambda"})) == r"\lambda \mathbf{A}"
+
+
+def test_markdown_notation_avoids_blackboard_one():
+    # KaTeX and MathJax fonts have no blackboard digits
+    assert latex(F.step(z), Notation().for_markdown()) == r"\mathbb{I}[\mathbf{z} > 0]"
+    assert Notation(indicator=r"\mathbf{1}").for_markdown().indicator == r"\mathbf{1}"
 
 
 def test_unknown_symbol_in_notation_is_an_error():
