@@ -1,0 +1,359 @@
+"""No false step: every step of a derivation evaluated at random values.
+
+The symbolic sizes get distinct small integers (so a transposition cannot hide in a square matrix),
+the inputs random values (square matrices near the identity, so that inverses and log det exist),
+and each step's two sides are computed as numbers:
+
+* an intermediate symbol is the value of its definition;
+* ``∂f/∂x`` by central differences of f's definition in x, laid out as the layout says
+  (independent of the engine, so a wrong rule cannot check itself);
+* ``dx`` is a random direction for an input and a directional derivative for an intermediate;
+* an entry with free indices (``(∂(Ax)/∂x)_ij``) at every index value;
+* a step with ``where`` at that point only.
+
+Expressions are evaluated with SymPy on explicit matrices: slow per call, but the sizes are 2 to 5.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..functions import OneHot, SymmetricMatrix, is_matrix
+from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
+
+H = 1e-6
+
+
+@dataclass
+class StepCheck:
+    step: object
+    ok: bool
+    error: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class StepReport:
+    """The outcome for every step; ``bool(report)`` is True when none is false."""
+
+    results: list = field(default_factory=list)
+    sizes: dict = field(default_factory=dict)
+    seed: int = 0
+
+    @property
+    def ok(self):
+        return all(r.ok for r in self.results)
+
+    def __bool__(self):
+        return self.ok
+
+    @property
+    def failures(self):
+        return [r for r in self.results if not r.ok]
+
+    def __str__(self):
+        if self.ok:
+            return f"all {len(self.results)} steps hold (sizes {self.sizes}, seed {self.seed})"
+        lines = [f"{len(self.failures)} of {len(self.results)} steps are false (sizes {self.sizes}, seed {self.seed}):"]
+        for r in self.failures:
+            lines.append(f"  [{r.step.rule}] {r.step.lhs} = {r.step.rhs}: {r.message}")
+        return "\n".join(lines)
+
+
+def _matrix_symbols(e):
+    return {a for a in sp.preorder_traversal(e) if isinstance(a, sp.MatrixSymbol)}
+
+
+def _index_symbols(e):
+    out = set()
+    for node in sp.preorder_traversal(e):
+        if isinstance(node, MatrixElement):
+            out |= {s for s in (node.i, node.j) if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)}
+    return out
+
+
+class Evaluator:
+    """Numbers for the expressions of one derivation at one random point."""
+
+    def __init__(self, steps, sizes=None, seed=0):
+        self.rng = np.random.default_rng(seed)
+        exprs = []
+        for s in steps:
+            exprs += [s.lhs, s.rhs]
+            if s.where:
+                exprs += list(s.where.keys()) + list(s.where.values())
+        size_symbols, matrices = set(), set()
+        for e in exprs:
+            for m in _matrix_symbols(e):
+                matrices.add(m)
+                for k in m.shape:
+                    size_symbols |= sp.sympify(k).free_symbols
+        self.indices = set().union(*(_index_symbols(e) for e in exprs)) - size_symbols
+        self.sizes = self._draw_sizes(sorted(size_symbols, key=str), sizes or {}, matrices)
+        self.defs = {self.sized(s.lhs): self.sized(s.rhs) for s in steps if s.is_definition}
+        symbols = set()
+        for e in exprs:
+            e = self.sized(e)
+            symbols |= {a for a in sp.preorder_traversal(e)
+                        if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy)}
+        self.base = sorted((s for s in symbols if s not in self.defs and s not in self.indices
+                            and s not in self.sizes.values() and s not in size_symbols), key=str)
+        self.values = {s: self._draw(s) for s in self.base}
+        varying = set()
+        for e in exprs:
+            for node in sp.preorder_traversal(self.sized(e)):
+                if isinstance(node, (Differential, MatrixDifferential)) and node.arg in self.values:
+                    varying.add(node.arg)
+        self.directions = {s: self._draw_direction(s) for s in sorted(varying, key=str)}
+        self.memo = {}
+
+    # ------------------------------------------------------------------ drawing
+
+    def _draw_sizes(self, symbols, given, matrices=()):
+        """Distinct sizes; a size that is mostly a row count (n in X ∈ R^{n×d}) gets a larger one
+        than a column count, so that data matrices are tall and XᵀX is invertible."""
+        given = {getattr(k, "name", k): int(v) for k, v in given.items()}
+        free = [s for s in symbols if s.name not in given]
+        pool = [n for n in range(2, 9) if n not in given.values()]
+        chosen = sorted(self.rng.choice(pool, size=min(len(free), len(pool)), replace=False).tolist())
+        score = {s: 0 for s in free}
+        for m in matrices:
+            rows, cols = m.shape
+            if rows != cols:
+                for s in sp.sympify(rows).free_symbols & set(free):
+                    score[s] += 1
+                for s in sp.sympify(cols).free_symbols & set(free):
+                    score[s] -= 1
+        out = {s: given[s.name] for s in symbols if s.name in given}
+        for k, s in enumerate(sorted(free, key=lambda s: (score[s], s.name))):
+            out[s] = chosen[k % len(chosen)]
+        return out
+
+    def sized(self, e):
+        return e.xreplace(self.sizes) if self.sizes else e
+
+    def _draw(self, s):
+        if isinstance(s, sp.Symbol):
+            return float(self.rng.uniform(0.5, 1.5))
+        rows, cols = (int(k) for k in s.shape)
+        if isinstance(s, OneHot):
+            out = np.zeros((rows, cols))
+            out[self.rng.integers(0, rows, size=cols), np.arange(cols)] = 1.0
+            return out
+        if rows == cols:
+            a = 0.3 * self.rng.standard_normal((rows, cols))
+            if isinstance(s, SymmetricMatrix):
+                a = (a + a.T) / 2
+            return np.eye(rows) + a
+        return 0.7 * self.rng.standard_normal((rows, cols))
+
+    def _draw_direction(self, s):
+        if isinstance(s, sp.Symbol):
+            return float(self.rng.standard_normal())
+        d = self.rng.standard_normal(tuple(int(k) for k in s.shape))
+        return (d + d.T) / 2 if isinstance(s, SymmetricMatrix) else d
+
+    # ------------------------------------------------------------------ evaluation
+
+    def symbol(self, s, override):
+        if s in override:
+            return override[s]
+        if s in self.defs:
+            if not override and s in self.memo:
+                return self.memo[s]
+            v = _conform(self.value(self.defs[s], override), s)
+            if not override:
+                self.memo[s] = v
+            return v
+        if s in self.values:
+            return self.values[s]
+        raise KeyError(f"no value for {s}")
+
+    def value(self, e, override=None):
+        """e (already sized, indices already numbers) as a float or a 2-D array."""
+        override = override or {}
+        e = self._replace_special(e, override)
+        e = e.replace(lambda a: isinstance(a, sp.Sum), lambda a: a.doit())
+        mapping = {}
+        for a in sp.preorder_traversal(e):
+            if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy) and a not in mapping:
+                if a in self.indices or a in self.sizes:
+                    continue
+                mapping[a] = _sympy(self.symbol(a, override))
+        return _number(e.xreplace(mapping))
+
+    def _replace_special(self, e, override):
+        if isinstance(e, SPECIAL):
+            return _sympy(self._special(e, override))
+        if not any(isinstance(n, SPECIAL) for n in sp.preorder_traversal(e)):
+            return e
+        return e.func(*[self._replace_special(a, override) for a in e.args])
+
+    def _special(self, node, override):
+        if isinstance(node, (Partial, PartialMatrix)):
+            return self._partial(node, override)
+        return self._differential(node.arg, override)
+
+    def _differential(self, x, override):
+        if x in self.values and x not in self.defs:
+            return self.directions.get(x, _zero_like(self.values[x]))
+        plus, minus = dict(override), dict(override)
+        for b, d in self.directions.items():
+            base = override.get(b, self.values[b])
+            plus[b], minus[b] = base + H * d, base - H * d
+        return (_array(self.value(x, plus)) - _array(self.value(x, minus))) / (2 * H) \
+            if is_matrix(x) else (_float(self.value(x, plus)) - _float(self.value(x, minus))) / (2 * H)
+
+    def _partial(self, node, override):
+        num, den, layout = node.num, node.den, node.layout
+        if isinstance(den, MatrixElement):
+            parent, i, j = den.parent, int(den.i), int(den.j)
+            base = np.array(self.symbol(parent, override), dtype=float)
+
+            def at(t):
+                m = base.copy()
+                m[i, j] = t
+                return {**override, parent: m}
+
+            x0 = base[i, j]
+            cols = [((_array(self.value(num, at(x0 + H))) - _array(self.value(num, at(x0 - H)))) / (2 * H))]
+            dshape = (1, 1)
+        else:
+            base = self.symbol(den, override)
+            scalar_den = not isinstance(base, np.ndarray)
+            arr = np.array([[base]], dtype=float) if scalar_den else np.array(base, dtype=float)
+            dshape = arr.shape
+            cols = []
+            for a, b in itertools.product(range(arr.shape[0]), range(arr.shape[1])):
+                def at(t):
+                    m = arr.copy()
+                    m[a, b] = t
+                    return {**override, den: (float(m[0, 0]) if scalar_den else m)}
+                x0 = arr[a, b]
+                cols.append((_array(self.value(num, at(x0 + H))) - _array(self.value(num, at(x0 - H))))
+                            / (2 * H))
+        nshape = cols[0].shape
+        # D[i, j, a, b] = ∂num_ij / ∂den_ab
+        D = np.stack(cols, axis=-1).reshape(nshape + dshape)
+        m, n = nshape
+        p, q = dshape
+        if (m, n) == (1, 1) and (p, q) == (1, 1):
+            return float(D.reshape(()))
+        if (m, n) == (1, 1):
+            G = D.reshape(p, q)
+            return G if layout == "denominator" else G.T
+        if (p, q) == (1, 1):
+            J = D.reshape(m, n)
+            return J if layout == "numerator" else J.T
+        if n == 1 and q == 1:
+            J = D.reshape(m, p)
+            return J if layout == "numerator" else J.T
+        raise ValueError(f"{node}: no 2-D layout for a {m} x {n} by {p} x {q} derivative")
+
+
+def _zero_like(v):
+    return np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0
+
+
+def _conform(v, s):
+    """A value shaped like the symbol it is stored under (a 1 x 1 matrix or a scalar)."""
+    if isinstance(s, sp.MatrixSymbol):
+        return np.array(v, dtype=float).reshape(tuple(int(k) for k in s.shape))
+    return _float(v)
+
+
+def _array(v):
+    return v if isinstance(v, np.ndarray) else np.array([[v]], dtype=float)
+
+
+def _float(v):
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise ValueError(f"a {v.shape} array where a scalar is expected")
+        return float(v.reshape(()))
+    return float(v)
+
+
+def _sympy(v):
+    if isinstance(v, np.ndarray):
+        return sp.ImmutableMatrix(v.tolist())
+    return sp.Float(v)
+
+
+def _number(e):
+    if is_matrix(e):
+        m = e.doit()
+        if not isinstance(m, sp.MatrixBase):
+            m = m.as_explicit()
+        return np.array(m.evalf(), dtype=complex).real.astype(float) if m.has(sp.I) \
+            else np.array(m.evalf(), dtype=float)
+    v = sp.sympify(e).doit().evalf()
+    if isinstance(v, sp.MatrixBase):
+        return np.array(v, dtype=float)
+    return float(v)
+
+
+def _compare(a, b, tol):
+    """(ok, error, message) for two values of a step's sides."""
+    if isinstance(a, np.ndarray) and a.shape == (1, 1):
+        a = float(a[0, 0])
+    if isinstance(b, np.ndarray) and b.shape == (1, 1):
+        b = float(b[0, 0])
+    if isinstance(a, np.ndarray) != isinstance(b, np.ndarray) or (
+            isinstance(a, np.ndarray) and a.shape != b.shape):
+        sa = a.shape if isinstance(a, np.ndarray) else "scalar"
+        sb = b.shape if isinstance(b, np.ndarray) else "scalar"
+        return False, float("inf"), f"the sides have different shapes: {sa} and {sb}"
+    scale = max(1.0, float(np.max(np.abs(a))), float(np.max(np.abs(b))))
+    err = float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) / scale
+    if not np.isfinite(err):
+        return False, err, "a side is not finite"
+    return err <= tol, err, "" if err <= tol else f"the sides differ by {err:.2e} (relative)"
+
+
+def check_steps(derivation, sizes=None, seed=0, tol=1e-6) -> StepReport:
+    """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values."""
+    steps = getattr(derivation, "steps", derivation)
+    ev = Evaluator(steps, sizes=sizes, seed=seed)
+    report = StepReport(sizes={str(k): v for k, v in ev.sizes.items()}, seed=seed)
+    for step in steps:
+        if step.is_definition:
+            report.results.append(StepCheck(step, True, 0.0, "definition"))
+            continue
+        lhs, rhs = ev.sized(step.lhs), ev.sized(step.rhs)
+        if step.where:
+            where = {ev.sized(k): ev.sized(v) for k, v in step.where.items()}
+            lhs, rhs = lhs.xreplace(where), rhs.xreplace(where)
+        indices = sorted(_index_symbols(lhs) | _index_symbols(rhs), key=str)
+        ranges = [_index_range(ix, lhs, rhs) for ix in indices]
+        worst, message, ok = 0.0, "", True
+        try:
+            for point in itertools.product(*ranges):
+                at = dict(zip(indices, (sp.Integer(k) for k in point)))
+                a = ev.value(lhs.xreplace(at))
+                b = ev.value(rhs.xreplace(at))
+                good, err, msg = _compare(a, b, tol)
+                worst = max(worst, err)
+                if not good:
+                    ok, message = False, msg + (f" at {at}" if at else "")
+                    break
+        except Exception as exc:  # a side that cannot be evaluated is not a verified step
+            ok, message = False, f"could not evaluate: {type(exc).__name__}: {exc}"
+        report.results.append(StepCheck(step, ok, worst, message))
+    return report
+
+
+def _index_range(ix, *exprs):
+    """The values an index takes: the size of the dimension it indexes."""
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            if isinstance(node, MatrixElement):
+                if node.i == ix:
+                    return range(int(node.parent.shape[0]))
+                if node.j == ix:
+                    return range(int(node.parent.shape[1]))
+    raise ValueError(f"the index {ix} indexes nothing")
