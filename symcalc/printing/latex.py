@@ -39,15 +39,23 @@ _TALL = (r"\frac", r"\dfrac", r"\sum", r"\prod", r"\int", r"\begin", r"\left", r
 _ONES = sp.Dummy("ones")  # stands for the ones matrix inside elementwise bodies
 
 
-def _top_level_superscript(s: str) -> bool:
-    depth = 0
-    for ch in s:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif ch == "^" and depth == 0:
+def _ends_with_superscript(s: str) -> bool:
+    r"""Whether ``s`` ends in ``^{..}`` (maybe followed by ``_{..}``): another ``^`` would be a
+    double superscript, so the base needs braces (``{\mathbf{W}^{[1]}}^{\top}``)."""
+    end = len(s)
+    while end > 0 and s[end - 1] == "}":
+        depth, j = 0, end - 1
+        while j >= 0:
+            depth += {"}": 1, "{": -1}.get(s[j], 0)
+            if depth == 0:
+                break
+            j -= 1
+        if j > 0 and s[j - 1] == "^":
             return True
+        if j > 0 and s[j - 1] == "_":
+            end = j - 1
+            continue
+        return False
     return False
 
 
@@ -90,15 +98,16 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         s = self._print(base)
         if self._level(base) < ATOM:
             s = self._paren(s)
-        elif _top_level_superscript(s):
+        elif _ends_with_superscript(s):
             s = "{%s}" % s
         return "%s^{%s}" % (s, sup)
 
     # ------------------------------------------------------------------ symbols
 
     def _print_Symbol(self, expr, style="plain"):
-        if expr == _ONES:
-            return r"\mathbf{1}"
+        if expr == _ONES:  # oriented like the matrix the elementwise body is applied to
+            rows = {v.shape[0] == 1 and v.shape[1] != 1 for v in self._bound.values()}
+            return r"\mathbf{1}^{%s}" % self.notation.transpose if rows == {True} else r"\mathbf{1}"
         if expr in self._bound:
             return self._print_bound(expr)
         mapped = self.notation.names.get(expr.name)
@@ -118,7 +127,10 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     def _print_OneMatrix(self, expr):
         if expr.shape == (1, 1):
             return "1"
-        return r"\mathbf{1}" if self.notation.bold else "1"
+        one = r"\mathbf{1}" if self.notation.bold else "1"
+        if expr.shape[0] == 1:  # a row of ones is the transpose of the ones vector
+            return "%s^{%s}" % (one, self.notation.transpose)
+        return one
 
     def _print_ZeroMatrix(self, expr):
         return r"\mathbf{0}" if self.notation.bold else "0"

@@ -57,7 +57,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         return "I"
 
     def _print_OneMatrix(self, expr):
-        return "1"
+        return "1.T" if expr.shape[0] == 1 and expr.shape[1] != 1 else "1"
 
     def _print_ZeroMatrix(self, expr):
         return "0"
@@ -75,7 +75,10 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         sign = ""
         if coeff.could_extract_minus_sign():
             sign, coeff = "-", -coeff
-        parts = [] if coeff == 1 else [self._wrap(coeff, MUL + 1)]  # (1/2)*x
+        # a fraction in parentheses, (1/2)*x; a product not, 2*lam*x
+        divides = any(f.is_Rational and not f.is_Integer or f.is_Pow and f.exp.is_negative
+                      for f in sp.Mul.make_args(coeff))
+        parts = [] if coeff == 1 else [self._wrap(coeff, MUL + 1 if divides else MUL)]
         parts += [self._wrap(m, MUL) for m in matrices]
         return sign + "*".join(parts)
 

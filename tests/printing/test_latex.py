@@ -76,6 +76,10 @@ GOLDEN = [
     (MatrixElement(A, sp.Symbol("i"), sp.Symbol("k")), "A_{ik}"),
     (MatrixElement(x, sp.Symbol("k"), 0), "x_{k}"),
     (sp.Symbol("y") - sp.Symbol("h"), "y - h"),
+    (sp.OneMatrix(1, h), r"\mathbf{1}^{\top}"),  # a row of ones
+    (F.elementwise(1 - sp.tanh(E) ** 2, x.T * W.T),  # ones oriented like the argument
+     r"\mathbf{1}^{\top} - \tanh(\mathbf{x}^{\top} \mathbf{W}^{\top})^{\circ 2}"),
+    (sp.MatrixSymbol("W__o", h, d).T, r"{\mathbf{W}^{o}}^{\top}"),  # no double superscript
 ]
 
 

@@ -35,6 +35,8 @@ GOLDEN = [
     (sp.Rational(1, 2) * F.norm2(z - b), "(1/2)*norm2(z - b)"),
     (F.step(z), "step(z)"),
     (sp.KroneckerProduct(A, X), "A ⊗ X"),
+    (2 * sp.Symbol("lam") * theta - 2 * X.T * (y - X * theta), "2*lam*theta - 2*X.T*(y - X*theta)"),
+    (sp.OneMatrix(1, h), "1.T"),
 ]
 
 
