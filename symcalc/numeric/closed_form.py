@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 from sympy.assumptions import Predicate
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.multipledispatch import Dispatcher
 
 from ..errors import ShapeError, SymcalcError, UnsupportedError
@@ -141,13 +142,16 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
     given = as_boolean(assumptions)
     G = gradient(expr, wrt, assumptions=given)
     try:
-        M, c = split_affine(G, wrt)
+        M, c, right = _affine(G, wrt, split_affine)
     except UnsupportedError as err:
+        form = f"M {wrt} + C or {wrt} M + C" if wrt.cols != 1 else f"M {wrt} + c"
+        part = _nonlinear_part(G, wrt)
+        why = f"{show(part)} is not linear in {wrt}" if part is not None else str(err)
         raise UnsupportedError(
             f"no closed form is derived for the stationary point in {wrt}: the gradient {show(G)} is not "
-            f"affine in {wrt} ({err}), so setting it to zero gives a nonlinear equation with no "
-            "matrix-form solution; minimise iteratively (gradient descent, Newton) with symcalc's "
-            "gradient and Hessian instead") from err
+            f"of the affine form {form} ({why}), so setting it to zero gives an equation with no "
+            "matrix-form solution here; minimise iteratively (gradient descent, Newton) with "
+            "symcalc's gradient and Hessian instead") from err
     if isinstance(M, sp.ZeroMatrix):
         raise UnsupportedError(f"the gradient {show(G)} of {show(expr)} does not depend on {wrt}: the objective is "
                                f"linear in {wrt}, so it has no stationary point unless the gradient is zero")
@@ -161,6 +165,8 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
     else:
         beta, c0 = _pull_factor(c)
         solution = mul(-beta / alpha, sp.Inverse(M0), c0)
+        if right:  # solved for Bᵀ
+            solution = transpose(solution)
 
     facts_ = facts(assumptions)
     definite = _definite(M0, facts_, given)
@@ -171,14 +177,51 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
         except SymcalcError:
             H = M
     else:
-        H = M
-    nature, reason = _nature(H, wrt, facts_, given)
+        H = transpose(M) if right else M
+    nature, reason = _nature(H, wrt, facts_, given, right)
 
     report = check_closed_form(solution, expr, wrt, assumptions=assumptions, seed=seed)
     if not report.ok:
         raise SymcalcError(f"the derived stationary point {wrt} = {show(solution)} of {show(expr)} failed its numeric "
                            f"check, so it is not returned:\n{report}")
     return ClosedForm(solution, wrt, expr, G, H, conditions, nature, reason, report)
+
+
+def _affine(G, wrt, split_affine):
+    """(M, c, right): G = M wrt + c, or, for a matrix variable, Gᵀ = M wrtᵀ + c (right=True),
+    which is G = wrt Mᵀ + cᵀ: the gradient 2(BZ − Y)Zᵀ of ‖BZ − Y‖² acts on B from the right."""
+    try:
+        return (*split_affine(G, wrt), False)
+    except UnsupportedError as err:
+        if wrt.cols == 1:
+            raise
+        reason = err
+    flipped = sp.MatrixSymbol(f"{wrt.name}_T", wrt.cols, wrt.rows)
+    Gt = transpose(G).xreplace({sp.Transpose(wrt): flipped})
+    try:
+        if Gt.has(wrt):
+            raise UnsupportedError(f"{wrt} is not transposed everywhere in {Gt}")
+        M, c = split_affine(Gt, flipped)
+    except UnsupportedError:
+        raise reason from None  # the first reason: the variable is not in a linear position
+    return M, c, True
+
+
+def _nonlinear_part(G, wrt):
+    """The smallest sub-expression of G that is not linear in wrt (σ(Xw), tanh(W₁x)), or None."""
+    def nonlinear(e):
+        if not e.has(wrt):
+            return False
+        if isinstance(e, (ElementwiseApplyFunction, sp.Inverse, sp.Determinant, sp.HadamardPower,
+                          sp.MatPow, sp.Pow)):
+            return True
+        if isinstance(e, sp.Function) and not isinstance(e, sp.Trace):
+            return True
+        if isinstance(e, (sp.HadamardProduct, sp.MatMul, sp.Mul)):
+            return sum(a.has(wrt) for a in e.args) > 1
+        return False
+    found = [e for e in sp.preorder_traversal(G) if nonlinear(e)]
+    return min(found, key=sp.count_ops) if found else None
 
 
 def _terms(e):
@@ -271,9 +314,14 @@ def _definite(E, fs, given):
     return None
 
 
-def _nature(H, wrt, fs, given):
+def _nature(H, wrt, fs, given, right=False):
     """('minimum' | 'maximum' | 'unknown', why) from the Hessian H (constant: the gradient is affine)."""
-    where = "the Hessian" if wrt.cols == 1 else f"M in the gradient M {wrt} + C (the Hessian is I ⊗ M)"
+    if wrt.cols == 1:
+        where = "the Hessian"
+    elif right:
+        where = f"M in the gradient {wrt} M + C (the Hessian is M ⊗ I)"
+    else:
+        where = f"M in the gradient M {wrt} + C (the Hessian is I ⊗ M)"
     up = _definite(H, fs, given)
     if up is not None:
         return "minimum", (f"{where} {show(H)} is positive {'definite' if up == 'pd' else 'semidefinite'}: the "
