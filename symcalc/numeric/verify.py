@@ -334,6 +334,11 @@ def _names(values):
     return {str(k): v for k, v in values.items()}
 
 
+def _printable(expected):
+    """Whether symcalc's derivative is worth quoting in an explanation (a matrix form, not an array)."""
+    return expected is not None and not isinstance(expected, NDimArray)
+
+
 def show(e):
     """Readable text of an expression (``X.T*X``, ``sigmoid(X*w)``, ``(X.T*X)^-1``) for explanations.
     Imported on use: reports read the math's objects, the math never imports printing."""
@@ -418,13 +423,13 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
         names = ", ".join(map(str, needed))
         text = (f"right only for symmetric {names} ({names}ᵀ = {names}): at a non-symmetric "
                 f"{names} it differs from {what}")
-        if expected is not None:
+        if _printable(expected):
             text += f", which is {show(expected)}"
         bad = next(t for t in trials if not close(t[2], t[3]))
         return verdict("wrong", text, "symmetric", bad)
     bad = next((t for t in trials if not close(t[2], t[3])), trials[0])
     text = f"wrong entries: the claim is not {what}"
-    if expected is not None:
+    if _printable(expected):
         text += f", which is {show(expected)}"
     return verdict("wrong", text, "entries", bad)
 
@@ -492,7 +497,7 @@ def _diagnose(trials, got, want, layout, other, what, expected):
     if transposable and all_close(_other_layout):
         other_name = f"the {other} layout's answer"
         return ("wrong", f"right up to a transpose: the claim is {other_name}; "
-                f"{what} has shape {_shape_text(want)}" + (f" and is {show(expected)}" if expected is not None
+                f"{what} has shape {_shape_text(want)}" + (f" and is {show(expected)}" if _printable(expected)
                                                             else ""), "transpose", None, 0)
     for flip, label in ((lambda R: R, ""), (_other_layout, " and transposed (the other layout)")):
         if label and not transposable:
@@ -508,7 +513,7 @@ def _diagnose(trials, got, want, layout, other, what, expected):
             if factor is not None and factor != 1:
                 kind_text = "the wrong sign" if factor == -1 else f"a constant factor {factor}"
                 return ("wrong", f"right but for {kind_text}{label}: the claim is {factor} times "
-                        f"{what}" + (f", which is {show(expected)}" if expected is not None else ""),
+                        f"{what}" + (f", which is {show(expected)}" if _printable(expected) else ""),
                         "factor", factor, 0)
     if got != want:
         return ("wrong", f"wrong shape: {what} has shape {_shape_text(want)}, the claim has shape "
