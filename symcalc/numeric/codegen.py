@@ -302,6 +302,13 @@ class NumericPrinter(NumPyPrinter):
             if a is not None:
                 rhs = f"numpy.linalg.solve({self._print(a)}, {self._chain(factors[i + 1:])})"
                 return rhs if i == 0 else f"{_wrap(self._chain(factors[:i]))} @ {rhs}"
+        if (len(factors) == 3 and isinstance(factors[1], sp.DiagMatrix)
+                and factors[0] == sp.Transpose(factors[2]).doit()
+                and _provably_nonnegative(factors[1].args[0])):
+            # Mᵀ diag(s) M with s ≥ 0 is Bᵀ B for B = √s ⊙ M: a symmetric product (BLAS syrk)
+            col, _ = self._diagonal(factors[1].args[0])
+            b = self.bind(f"numpy.sqrt({col}) * {self.operand(factors[2])}", "b")
+            return f"{b}.T @ {b}"
         for i, f in enumerate(factors):
             if isinstance(f, sp.DiagMatrix):
                 col, row = self._diagonal(f.args[0])
@@ -506,6 +513,54 @@ for _f in SCALAR_FUNCTIONS:  # SymPy's dispatch skips intermediate base classes 
 
 
 # --------------------------------------------------------------------------- the generated function
+
+def _elementwise_body(M):
+    """(body in ELEMENT, Z) when M is entrywise algebra over one matrix Z, else None."""
+    if isinstance(M, EAF):
+        return M.function.expr, M.expr
+    if isinstance(M, sp.OneMatrix):
+        return sp.S.One, None
+    parts = None
+    if isinstance(M, (sp.HadamardProduct, sp.MatAdd)):
+        parts = [_elementwise_body(a) for a in M.args]
+        combine = sp.Mul if isinstance(M, sp.HadamardProduct) else sp.Add
+    elif isinstance(M, sp.MatMul):
+        coeff, mats = M.as_coeff_matrices()
+        if len(mats) == 1 and coeff.is_Number:
+            parts = [(coeff, None), _elementwise_body(mats[0])]
+            combine = sp.Mul
+    elif isinstance(M, sp.HadamardPower) and M.exp.is_Number:
+        inner = _elementwise_body(M.base)
+        return None if inner is None else (inner[0] ** M.exp, inner[1])
+    if parts is None:
+        return ELEMENT, M
+    if any(p is None for p in parts):
+        return None
+    zs = {z for _, z in parts if z is not None}
+    if len(zs) > 1:
+        return None
+    return combine(*[b for b, _ in parts]), (zs.pop() if zs else None)
+
+
+def _provably_nonnegative(M) -> bool:
+    """Every entry of M is ≥ 0 whatever the values (a proof by SymPy, not a numeric probe).
+
+    σ(u) is written 1/(1 + t) and eᵘ as t with t > 0, so σ(1 − σ) becomes t/(1 + t)², which
+    SymPy knows to be positive.
+    """
+    found = _elementwise_body(M)
+    if found is None:
+        return False
+    body = found[0]
+    subs = {}
+    for f in body.atoms(sp.Function):
+        if type(f).__name__ == "Sigmoid":
+            subs[f] = 1 / (1 + sp.Dummy("t", positive=True))
+        elif isinstance(f, sp.exp):
+            subs[f] = sp.Dummy("t", positive=True)
+    body = sp.together(body.xreplace(subs))
+    return bool(body.is_nonnegative)
+
 
 def _constant(term):
     """c for a term c·1 (a OneMatrix times a number), else None."""

@@ -41,6 +41,23 @@ def test_forward_sigmoid_computed_once_and_reused():
     assert src.count(name) >= 4                   # used by the loss, the gradient and the Hessian
 
 
+def test_gram_with_nonnegative_diagonal_is_a_symmetric_product():
+    """Xᵀ diag(σ(1 − σ)) X = Bᵀ B with B = √(σ(1 − σ)) ⊙ X (σ(1 − σ) ≥ 0 is proved, not sampled)."""
+    s = F.sigmoid(X * w)
+    hess = X.T * sp.DiagMatrix(sp.HadamardProduct(s, sp.OneMatrix(n, 1) - s)) * X
+    f = lambdify([X, w], hess)
+    assert "numpy.sqrt(" in f.source and ".T @ b1" in f.source
+    rng = np.random.default_rng(0)
+    Xv, wv = rng.normal(size=(6, 3)), 3 * rng.normal(size=(3, 1))
+    sv = 1 / (1 + np.exp(-Xv @ wv))
+    np.testing.assert_allclose(f(Xv, wv), Xv.T @ np.diag((sv * (1 - sv)).ravel()) @ Xv)
+    v = sp.MatrixSymbol("v", n, 1)   # a diagonal of unknown sign keeps the plain broadcast
+    g = lambdify([X, v], X.T * sp.DiagMatrix(v) * X)
+    assert "sqrt" not in g.source
+    vv = -np.abs(rng.normal(size=(6, 1)))
+    np.testing.assert_allclose(g(Xv, vv), Xv.T @ np.diag(vv.ravel()) @ Xv)
+
+
 def test_shared_inverse_is_computed_once():
     A = sp.MatrixSymbol("A", n, n)
     src = codegen([sp.Inverse(A) * X, X.T * sp.Inverse(A)], [A, X])

@@ -1,0 +1,153 @@
+"""The logistic-regression Hessian Xᵀ diag(σ(Xw) ⊙ (1 − σ(Xw))) X at n = 2000, d = 200.
+
+    python bench/hessian.py [--n 2000] [--d 200] [--repeat 20]
+
+Three ways, timed in one run (median of ``repeat`` calls after a warm-up), with their ratios to
+symcalc's generated NumPy:
+  * symcalc: ``symcalc.diff.hessian`` of the loss, turned into NumPy by ``lambdify``; the diagonal
+    is applied as a broadcast (Xᵀ (s ⊙ X)), never as an n x n matrix;
+  * ``jax.hessian`` of the same loss written in ``jax.numpy`` (float64; jit-compiled, whose first
+    call includes the compilation, and without jit). jax is optional (``pip install "jax[cpu]"``, the ``bench`` extra);
+    without it the row says so;
+  * central finite differences of symcalc's generated gradient (2d gradient evaluations).
+All three Hessians are compared entry by entry. Target: symcalc at least 10x faster than jax.
+Every method runs on ``--threads`` BLAS/XLA threads (default 1): on a shared machine
+multi-threaded BLAS timings vary by more than 10x from run to run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+
+def _threads_from_argv(argv):
+    """BLAS and XLA read their thread counts at import: set them before numpy and jax load."""
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--threads", type=int, default=1)
+    threads = ap.parse_known_args(argv)[0].threads
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    return threads
+
+
+THREADS = _threads_from_argv(sys.argv[1:])
+
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+import symcalc.functions as F  # noqa: E402
+from symcalc.diff import gradient, hessian  # noqa: E402
+from symcalc.numeric.lambdify import lambdify  # noqa: E402
+
+
+def median_time(fn, args, repeat):
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        if hasattr(out, "block_until_ready"):
+            out.block_until_ready()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def fd_hessian(grad, X, y, w, eps=1e-5):
+    """Central differences of the gradient, one column per coordinate of w."""
+    d = w.shape[0]
+    H = np.empty((d, d))
+    for j in range(d):
+        up, down = w.copy(), w.copy()
+        up[j, 0] += eps
+        down[j, 0] -= eps
+        H[:, j] = ((grad(X, y, up) - grad(X, y, down)) / (2 * eps)).ravel()
+    return H
+
+
+def jax_hessian():
+    try:
+        import jax
+    except ImportError:
+        return None, "jax is not installed (pip install 'jax[cpu]'); skipped"
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    def loss(w, X, y):
+        z = X @ w
+        return jnp.sum(jnp.logaddexp(0.0, z)) - jnp.sum(y * z)
+
+    return (jax.jit(jax.hessian(loss)), jax.hessian(loss)), f"jax {jax.__version__}, float64, CPU"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--d", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS / XLA threads for every method (default 1: comparable on a shared machine)")
+    opts = ap.parse_args(argv)
+
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X = sp.MatrixSymbol("X", n, d)
+    y = sp.MatrixSymbol("y", n, 1)
+    w = sp.MatrixSymbol("w", d, 1)
+    L = F.sum(F.softplus(X * w)) - y.T * X * w
+
+    t0 = time.perf_counter()
+    H = hessian(L, w)
+    G = gradient(L, w)
+    f_hess, f_grad = lambdify([X, y, w], H), lambdify([X, y, w], G)
+    t_derive = time.perf_counter() - t0
+
+    rng = np.random.default_rng(0)
+    Xv = rng.normal(size=(opts.n, opts.d)) / np.sqrt(opts.d)
+    yv = (rng.uniform(size=(opts.n, 1)) > 0.5).astype(float)
+    wv = rng.normal(size=(opts.d, 1))
+
+    print(f"logistic-regression Hessian, n = {opts.n}, d = {opts.d}, median of {opts.repeat} calls, "
+          f"{THREADS} thread(s)")
+    print(f"symcalc result: {H}")
+    print(f"symcalc derivation + code generation: {t_derive * 1e3:.0f} ms (once)")
+    body = [line.strip() for line in f_hess.source.splitlines()]
+    body = body[next(i for i, line in enumerate(body) if line.startswith("z")):]
+    print("generated code: " + "; ".join(body))
+
+    H_sym = f_hess(Xv, yv, wv)
+    t_sym = median_time(f_hess, (Xv, yv, wv), opts.repeat)
+    rows = [("symcalc generated NumPy", t_sym, 0.0, "")]
+
+    jfns, jnote = jax_hessian()
+    if jfns is None:
+        rows.append(("jax.hessian", None, None, jnote))
+    else:
+        jargs = (wv[:, 0], Xv, yv[:, 0])
+        for label, jfn in zip(("jax.hessian, jit", "jax.hessian, no jit"), jfns):
+            t0 = time.perf_counter()
+            H_jax = np.asarray(jfn(*jargs))
+            t_first = time.perf_counter() - t0
+            t_jax = median_time(jfn, jargs, opts.repeat)
+            err = float(np.max(np.abs(H_jax - H_sym)) / np.max(np.abs(H_sym)))
+            rows.append((label, t_jax, err, f"{jnote}; first call {t_first:.2f} s"))
+
+    H_fd = fd_hessian(f_grad, Xv, yv, wv)
+    t_fd = median_time(fd_hessian, (f_grad, Xv, yv, wv), max(3, opts.repeat // 5))
+    err = float(np.max(np.abs(H_fd - H_sym)) / np.max(np.abs(H_sym)))
+    rows.append(("finite differences", t_fd, err, f"central, of the generated gradient, {2 * opts.d} calls"))
+
+    print()
+    print(f"{'method':<26} {'time (ms)':>10} {'/ symcalc':>10} {'rel. diff':>10}  notes")
+    for name, t, e, note in rows:
+        if t is None:
+            print(f"{name:<26} {'-':>10} {'-':>10} {'-':>10}  {note}")
+        else:
+            print(f"{name:<26} {t * 1e3:>10.2f} {t / t_sym:>10.1f} {e:>10.1e}  {note}")
+
+
+if __name__ == "__main__":
+    main()
