@@ -109,6 +109,14 @@ class ComputationGraph:
             return self._node(e, self.printer.doprint(e), kind)
         if isinstance(e, (sp.Number, Identity, OneMatrix, ZeroMatrix)) or not e.free_symbols:
             return self._node(e, self.printer.doprint(e), "constant")
+        if isinstance(e, (MatAdd, MatMul)) and _transposes(e):
+            # SymPy distributes transposes: (y - X θ)ᵀ is stored as yᵀ - θᵀXᵀ. Drawn as the
+            # transpose of y - X θ, it shares that node with the other use of y - X θ.
+            t = sp.Transpose(e).doit()
+            if _transposes(t) < _transposes(e):
+                slot = MatrixSymbol(_PLACEHOLDER, *t.shape)
+                return self._node(e, self.printer.doprint(sp.Transpose(slot)), "operation",
+                                  [(self._visit(t), "")])
         if isinstance(e, (MatAdd, sp.Add)):
             inputs = []
             for term in positive_first(e.args):
@@ -229,6 +237,7 @@ class ComputationGraph:
         boxes; each carries a small arrowhead halfway along its last segment. ``fit`` shrinks
         a picture wider than the line to the line width."""
         pos, width, height = self._positions(row_height)
+        numbered = self._numbered(pos)
         out = [r"\setlength{\unitlength}{1pt}",
                r"\begin{picture}(%s,%s)" % (_num(width), _num(height))]
         for child, node, mark, i, points in self.edges:
@@ -247,6 +256,9 @@ class ComputationGraph:
             if mark:
                 out.append(r"\put(%s,%s){\makebox(0,0)[b]{$\scriptstyle -$}}"
                            % (_num(mx), _num(my + 3)))
+            elif id(node) in numbered:
+                out.append(r"\put(%s,%s){\makebox(0,0)[b]{$\scriptscriptstyle %d$}}"
+                           % (_num(mx), _num(my + 3), i + 1))
         for node in self.nodes:
             x, y = pos[id(node)]
             out.append(r"\put(%s,%s){\makebox(0,0){\fcolorbox{black}{%s}{$%s$}}}"
@@ -256,6 +268,17 @@ class ComputationGraph:
             out = [r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
                    *out, "}"]
         return "\n".join(out)
+
+    def _numbered(self, pos) -> set:
+        """Products whose factors do not come from top to bottom in order: their edges get
+        the factor's number (1 for the left factor), so X θ is not read as θ X."""
+        numbered = set()
+        for node in self.nodes:
+            ordered = node.label.endswith(r"\times") or node.label == r"\otimes"
+            heights = [pos[id(child)][1] for child, _ in node.inputs]
+            if ordered and len(heights) > 1 and heights != sorted(heights, reverse=True):
+                numbered.add(id(node))
+        return numbered
 
     def tikz(self, row_height: float = 30) -> str:
         """A ``tikzpicture`` of the same layout (needs ``\\usepackage{tikz}``)."""
@@ -297,6 +320,10 @@ def _slope(dx: float, dy: float) -> tuple[int, int]:
             if abs(math.atan2(y, x) - angle) < abs(math.atan2(best[1], best[0]) - angle):
                 best = (x, y)
     return best
+
+
+def _transposes(e) -> int:
+    return sum(1 for node in sp.preorder_traversal(e) if isinstance(node, sp.Transpose))
 
 
 def _estimated_width(label: str) -> float:

@@ -41,6 +41,22 @@ def test_shared_subexpressions_are_one_node_and_subtraction_is_marked():
     assert "-" in marks
 
 
+def test_distributed_transpose_is_drawn_as_transpose_of_the_shared_node():
+    u = y - X * theta  # SymPy stores u.T as y.T - theta.T*X.T
+    g = computation_graph(u.T * u, parameters=[theta])
+    labels = sorted(n.label for n in g.nodes)
+    assert labels.count(r"(\cdot)^{\top}") == 1 and labels.count("+") == 1
+    assert len(g.nodes) == 7  # X, theta, y, X theta, u, u^T, u^T u
+
+
+def test_factors_out_of_order_are_numbered():
+    g = computation_graph(X * theta, parameters=[theta])  # the parameter is drawn above X
+    pic = g.picture()
+    assert r"$\scriptscriptstyle 1$" in pic and r"$\scriptscriptstyle 2$" in pic
+    pic = computation_graph(W * x, parameters=[W]).picture()  # W above x: in order
+    assert r"\scriptscriptstyle" not in pic
+
+
 def test_picture_uses_only_kernel_picture_commands():
     pic = picture_graph(F.sigmoid(W * x + b), parameters=[W, b], output="a")
     assert r"\begin{picture}" in pic and r"\qbezier" in pic and r"\fcolorbox" in pic
