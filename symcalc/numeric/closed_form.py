@@ -232,10 +232,10 @@ def _pull_factor(e):
     """(α, e₀) with e = α e₀ and the common scalar factor of e's terms pulled out (2XᵀX + 2λI → 2)."""
     parts = [coefficient(t) for t in _terms(e)]
     g = functools.reduce(sp.gcd, [k for k, _ in parts])
-    if all(sp.sympify(k / g).could_extract_minus_sign() for k, _ in parts):
-        g = -g
     if g == 0:
         return sp.S.One, e
+    if all(sp.sympify(k / g).could_extract_minus_sign() for k, _ in parts):
+        g = -g
     inner = [mul(sp.simplify(k / g), core) for k, core in parts]
     return g, (inner[0] if len(inner) == 1 else add(e.shape, *inner))
 

@@ -510,7 +510,7 @@ def _diagnose(trials, got, want, layout, other, what, expected):
             fits.append((c, sizes))
         else:
             factor = _nice(fits[0][0], fits) if fits else None
-            if factor is not None and factor != 1:
+            if factor is not None and factor not in (0, 1):
                 kind_text = "the wrong sign" if factor == -1 else f"a constant factor {factor}"
                 return ("wrong", f"right but for {kind_text}{label}: the claim is {factor} times "
                         f"{what}" + (f", which is {show(expected)}" if _printable(expected) else ""),
@@ -625,7 +625,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     at = _worst_entry(got, ref)
     assignment = ", ".join(f"{s} = {int(grid[s][at])}" for s in order)
     factor = _best_factor(got, ref)
-    if factor is not None and abs(factor - 1) > 1e-6 and close(got, factor * ref):
+    if factor is not None and abs(factor - 1) > 1e-6 and abs(factor) > 1e-6 and close(got, factor * ref):
         r = _nice(factor, [(factor, sizes)])
         text = f"right but for a constant factor {r}: the claim is {r} times the derivative"
         diagnosis, fac = "factor", r

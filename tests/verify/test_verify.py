@@ -111,6 +111,11 @@ def test_wrong_sign_and_a_size_dependent_factor():
     assert v.diagnosis == "factor" and v.factor == n
 
 
+def test_zero_claims():
+    assert verify(sp.ZeroMatrix(d, 1), y.T * y, theta).ok
+    assert verify(sp.ZeroMatrix(d, 1), L, theta).diagnosis == "entries"   # not "a factor 0"
+
+
 def test_wrong_shape():
     v = verify(X * theta, L, theta)
     assert v.diagnosis == "shape" and "d x 1" in v.explanation and "n x 1" in v.explanation
