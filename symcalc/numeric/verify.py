@@ -556,7 +556,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     """
     expr = sp.sympify(expr)
     claim = sp.sympify(claim)
-    of, by = tuple(of), tuple(by)
+    of, by = ((i,) if isinstance(i, sp.Basic) else tuple(i) for i in (of, by))
     yshape, xshape = _shape2(expr), _shape2(wrt)
     positions = _positions(of, yshape, expr, 0) + _positions(by, xshape, wrt, 2)
     defs = {_name(k): sp.sympify(v) for k, v in (where or {}).items()}
@@ -588,7 +588,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     for s, entries in ranges.items():
         sizes = {sp.sympify(z) for z, _ in entries}
         if len(sizes) > 1:
-            where_text = "; ".join(f"{place} (size {z})" for z, place in entries)
+            where_text = "; ".join(f"{place} (size {z})" for z, place in dict.fromkeys(entries))
             return Verdict("wrong", f"the indices do not fit: {s} runs over {where_text}; these sizes "
                            "differ, so the claimed entry is not even defined for all index values",
                            diagnosis="index")
@@ -715,6 +715,8 @@ def _take(arr, idx, grid, extent):
 
 def _evaluate_indexed(claim, grid, extent, arrays, base_shapes, values, index_syms, sizes):
     """The claim's value at every point of the index grid."""
+    if claim.has(sp.Sum):  # Σ_k W_jk x_k: the bounds are sizes, so the sum is now explicit
+        claim = claim.xreplace(sizes).doit()
     subs, args, vals = {}, [], []
     for k, (name, idx, node) in enumerate(_claim_refs(claim, index_syms)):
         s = sp.Symbol(f"_e{k}")

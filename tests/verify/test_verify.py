@@ -168,6 +168,15 @@ def test_entrywise_linear_layer():
     assert v.diagnosis == "factor" and v.factor == 2
 
 
+def test_entrywise_claims_with_sums_and_a_scalar_output():
+    l = sp.Symbol("l", integer=True)
+    W_ = IndexedBase("W")
+    loss = F.norm2(W * x)
+    assert verify_entrywise(2 * sp.Sum(W_[j, l] * x_[l], (l, 0, n - 1)) * x_[k], loss, W, of=(), by=(j, k)).ok
+    v = verify_entrywise(2 * sp.Sum(W_[j, l] * x_[l], (l, 0, n - 1)) * x_[j], loss, W, of=(), by=(j, k))
+    assert v.diagnosis == "index" and "entries of x (size n)" in v.explanation
+
+
 # The NYU notes (Rangan), solved problem 2: samples are rows, z_i = W x_i + b, that is
 # z_ij = sum_k W_jk x_ik + b_j, and u_ij = exp(z_ij). The notes state dz_ij/dW_jk = u_ik (copied
 # from the output layer, whose input is u); the input here is x, so it is x_ik.
