@@ -1,20 +1,23 @@
 r"""The computation graph of an expression, drawn as in lecture notes: inputs on the left,
-parameters (blue) above the data (green), operations in between, the output on the right.
+parameters (light blue) above the data (light green), operations in between, the output right.
 
 TikZ is not in Debian's texlive-latex-base or texlive-latex-recommended (pgf lives in
-texlive-pictures), and neither is pict2e. So the graph has two renderings of one layout:
+texlive-pictures), and neither is pict2e. So one layout has two renderings:
 
-* ``picture_graph``: LaTeX's own ``picture`` environment (plus xcolor, which is in
-  texlive-latex-recommended). The kernel's picture mode draws only horizontal and vertical
-  lines of any length, so edges are routed at right angles. This is what ``standalone``
-  documents include, and it compiles with the two packages above.
-* ``tikz_graph``: a ``tikzpicture`` with the same positions and straight arrows, for
-  documents that load TikZ (``standalone(body, packages=["tikz"])``).
+* ``picture_graph``: LaTeX's own ``picture`` environment plus xcolor and graphicx (both in
+  those two packages). Edges are straight lines of any slope drawn with the kernel's
+  ``\qbezier``; arrowheads use the kernel's ``\vector`` at the nearest slope it has. This is
+  what ``standalone`` documents include.
+* ``tikz_graph``: a ``tikzpicture`` with the same positions, for documents that load TikZ
+  (``standalone(body, packages=["tikz"])``).
 
-Layout: one node per row, so a horizontal edge never runs through another node; a node's
-column is one more than its deepest input's, an input sits just left of its first use. Edges
-enter a node top to bottom in operand order (a product's left factor highest); a subtracted
-term's edge is marked with a minus sign. Equal sub-expressions are one node.
+Layout (a small Sugiyama layout): a node's column is its distance from the output, so every
+node sits just left of its first use; a long edge bends through one waypoint per column it
+crosses, so it never runs through a box; rows follow the barycentres of a node's inputs, with
+parameters above operations above data. Edges enter a node top to bottom in operand order; a
+product whose factors are drawn out of that order numbers them (1 = left factor), and a
+subtracted term's edge carries a minus sign. Equal sub-expressions are one node, and SymPy's
+distributed transposes (``yᵀ - θᵀXᵀ``) are drawn as one transpose of the shared node.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from sympy.matrices.expressions import (
     HadamardProduct, Identity, KroneckerProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix,
     ZeroMatrix,
 )
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import UnsupportedError
@@ -124,17 +128,18 @@ class ComputationGraph:
                 inputs.append((self._visit(-term if mark else term), mark))
             return self._node(e, "+", "operation", inputs)
         if isinstance(e, (MatMul, sp.Mul)):
-            if isinstance(e, MatMul):
-                scalar, factors = e.as_coeff_matrices()
-            else:
-                scalar, factors = sp.S.One, list(sp.Mul.make_args(e))
+            scalar, matrices = e.as_coeff_matrices() if isinstance(e, MatMul) else (e, [])
             coeff, rest = scalar.as_coeff_Mul()
-            factors = [f for f in [*sp.Mul.make_args(rest), *factors] if f != 1]
+            factors = [f for f in (*sp.Mul.make_args(rest), *matrices) if f != 1]
+            c = self.printer.doprint(coeff)
             if len(factors) == 1:  # a multiple of one input: the coefficient is the operation
-                label = "-" if coeff == -1 else r"%s\,\cdot" % self.printer.doprint(coeff)
+                label = "-" if coeff == -1 else r"%s\,\cdot" % c
             else:
-                label = {1: r"\times", -1: r"-\times"}.get(coeff, r"%s\,\times" % self.printer.doprint(coeff))
+                label = {1: r"\times", -1: r"-\times"}.get(coeff, r"%s\,\times" % c)
             return self._node(e, label, "operation", [(self._visit(f), "") for f in factors])
+        if isinstance(e, sp.Pow) and e.exp.is_positive and not e.exp.free_symbols:
+            return self._node(e, r"(\cdot)^{%s}" % self.printer.doprint(e.exp), "operation",
+                              [(self._visit(e.base), "")])
         if isinstance(e, HadamardProduct):
             return self._node(e, self.notation.hadamard, "operation",
                               [(self._visit(a), "") for a in e.args])
@@ -146,7 +151,7 @@ class ComputationGraph:
         """Any other node: its label is the node printed with its varying argument as a dot."""
         varying = [a for a in e.args if isinstance(a, sp.Basic) and a.free_symbols
                    and not isinstance(a, (sp.Tuple, sp.Lambda))]
-        if isinstance(e, sp.matrices.expressions.applyfunc.ElementwiseApplyFunction):
+        if isinstance(e, ElementwiseApplyFunction):
             varying = [e.expr]
         if len(varying) != 1:
             raise UnsupportedError(

@@ -26,7 +26,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
-from .common import ATOM, HADAMARD, MUL, POW, MatrixPrinting, hadamard_order
+from .common import ATOM, MUL, POW, MatrixPrinting, hadamard_order
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
