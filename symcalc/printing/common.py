@@ -26,6 +26,8 @@ REDUCTIONS = (F.EntrySum, F.EntryMean, F.LogSumExp, F.Softmax)
 
 
 def is_negative(term) -> bool:
+    if isinstance(term, MatMul):  # its scalar factor may be a product such as -alpha
+        return term.as_coeff_matrices()[0].could_extract_minus_sign()
     extract = getattr(term, "could_extract_minus_sign", None)
     return bool(extract and extract())
 

@@ -117,21 +117,26 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             return self._superscript(expr.arg.arg, "^-T")
         return self._superscript(expr.arg, "^-1")
 
+    def _exponent(self, e) -> str:
+        return self._print(e) if e.is_Integer else self._wrap(e, ATOM)  # A^-2, A^(1/2)
+
     def _print_MatPow(self, expr):
-        return self._superscript(expr.base, "^" + self._wrap(expr.exp, ATOM))
+        return self._superscript(expr.base, "^" + self._exponent(expr.exp))
 
     def _print_HadamardPower(self, expr):
-        return self._superscript(expr.base, self._hpow + self._wrap(expr.exp, ATOM))
+        return self._superscript(expr.base, self._hpow + self._exponent(expr.exp))
 
     def _print_Pow(self, expr, rational=False):
         if not self._depends(expr):
+            if expr.exp.is_Integer and expr.exp > 0 or expr.exp.is_Symbol:
+                return self._superscript(expr.base, "^" + self._print(expr.exp))  # x^2, as A^2
             return super()._print_Pow(expr, rational)
         base, e = expr.as_base_exp()
         if e == sp.S.Half:
             return self._call("sqrt", base)
         if e.is_negative:
             return "1/%s" % self._wrap(base ** -e, ATOM)
-        return self._superscript(base, self._hpow + self._wrap(e, ATOM))
+        return self._superscript(base, self._hpow + self._exponent(e))
 
     # ------------------------------------------------------------------ functions
 

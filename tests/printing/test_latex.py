@@ -68,6 +68,7 @@ GOLDEN = [
      r"-\operatorname{sum}(\mathbf{t} \odot \log \operatorname{softmax}(\mathbf{z}))"),
     (sp.Symbol("alpha") * A * x, r"\alpha \mathbf{A} \mathbf{x}"),
     (-X.T * y, r"-\mathbf{X}^{\top} \mathbf{y}"),
+    (-sp.Symbol("alpha") * A * x + x, r"\mathbf{x} - \alpha \mathbf{A} \mathbf{x}"),
     (sp.MatrixSymbol("W1", h, d).T * sp.MatrixSymbol("delta2", h, 1),
      r"\mathbf{W}_{1}^{\top} \boldsymbol{\delta}_{2}"),
     (sp.MatrixSymbol("yhat", n, 1) - y, r"\hat{\mathbf{y}} - \mathbf{y}"),

@@ -37,6 +37,9 @@ GOLDEN = [
     (sp.KroneckerProduct(A, X), "A ⊗ X"),
     (2 * sp.Symbol("lam") * theta - 2 * X.T * (y - X * theta), "2*lam*theta - 2*X.T*(y - X*theta)"),
     (sp.OneMatrix(1, h), "1.T"),
+    (sp.MatPow(A, -2), "A^-2"),
+    (sp.Determinant(A) ** 2, "det(A)^2"),
+    (-sp.Symbol("alpha") * A * x + x, "x - alpha*A*x"),
 ]
 
 
