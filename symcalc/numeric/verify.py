@@ -600,28 +600,25 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     symbols = sorted(set(symbols) | set(claim_scalars), key=str)
     sampler = Sampler([expr, *defs.values()], symbols, assumptions, seed)
     order = sorted(index_syms, key=str)
-    failures = []
+    failure = None
     for _ in range(TRIALS):
         sizes = sampler.draw_sizes()
-        f_expr = compile_at(expr, symbols, sizes)
         values = sampler.draw_values(sizes)
-        yconc = tuple(int(k) for k in concrete(yshape, sizes))
-        D = jacobian_array(f_expr, values, wrt, yconc)
-        arrays = {m.name: np.asarray(values[m], float) for m in symbols if isinstance(m, sp.MatrixSymbol)}
-        for name, d in defs.items():
-            arrays[name] = np.asarray(compile_at(d, symbols, sizes)(values), float).reshape(
-                tuple(int(k) for k in concrete(_shape2(d), sizes)))
-        extent = [int(sp.sympify(ranges[s][0][0]).xreplace(sizes)) for s in order]
-        grid = dict(zip(order, np.meshgrid(*[np.arange(n) for n in extent], indexing="ij")))
-        ref = _gather(D, positions, grid, extent)
-        got = _evaluate_indexed(claim, grid, extent, arrays, base_shapes, values, index_syms, sizes)
+        try:
+            with np.errstate(all="ignore"):
+                got, ref, grid, arrays = _entry_trial(expr, wrt, claim, defs, symbols, sizes, values,
+                                                      positions, ranges, order)
+        except Exception as err:  # noqa: BLE001 - reported as unverified, with the error
+            return Verdict("unverified", f"the claim could not be checked numerically "
+                           f"({type(err).__name__}: {err})")
         if not close(got, ref):
-            failures.append((sizes, values, got, ref, grid, arrays, extent))
+            failure = sizes, values, got, ref, grid, arrays
             break
-    if not failures:
-        return Verdict("correct", f"∂{_entry_text(expr, of)}/∂{_entry_text(wrt, by)} = {show(claim)} holds for "
-                       f"every index value at {TRIALS} random sizes and values (central differences)")
-    sizes, values, got, ref, grid, arrays, extent = failures[0]
+    what = f"∂{_entry_text(expr, of)}/∂{_entry_text(wrt, by)}"
+    if failure is None:
+        return Verdict("correct", f"{what} = {show(claim)} holds for every index value at {TRIALS} "
+                       "random sizes and values (central differences)")
+    sizes, values, got, ref, grid, arrays = failure
     at = _worst_entry(got, ref)
     assignment = ", ".join(f"{s} = {int(grid[s][at])}" for s in order)
     factor = _best_factor(got, ref)
@@ -630,14 +627,28 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
         text = f"right but for a constant factor {r}: the claim is {r} times the derivative"
         diagnosis, fac = "factor", r
     else:
-        text = (f"wrong entries: at {assignment} the claim gives {_fmt(got[at])} but "
-                f"∂{_entry_text(expr, of)}/∂{_entry_text(wrt, by)} is {_fmt(ref[at])}")
+        text = f"wrong entries: at {assignment} the claim gives {_fmt(got[at])} but {what} is {_fmt(ref[at])}"
         diagnosis, fac = "entries", None
-        hint = _suggest(ref, grid, order, arrays, base_shapes, positions)
+        hint = _suggest(ref, grid, order, arrays)
         if hint is not None:
             text += f"; the correct value is {hint}"
     cx = Counterexample(_sizes_named(sizes), _names(values), got, ref, at)
     return Verdict("wrong", text, cx, diagnosis, fac)
+
+
+def _entry_trial(expr, wrt, claim, defs, symbols, sizes, values, positions, ranges, order):
+    """(claim, truth, index grid, named arrays) over every index value at one draw."""
+    D = jacobian_array(compile_at(expr, symbols, sizes), values, wrt,
+                       tuple(int(k) for k in concrete(_shape2(expr), sizes)))
+    arrays = {m.name: np.asarray(values[m], float) for m in symbols if isinstance(m, sp.MatrixSymbol)}
+    for name, d in defs.items():
+        arrays[name] = np.asarray(compile_at(d, symbols, sizes)(values), float).reshape(
+            tuple(int(k) for k in concrete(_shape2(d), sizes)))
+    extent = [int(sp.sympify(ranges[s][0][0]).xreplace(sizes)) for s in order]
+    grid = dict(zip(order, np.meshgrid(*[np.arange(n) for n in extent], indexing="ij")))
+    ref = _gather(D, positions, grid, extent)
+    got = _evaluate_indexed(claim, grid, extent, arrays, values, set(order), sizes)
+    return got, ref, grid, arrays
 
 
 def _name(key):
@@ -713,7 +724,7 @@ def _take(arr, idx, grid, extent):
     return arr[tuple(parts)]
 
 
-def _evaluate_indexed(claim, grid, extent, arrays, base_shapes, values, index_syms, sizes):
+def _evaluate_indexed(claim, grid, extent, arrays, values, index_syms, sizes):
     """The claim's value at every point of the index grid."""
     if claim.has(sp.Sum):  # Σ_k W_jk x_k: the bounds are sizes, so the sum is now explicit
         claim = claim.xreplace(sizes).doit()
@@ -753,7 +764,7 @@ def _gather(D, positions, grid, extent):
     return D[tuple(axes)]
 
 
-def _suggest(ref, grid, order, arrays, base_shapes, positions):
+def _suggest(ref, grid, order, arrays):
     """A simple entry that equals the true derivative everywhere (x_ik, δ_ij x_k, 1, 0), or None."""
     extent = ref.shape
     if close(ref, np.zeros(extent)):
