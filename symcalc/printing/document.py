@@ -77,20 +77,44 @@ def align(rows) -> str:
 
 
 _ALIGN = re.compile(r"\\begin\{align\*?\}(.*?)\\end\{align\*?\}", re.S)
+_TEXTBF = re.compile(r"\\textbf\{([^{}]*)\}")
 
 
 def markdown_math(latex_body: str) -> str:
     """``$$`` blocks that KaTeX and MathJax render: each ``align*`` block of ``latex_body``
     becomes ``$$\\begin{aligned} ... \\end{aligned}$$``; a body without one is taken as the
-    rows of a single block. Blank lines, which end a Markdown paragraph, are dropped."""
+    rows of a single block. ``\\intertext{...}`` (which KaTeX lacks) becomes a paragraph
+    between blocks, ``\\textbf{...}`` in it bold. Blank lines, which end a Markdown paragraph,
+    are dropped from the math."""
     blocks = _ALIGN.findall(latex_body) or [latex_body]
     out = []
     for block in blocks:
-        rows = "\n".join(line for line in block.strip().splitlines() if line.strip())
-        if "&" in rows:
-            rows = "\\begin{aligned}\n%s\n\\end{aligned}" % rows
-        out.append("$$\n%s\n$$" % rows)
+        for kind, piece in _split_intertext(block):
+            if kind == "text":
+                out.append(_TEXTBF.sub(r"**\1**", piece.strip()))
+                continue
+            rows = "\n".join(line for line in piece.strip().splitlines() if line.strip())
+            rows = rows.strip().removesuffix("\\\\").rstrip()
+            if not rows:
+                continue
+            if "&" in rows:
+                rows = "\\begin{aligned}\n%s\n\\end{aligned}" % rows
+            out.append("$$\n%s\n$$" % rows)
     return "\n\n".join(out)
+
+
+def _split_intertext(block: str):
+    """[("math", rows), ("text", words), ...] at each ``\\intertext{...}``."""
+    pieces, start, marker = [], 0, "\\intertext{"
+    while (k := block.find(marker, start)) >= 0:
+        depth, j = 1, k + len(marker)
+        while j < len(block) and depth:
+            depth += {"{": 1, "}": -1}.get(block[j], 0)
+            j += 1
+        pieces += [("math", block[start:k]), ("text", block[k + len(marker):j - 1])]
+        start = j
+    pieces.append(("math", block[start:]))
+    return pieces
 
 
 # ---------------------------------------------------------------------- compiling

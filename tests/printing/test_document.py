@@ -57,6 +57,19 @@ def test_markdown_math_single_equation_and_several_blocks():
     assert markdown_math(two).count("$$") == 4
 
 
+def test_markdown_math_turns_intertext_into_paragraphs():
+    body = ("\\begin{align*}\n\\intertext{\\textbf{Chain rule}}\n"
+            "u &= y - X\\theta \\\\\nL &= u^{\\top} u \\\\\n"
+            "\\intertext{Then $g$ follows.}\ng &= -2 X^{\\top} u\n\\end{align*}")
+    md = markdown_math(body)
+    assert md.split("\n\n") == [
+        "**Chain rule**",
+        "$$\n\\begin{aligned}\nu &= y - X\\theta \\\\\nL &= u^{\\top} u\n\\end{aligned}\n$$",
+        "Then $g$ follows.",
+        "$$\n\\begin{aligned}\ng &= -2 X^{\\top} u\n\\end{aligned}\n$$",
+    ]
+
+
 def test_compile_pdf_without_file_is_a_clear_error(tmp_path):
     with pytest.raises(LatexError, match="no such LaTeX file"):
         compile_pdf(tmp_path / "missing.tex")
