@@ -93,7 +93,7 @@ class ClosedFormCheck:
 
 @dataclass(repr=False)
 class ClosedForm:
-    """The stationary point of ``objective`` in ``variable``: gradient = M θ + c = 0 ⇒ θ* = ``solution``."""
+    """The stationary point of ``objective`` in ``variable``: M θ + c = 0 ⇒ θ* = ``solution``."""
 
     solution: object
     variable: object
@@ -135,7 +135,8 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
 
     expr = sp.sympify(expr)
     if is_matrix(expr) and tuple(expr.shape) != (1, 1):
-        raise ShapeError(f"solve_stationary takes a scalar objective; {show(expr)} is {expr.rows} x {expr.cols}")
+        raise ShapeError(f"solve_stationary takes a scalar objective; {show(expr)} is "
+                         f"{expr.rows} x {expr.cols}")
     if not isinstance(wrt, sp.MatrixSymbol):
         raise UnsupportedError(f"solve_stationary solves for a vector or matrix variable (a MatrixSymbol); "
                                f"{wrt} is a {type(wrt).__name__}")
@@ -153,11 +154,12 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
             "matrix-form solution here; minimise iteratively (gradient descent, Newton) with "
             "symcalc's gradient and Hessian instead") from err
     if isinstance(M, sp.ZeroMatrix):
-        raise UnsupportedError(f"the gradient {show(G)} of {show(expr)} does not depend on {wrt}: the objective is "
-                               f"linear in {wrt}, so it has no stationary point unless the gradient is zero")
+        raise UnsupportedError(f"the gradient {show(G)} of {show(expr)} does not depend on {wrt}: the "
+                               f"objective is linear in {wrt}, so it has no stationary point unless the "
+                               "gradient is zero")
     if M.rows != M.cols:
-        raise UnsupportedError(f"the gradient of {show(expr)} is {show(M)} {wrt} + c with a non-square {M.rows} x "
-                               f"{M.cols} matrix; no inverse gives the stationary point")
+        raise UnsupportedError(f"the gradient of {show(expr)} is {show(M)} {wrt} + c with a non-square "
+                               f"{M.rows} x {M.cols} matrix; no inverse gives the stationary point")
 
     alpha, M0 = _pull_factor(M)
     if isinstance(c, sp.ZeroMatrix):
@@ -182,14 +184,14 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
 
     report = check_closed_form(solution, expr, wrt, assumptions=assumptions, seed=seed)
     if not report.ok:
-        raise SymcalcError(f"the derived stationary point {wrt} = {show(solution)} of {show(expr)} failed its numeric "
-                           f"check, so it is not returned:\n{report}")
+        raise SymcalcError(f"the derived stationary point {wrt} = {show(solution)} of {show(expr)} failed "
+                           f"its numeric check, so it is not returned:\n{report}")
     return ClosedForm(solution, wrt, expr, G, H, conditions, nature, reason, report)
 
 
 def _affine(G, wrt, split_affine):
     """(M, c, right): G = M wrt + c, or, for a matrix variable, Gᵀ = M wrtᵀ + c (right=True),
-    which is G = wrt Mᵀ + cᵀ: the gradient 2(BZ − Y)Zᵀ of ‖BZ − Y‖² acts on B from the right."""
+    which is G = wrt Mᵀ + cᵀ (the gradient 2(BZ − Y)Zᵀ of ‖BZ − Y‖² acts on B from the right)."""
     try:
         return (*split_affine(G, wrt), False)
     except UnsupportedError as err:
@@ -229,7 +231,7 @@ def _terms(e):
 
 
 def _pull_factor(e):
-    """(α, e₀) with e = α e₀ and the common scalar factor of e's terms pulled out (2XᵀX + 2λI → 2)."""
+    """(α, e₀) with e = α e₀, α the common scalar factor of e's terms (2XᵀX + 2λI → 2)."""
     parts = [coefficient(t) for t in _terms(e)]
     g = functools.reduce(sp.gcd, [k for k, _ in parts])
     if g == 0:
@@ -242,8 +244,8 @@ def _pull_factor(e):
 
 def _invertible(M0, definite, given):
     if definite == "pd":
-        return Condition(M0, f"{show(M0)} is positive definite, hence invertible (shown from the assumptions)",
-                         proven=True)
+        return Condition(M0, f"{show(M0)} is positive definite, hence invertible (shown from the "
+                         "assumptions)", proven=True)
     text = f"{show(M0)} must be invertible"
     gram = _gram_factor(M0)
     if gram is not None:
@@ -324,8 +326,9 @@ def _nature(H, wrt, fs, given, right=False):
         where = f"M in the gradient M {wrt} + C (the Hessian is I ⊗ M)"
     up = _definite(H, fs, given)
     if up is not None:
-        return "minimum", (f"{where} {show(H)} is positive {'definite' if up == 'pd' else 'semidefinite'}: the "
-                           "objective is convex, so every stationary point is a global minimum")
+        kind = "definite" if up == "pd" else "semidefinite"
+        return "minimum", (f"{where} {show(H)} is positive {kind}: the objective is convex, so every "
+                           "stationary point is a global minimum")
     down = _definite(mul(-1, H), fs, given)
     if down is not None:
         return "maximum", (f"{where} {show(H)} is negative {'definite' if down == 'pd' else 'semidefinite'}: "
@@ -395,7 +398,7 @@ def _rel(a, b):
 
 
 def _quadratic(f, n):
-    """(H, g₀) of f(θ) = f₀ + g₀ᵀθ + ½θᵀHθ, exact for a quadratic (unit steps, no truncation error)."""
+    """(H, g₀) of f(θ) = f₀ + g₀ᵀθ + ½θᵀHθ; exact for a quadratic (unit steps, no truncation)."""
     e = np.eye(n)
     f0 = f(np.zeros(n))
     fp = np.array([f(e[i]) for i in range(n)])
@@ -424,7 +427,7 @@ def _gradient(f, t, step=1e-3):
 # --------------------------------------------------------------------------- least squares
 
 def _squares(expr, wrt, k=sp.S.One):
-    """[(weight, residual, middle)] when expr is Σ weight·rᵀ(middle)r plus terms free of wrt, else None."""
+    """[(weight, r, middle)] when expr is Σ weight·rᵀ(middle)r plus terms free of wrt, else None."""
     if not expr.has(wrt):
         return []
     if isinstance(expr, (sp.MatAdd, sp.Add)):

@@ -572,7 +572,8 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     unknown = sorted({r[0] for r in refs if r[0] not in base_shapes})
     if unknown:
         return Verdict("unverified", f"the claim uses {', '.join(unknown)}, which is neither a symbol of "
-                       f"{show(expr)} nor defined in where=; give its definition, e.g. where={{'{unknown[0]}': ...}}",
+                       f"{show(expr)} nor defined in where=; give its definition, e.g. "
+                       f"where={{'{unknown[0]}': ...}}",
                        diagnosis=None)
 
     # each index must run over one range: the sizes at all its positions must agree
