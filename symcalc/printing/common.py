@@ -42,10 +42,17 @@ def positive_first(terms):
 
 
 def hadamard_order(args):
-    """Factors of a Hadamard product with plain symbols first (``y ⊙ log p``), else as given."""
+    """Factors of a Hadamard product as notes write them (it commutes): a matrix product first
+    (the upstream gradient, ``(W^T δ) ⊙ σ'(z)``), then plain symbols (``y ⊙ log p``), then the
+    rest in SymPy's order."""
     from sympy.matrices.expressions import MatrixSymbol
 
-    return sorted(args, key=lambda a: not isinstance(a, (MatrixSymbol, Transpose)))
+    def rank(a):
+        if isinstance(a, MatMul):
+            return 0
+        return 1 if isinstance(a, (MatrixSymbol, Transpose)) else 2
+
+    return sorted(args, key=rank)
 
 
 def lambda_parts(function):

@@ -19,9 +19,7 @@ Choices a reader sees:
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions import (
-    Determinant, Inverse, MatrixSymbol, Transpose,
-)
+from sympy.matrices.expressions import Determinant, Inverse, MatrixSymbol, Transpose
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
@@ -34,8 +32,6 @@ _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^
     "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
 }
 _TALL = (r"\frac", r"\dfrac", r"\sum", r"\prod", r"\int", r"\begin", r"\left", r"\sqrt")
-
-
 _ONES = sp.Dummy("ones")  # stands for the ones matrix inside elementwise bodies
 
 
