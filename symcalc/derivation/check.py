@@ -22,7 +22,10 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..functions import OneHot, SymmetricMatrix, is_matrix
+from ..functions import (
+    EntryMean, EntrySum, FrobeniusSquared, LogSumExp, OneHot, Softmax, SquaredNorm, SymmetricMatrix,
+    is_matrix,
+)
 from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
 
 H = 1e-6
@@ -69,11 +72,12 @@ def _matrix_symbols(e):
 
 
 def _index_symbols(e):
+    """Free index symbols of matrix entries (not those a Sum binds)."""
     out = set()
     for node in sp.preorder_traversal(e):
         if isinstance(node, MatrixElement):
             out |= {s for s in (node.i, node.j) if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)}
-    return out
+    return out & e.free_symbols
 
 
 class Evaluator:
@@ -110,6 +114,7 @@ class Evaluator:
                     varying.add(node.arg)
         self.directions = {s: self._draw_direction(s) for s in sorted(varying, key=str)}
         self.memo = {}
+        self.special_memo = {}
 
     # ------------------------------------------------------------------ drawing
 
@@ -118,7 +123,7 @@ class Evaluator:
         than a column count, so that data matrices are tall and XᵀX is invertible."""
         given = {getattr(k, "name", k): int(v) for k, v in given.items()}
         free = [s for s in symbols if s.name not in given]
-        pool = [n for n in range(2, 9) if n not in given.values()]
+        pool = [n for n in range(2, 6) if n not in given.values()]
         chosen = sorted(self.rng.choice(pool, size=min(len(free), len(pool)), replace=False).tolist())
         score = {s: 0 for s in free}
         for m in matrices:
@@ -194,9 +199,15 @@ class Evaluator:
         return e.func(*[self._replace_special(a, override) for a in e.args])
 
     def _special(self, node, override):
+        if not override and node in self.special_memo:
+            return self.special_memo[node]
         if isinstance(node, (Partial, PartialMatrix)):
-            return self._partial(node, override)
-        return self._differential(node.arg, override)
+            v = self._partial(node, override)
+        else:
+            v = self._differential(node.arg, override)
+        if not override:
+            self.special_memo[node] = v
+        return v
 
     def _differential(self, x, override):
         if x in self.values and x not in self.defs:
@@ -284,7 +295,30 @@ def _sympy(v):
     return sp.Float(v)
 
 
+def _explicit_node(node):
+    """symcalc's reductions and softmax of an explicit matrix, computed directly."""
+    Z = _array(_number(node.arg))
+    if isinstance(node, EntrySum):
+        v = Z.sum()
+    elif isinstance(node, EntryMean):
+        v = Z.mean()
+    elif isinstance(node, LogSumExp):
+        v = np.log(np.exp(Z).sum())
+    elif isinstance(node, (SquaredNorm, FrobeniusSquared)):
+        v = (Z ** 2).sum()
+    else:  # Softmax, column-wise
+        E = np.exp(Z - Z.max(axis=0))
+        return sp.ImmutableMatrix((E / E.sum(axis=0)).tolist())
+    return sp.ImmutableMatrix([[float(v)]])
+
+
+_NODES = (EntrySum, EntryMean, LogSumExp, SquaredNorm, FrobeniusSquared, Softmax)
+
+
 def _number(e):
+    e = e.replace(lambda a: isinstance(a, _NODES) and not a.arg.free_symbols, _explicit_node)
+    e = e.replace(lambda a: isinstance(a, sp.Trace) and not a.arg.free_symbols,
+                  lambda a: sp.Float(float(np.trace(_array(_number(a.arg))))))
     if is_matrix(e):
         m = e.doit()
         if not isinstance(m, sp.MatrixBase):

@@ -20,8 +20,8 @@ from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
 from ..diff.rules import lookup
 from ..errors import ShapeError, SymcalcError, UnsupportedError
-from ..functions import is_matrix
-from ..simplify import add, coefficient, mul, textbook, transpose
+from ..functions import Softmax, is_matrix
+from ..simplify import add, coefficient, mul, scalar, textbook, transpose
 from .core import DEFINITION, Derivation, Step
 from .nodes import LAYOUTS, differential, partial, partial_shape
 
@@ -109,19 +109,52 @@ def _outermost_cut(e, v):
     return best
 
 
+_ACTIVATIONS = (ElementwiseApplyFunction, Softmax)
+_MATRIX_FUNCTIONS = (sp.Determinant, sp.Inverse)
+
+
 def _nodes(expr, v):
-    """[e_m = expr, e_{m-1}, ..., e_1]: each the outermost cut of the one before."""
+    """[e_m = expr, ..., e_1]: the intermediates a textbook names, outermost first.
+
+    The full chain of cuts (each the outermost cut of the one before) is thinned to the nodes a
+    lecture names: an affine map of the previous one (z = Wx + b, u = y − Xθ), an activation of an
+    affine map (a = σ(z), p = softmax(z)), a matrix function of the variable (det X). The rest of
+    the chain is folded into the next named node, so the loss stays one step: L = −Σ y ⊙ log p.
+    """
     chain = [expr]
     while degree(chain[-1], v) > 1:
         s = _outermost_cut(chain[-1], v)
         if s is None:
             break
         chain.append(s)
-    return chain
+    kept, prev, prev_affine = [], v, True
+    for node in reversed(chain[1:]):  # from the inside
+        probe = _probe(prev)
+        body = node if prev is v else _cut(node, prev, probe)
+        if degree(body, probe if prev is not v else v) <= 1:
+            if kept and prev_affine and prev is not v:  # an affine map of an affine map is one map
+                kept.pop()
+            keep, affine = True, True
+        elif isinstance(node, _ACTIVATIONS) and (node.args[-1] == prev if isinstance(node, Softmax)
+                                                 else node.expr == prev) and prev_affine and prev is not v:
+            keep, affine = True, False
+        elif isinstance(node, _MATRIX_FUNCTIONS) and node.args[0] == v:
+            keep, affine = True, False
+        else:
+            keep = False
+        if keep:
+            kept.append(node)
+            prev, prev_affine = node, affine
+    return [expr] + list(reversed(kept))
+
+
+def _probe(like):
+    return sp.MatrixSymbol("symcalc_probe", *like.shape) if is_matrix(like) else sp.Symbol("symcalc_probe")
 
 
 def _taken(expr, wrt):
-    names = {a.name for a in sp.preorder_traversal(expr) if isinstance(a, (sp.Symbol, sp.MatrixSymbol))}
+    names = {a.name for a in sp.preorder_traversal(expr)
+             if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy)}
     for m in expr.atoms(sp.MatrixSymbol):
         names |= {s.name for s in m.free_symbols if isinstance(s, sp.Symbol)}
     return names | {wrt.name}
@@ -145,12 +178,12 @@ def _symbol(name, like):
 def _names(nodes, taken, output_name):
     """Names for the intermediates e_{m-1}, ..., e_1 (inner first: z, a per layer for networks)."""
     inner = list(reversed(nodes[1:]))  # e_1 ... e_{m-1}
-    network = any(isinstance(n, ElementwiseApplyFunction) for n in inner)
+    network = any(isinstance(n, _ACTIVATIONS) for n in inner)
     names, layer = [], 0
     if network:
-        layers = sum(1 for n in inner if not isinstance(n, ElementwiseApplyFunction))
+        layers = sum(1 for n in inner if not isinstance(n, _ACTIVATIONS))
         for n in inner:
-            if not isinstance(n, ElementwiseApplyFunction):
+            if not isinstance(n, _ACTIVATIONS):
                 layer += 1
                 base = "z"
             else:
@@ -257,6 +290,16 @@ def untrace(e):
     return e
 
 
+def tidy11(e):
+    """1 x 1 matrices read as numbers: I ⊙ M = M, and the 1 x 1 identity in a sum is a one."""
+    def had(h):
+        args = [a for a in h.args if not (isinstance(a, sp.Identity) and a.shape == (1, 1))]
+        return args[0] if len(args) == 1 else sp.HadamardProduct(*args)
+    e = e.replace(lambda a: isinstance(a, sp.HadamardProduct) and a.shape == (1, 1), had)
+    return e.replace(lambda a: isinstance(a, sp.MatAdd) and a.shape == (1, 1),
+                     lambda a: a.xreplace({sp.Identity(1): sp.OneMatrix(1, 1)}))
+
+
 def _substitute_back(e, links):
     """Intermediates replaced by what they stand for, outermost first."""
     for link in reversed(links):
@@ -319,7 +362,10 @@ def chain_steps(expr, wrt, layout, links, out, result):
                 if not scalar_out:
                     raise
                 continue
+            if link.body != link.var:  # σ'(z) = σ(z)(1 − σ(z)) reads a ⊙ (1 − a) once a = σ(z)
+                J = J.xreplace({link.body: link.var})
             P = partial(link.var, link.prev, layout)
+            J = tidy11(scalar(J) if not is_matrix(P) and is_matrix(J) else J)
             local[link.var] = (P, J)
             steps.append(Step(rule_names(link.body, link.prev) or "local derivative", P, J, section=LOCAL))
     if not scalar_out and any(l.var not in local for l in links):
@@ -454,7 +500,8 @@ def _clean_dummies(e, names):
 
 def _entry_of(expr, a, b):
     if isinstance(expr, sp.Trace):
-        return expr.rewrite(sp.Sum)
+        k = sp.Dummy("k", integer=True)
+        return sp.Sum(expr.arg[k, k], (k, 0, expr.arg.rows - 1)).doit()
     if is_matrix(expr):
         return expr[a, b]
     return expr
@@ -512,7 +559,7 @@ def index_steps(expr, wrt, layout, out, result):
         words = ("entry $(i, j)$ is $\\partial y_i/\\partial x_j$" if layout == "numerator"
                  else "entry $(i, j)$ is $\\partial y_j/\\partial x_i$")
     lhs = P[pos[0], pos[1]]
-    y_entry = expr[yent[0], yent[1]] if is_matrix(expr) else expr
+    y_entry = MatrixElement(expr, *yent) if is_matrix(expr) and expr.shape != (1, 1) else expr
     x_entry = wrt[xent[0], xent[1]] if xent is not None else wrt
     steps = [Step(f"{layout} layout: {words}", lhs, partial(y_entry, x_entry), section=ENTRY)]
     as_sum = _clean_dummies(_entry_of(expr, *yent) if is_matrix(expr) or isinstance(expr, sp.Trace)
@@ -613,7 +660,8 @@ def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=N
     original = expr
     if notation is not None:
         notation.validate(original, wrt)
-    expr, _ = prepare(expr)
+    expr, restore = prepare(expr)
+    expr = expr.xreplace(restore)  # declared symmetry is the engine's business; keep the user's symbols
     if not expr.has(wrt):
         raise UnsupportedError(f"{original} does not depend on {wrt}")
     result = diff(original, wrt, layout=layout)
