@@ -151,6 +151,17 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         sep = "" if all(len(p) == 1 for p in printed) else ", "
         return "%s_{%s}" % (base, sep.join(printed))
 
+    def _print_Sum(self, expr):
+        """``\\sum_{k} A_{ik} x_{k}`` when every index runs over a whole (symbolic) dimension,
+        as the single-element method writes it; SymPy's 0-based limits otherwise."""
+        if not all(low == 0 and high.free_symbols for _, low, high in expr.limits):
+            return super()._print_Sum(expr)
+        indices = ", ".join(self._print(i) for i, _, _ in expr.limits)
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = self._paren(body)
+        return r"\sum_{%s} %s" % (indices, body)
+
     # ------------------------------------------------------------------ sums and products
 
     def _print_MatAdd(self, expr):

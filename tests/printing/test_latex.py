@@ -89,6 +89,13 @@ def test_golden(expr, expected):
     assert latex(expr) == expected
 
 
+def test_index_sums_over_whole_dimensions_omit_the_limits():
+    i, k = sp.symbols("i k", integer=True)
+    assert latex(sp.Sum(MatrixElement(A, i, k) * MatrixElement(x, k, 0), (k, 0, d - 1))) == (
+        r"\sum_{k} A_{ik} x_{k}")
+    assert latex(sp.Sum(MatrixElement(x, k, 0), (k, 0, 2))) == r"\sum_{k=0}^{2} x_{k}"
+
+
 def test_tall_content_gets_sized_parentheses():
     s = latex(X.T * (y - X * theta / n))
     assert r"{\left(" in s and r"\right)}" in s
