@@ -158,6 +158,7 @@ class Sampler:
         self.symbols = list(symbols)
         self.sizes = size_symbols(*self.exprs, *self.symbols)
         self.rng = np.random.default_rng(seed)
+        self._seen = {}                      # size symbol -> values drawn so far
         fs = facts(assumptions)
         self.symmetric = _declared(fs, "symmetric") | {s for s in self.symbols
                                                          if isinstance(s, SymmetricMatrix)}
@@ -165,8 +166,21 @@ class Sampler:
         self.psd = _declared(fs, "positive_semidefinite")
         self.positive = _declared(fs, "positive") | _declared(fs, "nonnegative")
 
-    def draw_sizes(self):
-        return draw_sizes(self.sizes, self.rng)
+    def draw_sizes(self, tries=20):
+        """Distinct sizes, each (where possible) different from its values in earlier draws, so
+        that a factor such as n cannot pass for a constant."""
+        seen = self._seen
+        best, score = None, -1
+        for _ in range(tries):
+            sizes = draw_sizes(self.sizes, self.rng)
+            fresh = sum(v not in seen.get(k, ()) for k, v in sizes.items())
+            if fresh > score:
+                best, score = sizes, fresh
+            if fresh == len(sizes):
+                break
+        for k, v in best.items():
+            seen.setdefault(k, set()).add(v)
+        return best
 
     def draw_values(self, sizes, symmetric=(), positive=False):
         rng = self.rng
