@@ -16,6 +16,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
+from .codegen import describe
 from .lambdify import lambdify
 
 __all__ = ["CheckReport", "check", "numeric_derivative", "size_symbols", "draw_sizes",
@@ -283,7 +284,7 @@ class CheckReport:
         lines = [
             f"{verdict}: d({self.expr})/d({self.wrt}) in {self.layout} layout"
             + (" (vec form)" if self.vec else ""),
-            f"  derivative: {_short(self.derivative)}",
+            f"  derivative: {self.derivative}",
             f"  sizes: {sizes}; seed {self.seed}",
             f"  max relative error {self.max_rel_error:.3g} (tolerance {self.tolerance:g}), "
             f"max absolute error {self.max_abs_error:.3g}",
@@ -291,10 +292,6 @@ class CheckReport:
         if self.message:
             lines.append(f"  {self.message}")
         return "\n".join(lines)
-
-
-def _short(text, limit=200):
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _free(*exprs):
@@ -405,5 +402,5 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     ok, abs_err, rel, msg = compare(actual, expected, tol)
     return CheckReport(ok=ok, max_rel_error=rel, max_abs_error=abs_err,
                        sizes={str(k): v for k, v in S.items()}, seed=seed, layout=layout,
-                       vec=vec, expected=expected, actual=actual, expr=str(expr), wrt=str(wrt),
-                       derivative=str(D), message=msg, tolerance=tol)
+                       vec=vec, expected=expected, actual=actual, expr=describe(expr, 200),
+                       wrt=str(wrt), derivative=describe(D, 200), message=msg, tolerance=tol)

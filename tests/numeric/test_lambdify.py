@@ -169,3 +169,12 @@ def test_sigmoid_derivative_has_no_syntax_error(rng):
     got = lambdify([X, w], G)(vals[X], vals[w])
     s = 1 / (1 + np.exp(-vals[X] @ vals[w]))
     np.testing.assert_allclose(got, vals[X].T @ (s * (1 - s)))
+
+
+def test_scalar_function_of_a_1x1_matrix(rng):
+    """exp(wᵀw) is a scalar: the 1 x 1 matrix is used as its only entry."""
+    vals = _values(rng)
+    s = lambdify([X, y, w], sp.exp(w.T * w) + sp.sin(y.T * X * w))(vals[X], vals[y], vals[w])
+    q = np.exp(vals[w].T @ vals[w])[0, 0]
+    assert isinstance(s, float)
+    assert s == pytest.approx(q + np.sin(vals[y].T @ vals[X] @ vals[w])[0, 0])
