@@ -22,7 +22,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.array import NDimArray
 from sympy.tensor.indexed import Indexed, IndexedBase
 
-from ..errors import LayoutError, ShapeError, SymcalcError
+from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
 from .lambdify import lambdify
@@ -382,6 +382,7 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
     """
     if layout not in ("numerator", "denominator"):
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
+    _check_variable(wrt)
     expr, claim = sp.sympify(expr), sp.sympify(claim)
     other = "numerator" if layout == "denominator" else "denominator"
     want = expected_shape(expr, wrt, layout, vec)
@@ -450,6 +451,12 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
 
 class _Unevaluable(SymcalcError):
     pass
+
+
+def _check_variable(wrt):
+    if not isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
+        raise UnsupportedError(f"a derivative is taken with respect to a sp.Symbol or sp.MatrixSymbol; "
+                               f"{wrt} is a {type(wrt).__name__}")
 
 
 def _symbolic(claim, expr, wrt, layout, vec, assumptions, same_shape):
@@ -568,6 +575,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     Example, z = W x + b: ``verify_entrywise(KroneckerDelta(i, j) * x_[k], W*x + b, W, of=(i,),
     by=(j, k))`` with ``x_ = IndexedBase("x")``.
     """
+    _check_variable(wrt)
     expr = sp.sympify(expr)
     claim = sp.sympify(claim)
     of, by = ((i,) if isinstance(i, sp.Basic) else tuple(i) for i in (of, by))

@@ -4,7 +4,7 @@ import sympy as sp
 from sympy import IndexedBase, KroneckerDelta, Q
 
 import symcalc.functions as F
-from symcalc.errors import LayoutError
+from symcalc.errors import LayoutError, UnsupportedError
 from symcalc.numeric.verify import verify, verify_entrywise
 
 n, d, m, N, M = sp.symbols("n d m N M", integer=True, positive=True)
@@ -145,9 +145,11 @@ def test_symbols_foreign_to_the_expression_are_reported():
     assert not v.ok and any("u" in note for note in v.notes)
 
 
-def test_unknown_layout():
+def test_bad_input():
     with pytest.raises(LayoutError):
         verify(-2 * X.T * r, L, theta, layout="row")
+    with pytest.raises(UnsupportedError):
+        verify(-2 * X.T * r, L, X * theta)
 
 
 # --------------------------------------------------------------------------- entry-wise claims
