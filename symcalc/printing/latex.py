@@ -162,6 +162,21 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
             body = self._paren(body)
         return r"\sum_{%s} %s" % (indices, body)
 
+    def _print_NDimArray(self, expr):
+        """A 4-D derivative as a block matrix: block (i, j) holds the entries [i, j, k, l].
+        Block rows are parted by a short empty row (SymPy stacks the blocks' brackets edge to
+        edge; ``\\\\[6pt]`` cannot part rows taller than a strut, ``\\noalign`` is not in KaTeX)."""
+        if expr.rank() != 4:
+            return super()._print_NDimArray(expr)
+        m, n, p, q = expr.shape
+
+        def block(i, j):
+            rows = (" & ".join(self._print(expr[i, j, k, l]) for l in range(q)) for k in range(p))
+            return r"\begin{bmatrix}%s\end{bmatrix}" % r" \\ ".join(rows)
+
+        outer = (" & ".join(block(i, j) for j in range(n)) for i in range(m))
+        return r"\left[\begin{matrix}%s\end{matrix}\right]" % r" \\ \\[-8pt] ".join(outer)
+
     # ------------------------------------------------------------------ sums and products
 
     def _print_MatAdd(self, expr):

@@ -75,6 +75,14 @@ def test_compile_pdf_without_file_is_a_clear_error(tmp_path):
         compile_pdf(tmp_path / "missing.tex")
 
 
+def _array():
+    """A 4-D derivative, as the engine returns matrix-by-matrix results: d(M N)/dM."""
+    M, N = sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("N", 2, 2)
+    entries = [[[[N[l, j] if i == k else 0 for l in range(2)] for k in range(2)]
+                for j in range(2)] for i in range(2)]
+    return sp.ImmutableDenseNDimArray(entries)
+
+
 def _examples():
     """Expressions of every kind the printer handles, as rows of one document."""
     L = (y - X * theta).T * (y - X * theta)
@@ -99,6 +107,7 @@ def _examples():
         ("s", latex(sp.Trace(A * x * x.T) + sp.log(sp.Determinant(A)))),
         ("m", latex(F.logsumexp(z))),
         ("e", latex(F.elementwise(1 - sp.tanh(E) ** 2, z))),
+        (partial(sp.MatrixSymbol("Y", 2, 2), sp.MatrixSymbol("M", 2, 2)), latex(_array())),
     ]
     graph = picture_graph(F.bce(yhat, t), parameters=[W1, b1, W2, b2], output="L")
     graph_ls = picture_graph(L, parameters=[theta], output="L", notation=nt)

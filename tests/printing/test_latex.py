@@ -109,8 +109,9 @@ def test_nested_elementwise_functions_print_as_composition():
 def test_array_prints_entries():
     M = sp.MatrixSymbol("M", 2, 2)
     arr = sp.ImmutableDenseNDimArray([[[[M[0, 0]]], [[M[0, 1]]]], [[[M[1, 0]]], [[M[1, 1]]]]])
-    s = latex(arr)
-    assert r"\begin{matrix}" in s and "M_{00}" in s
+    assert latex(arr) == (r"\left[\begin{matrix}\begin{bmatrix}M_{00}\end{bmatrix} & "
+                          r"\begin{bmatrix}M_{01}\end{bmatrix} \\ \\[-8pt] \begin{bmatrix}M_{10}"
+                          r"\end{bmatrix} & \begin{bmatrix}M_{11}\end{bmatrix}\end{matrix}\right]")
 
 
 def test_notation_renames_symbols():
