@@ -322,6 +322,11 @@ class NumericPrinter(NumPyPrinter):
                     return f"{_wrap(self._chain(factors[:i]))} * {row}"
                 scaled = f"{col} * {_wrap(self._chain(factors[i + 1:]))}"
                 return scaled if i == 0 else f"{_wrap(self._chain(factors[:i]))} @ ({scaled})"
+        last, first = factors[-1], factors[0]
+        if isinstance(last, sp.OneMatrix) and last.cols == 1:  # A 1 = row sums of A
+            return f"numpy.sum({self._chain(factors[:-1])}, axis=1, keepdims=True)"
+        if isinstance(first, sp.OneMatrix) and first.rows == 1:  # 1ᵀ A = column sums of A
+            return f"numpy.sum({self._chain(factors[1:])}, axis=0, keepdims=True)"
         ops = [self.operand(f) for f in factors]
         if len(ops) == 2:
             return f"{ops[0]} @ {ops[1]}"
@@ -347,8 +352,10 @@ class NumericPrinter(NumPyPrinter):
     def _print_MatAdd(self, expr):
         out = []
         terms = [t for t in expr.args if not isinstance(t, sp.ZeroMatrix)] or list(expr.args)
-        if any(_constant(t) is None for t in terms):  # 1 - σ, not ones((n, 1)) - σ: broadcast
-            terms = [_constant(t) if _constant(t) is not None else t for t in terms]
+        if any(_constant(t) is None and _broadcast(t) is None for t in terms):
+            # a full-shape term is present: 1 - σ and W x + b broadcast, no ones((n, 1)) needed
+            terms = [_constant(t) if _constant(t) is not None else
+                     _broadcast(t) if _broadcast(t) is not None else t for t in terms]
         for term in terms:
             if term.is_Number and term < 0:
                 out.append(("-", self._print(-term)))
@@ -568,6 +575,20 @@ def _provably_nonnegative(M) -> bool:
     return bool(body.is_nonnegative)
 
 
+def _broadcast(term):
+    """v for a term v 1ᵀ (a column times a row of ones), or 1 r for r; else None."""
+    if not isinstance(term, sp.MatMul):
+        return None
+    coeff, mats = term.as_coeff_matrices()
+    if len(mats) < 2:
+        return None
+    if isinstance(mats[-1], sp.OneMatrix) and mats[-1].rows == 1 and mats[-2].cols == 1:
+        return sp.MatMul(coeff, *mats[:-1]) if coeff != 1 or len(mats) > 2 else mats[0]
+    if isinstance(mats[0], sp.OneMatrix) and mats[0].cols == 1 and mats[1].rows == 1:
+        return sp.MatMul(coeff, *mats[1:]) if coeff != 1 or len(mats) > 2 else mats[1]
+    return None
+
+
 def _constant(term):
     """c for a term c·1 (a OneMatrix times a number), else None."""
     if isinstance(term, sp.OneMatrix):
@@ -586,6 +607,8 @@ def _hint(e, forced_arg) -> str:
             name = type(body).__name__.lower()
             return {"sigmoid": "sigma", "exp": "ex"}.get(name, name)
         return "h"
+    if isinstance(e, Softmax):
+        return "p"
     if forced_arg:
         return "z"
     if isinstance(e, sp.Inverse):
