@@ -56,16 +56,27 @@ class Stage:
         return f"layer {self.positions[0]} ({self.linear!r})"
 
 
-def _augment_constants(n_in):
-    """e = [1, 0, …]ᵀ and S = [0; I] with [1; a] = e + S a: the intercept as plain products."""
-    if n_in.is_Integer:
-        m = int(n_in)
-        e = sp.ImmutableMatrix([[1]] + [[0]] * m)
-        S = sp.ImmutableMatrix(m + 1, m, lambda i, j: 1 if i == j + 1 else 0)
-        return e, S
-    e = sp.BlockMatrix([[sp.OneMatrix(1, 1)], [sp.ZeroMatrix(n_in, 1)]])
-    S = sp.BlockMatrix([[sp.ZeroMatrix(1, n_in)], [sp.Identity(n_in)]])
-    return e, S
+def augment(A, samples, batch):
+    """[1; a] (a leading 1 in every sample): the input of a layer with an intercept."""
+    if batch == "rows":
+        return sp.BlockMatrix([[sp.OneMatrix(samples, 1), A]])
+    return sp.BlockMatrix([[sp.OneMatrix(1, samples)], [A]])
+
+
+def augment_products(A, n_in, samples, batch):
+    """[1; a] as plain products e 1ᵀ + S a, e = [1, 0, …]ᵀ, S = [0; I] (integer sizes only): the
+    same value for engines and checks that take no block matrices."""
+    m = int(n_in)
+    e = sp.ImmutableMatrix([[1]] + [[0]] * m)
+    S = sp.ImmutableMatrix(m + 1, m, lambda i, j: 1 if i == j + 1 else 0)
+    if batch == "rows":
+        return add((samples, m + 1), mul(sp.OneMatrix(samples, 1), e.T), mul(A, S.T))
+    return add((m + 1, samples), mul(e, sp.OneMatrix(1, samples)), mul(S, A))
+
+
+def without_intercept(W):
+    """W with its intercept column 0 dropped: what acts on a[k−1]."""
+    return W[:, 1:]
 
 
 class Network:
@@ -186,12 +197,7 @@ class Network:
         for s in self.stages:
             inp = s.input
             if s.augmented is not None:
-                e, S = _augment_constants(s.linear.in_features)
-                if self.batch == "rows":
-                    aug = add(s.augmented.shape, mul(self._ones(n, 1), transpose(e)), mul(inp, transpose(S)))
-                else:
-                    ones = e if self.batch is None else mul(e, self._ones(1, n))
-                    aug = add(s.augmented.shape, ones, mul(S, inp))
+                aug = augment(inp, n, self.batch)
                 out.append((s.augmented, aug))
                 inp = s.augmented
             if self.batch == "rows":

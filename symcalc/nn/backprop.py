@@ -1,0 +1,215 @@
+"""The result of ``Network.backprop``: δ recursion, gradients, local Jacobians, NumPy code.
+
+Everything is a SymPy expression over let-bound MatrixSymbols (z1, a1, delta1 …); ``expand``
+substitutes them away. ``numpy()`` generates NumPy code from the expanded symbolic gradients with
+``symcalc.numeric.codegen`` (which names each shared sub-expression once, so the generated backward
+pass computes each z, a and δ once, as a hand-written one does).
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ShapeError
+from ..simplify import add, mul, transpose
+from . import layers as nl
+from .network import Network, augment, augment_products, without_intercept
+
+
+class Backprop:
+    """Backpropagation of a network's loss, in numerator or denominator layout.
+
+    Attributes: ``parameters`` [W1, b1, …]; ``gradients`` {parameter: ∂L/∂parameter};
+    ``deltas`` {k: δ[k]} (each in terms of δ[k+1], z[k], a[k]); ``forward`` and ``backward`` the
+    let-bindings in evaluation order; ``jacobians`` {(numerator, denominator): local Jacobian} of
+    one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
+    """
+
+    def __init__(self, network: Network, layout="denominator"):
+        self.network = network
+        self.layout = layout
+        self.forward = network.forward_bindings()
+        self.loss = network.L
+        self.parameters = network.parameters
+        self.x, self.y = network.x, network.y
+        self.output = network.output
+        self._derive()
+        self._local_jacobians()
+        self._full = None
+        self._derivation = None
+
+    # ------------------------------------------------------------------ the δ recursion
+
+    def _derive(self):
+        net, batch, n = self.network, self.network.batch, self.network.samples
+        stages = net.stages
+        last = stages[-1]
+        delta = net.loss.delta(last.activation, last.z, last.a, net.y, n, batch or "columns")
+        backward, grads, deltas = [], {}, {}
+        for s in reversed(stages):
+            backward.append((s.delta, delta))
+            deltas[s.k] = delta
+            inp = s.augmented if s.augmented is not None else s.input
+            if batch == "rows":
+                grads[s.W] = mul(transpose(s.delta), inp)
+                if s.b is not None:
+                    grads[s.b] = mul(transpose(s.delta), sp.OneMatrix(n, 1))
+            else:
+                grads[s.W] = mul(s.delta, transpose(inp))
+                if s.b is not None:
+                    grads[s.b] = s.delta if batch is None else mul(s.delta, sp.OneMatrix(n, 1))
+            if s.k > 1:
+                W = self._effective_weight(s)
+                G = mul(s.delta, W) if batch == "rows" else mul(transpose(W), s.delta)
+                prev = stages[s.k - 2]
+                delta = prev.activation.backward(G, prev.z, prev.a, batch or "columns")
+        if self.layout == "numerator":
+            grads = {p: transpose(g) for p, g in grads.items()}
+            deltas = {k: transpose(d) for k, d in deltas.items()}
+        self.backward = backward
+        self.deltas = dict(sorted(deltas.items()))
+        self.gradients = {p: grads[p] for p in self.parameters}
+
+    @staticmethod
+    def _effective_weight(stage):
+        """The weight acting on a[k−1]: W, or W without its intercept column (W S)."""
+        return without_intercept(stage.W) if stage.linear.intercept else stage.W
+
+    # ------------------------------------------------------------------ local Jacobians
+
+    def _local_jacobians(self):
+        """Per-sample Jacobians of each layer and their chain-rule products, in the layout."""
+        net = self.network
+        num = self.layout == "numerator"
+        lay = (lambda J: J) if num else transpose
+        jac, nodes = {}, []
+        prev = sp.MatrixSymbol("x", net.stages[0].linear.in_features, 1)
+        for s in net.stages:
+            out = s.linear.out_features
+            z = sp.MatrixSymbol(s.z.name.lower(), out, 1)
+            a = z if s.a is s.z else sp.MatrixSymbol(s.a.name.lower(), out, 1)
+            inp = prev
+            if s.linear.intercept:
+                inp = augment(prev, sp.S.One, None)
+            jac[(z, prev)] = lay(self._effective_weight(s))
+            jac[(z, s.W)] = lay(sp.KroneckerProduct(transpose(inp), sp.Identity(out)))
+            if s.b is not None:
+                jac[(z, s.b)] = sp.Identity(out)
+            if a is not z:
+                jac[(a, z)] = s.activation.jacobian(z, a)
+            nodes.append((prev, z, a))
+            prev = a
+        ys = type(net.y)("y", prev.rows, 1)
+        g = net.loss.gradient(prev, ys, sp.S.One)
+        jac[(self.loss, prev)] = transpose(g) if num else g
+        self.jacobians = jac
+
+        chains = {}
+        for k in range(len(nodes), 0, -1):
+            factors = [jac[(self.loss, prev)]]
+            for j in range(len(nodes), k - 1, -1):
+                inp, z, a = nodes[j - 1]
+                if a is not z:
+                    factors.append(jac[(a, z)])
+                if j > k:
+                    factors.append(jac[(z, inp)])
+            chains[k] = factors if num else list(reversed(factors))
+        self.chains = dict(sorted(chains.items()))
+        self.sample_symbols = {"x": nodes[0][0], "y": ys,
+                               "z": [z for _, z, _ in nodes], "a": [a for _, _, a in nodes]}
+
+    def chain(self, k):
+        """∂L/∂z[k] of one sample as the product of local Jacobians, in the layout's order."""
+        return sp.MatMul(*self.chains[k])
+
+    # ------------------------------------------------------------------ substitution
+
+    def expand(self, expr, blocks=True):
+        """``expr`` with every let-bound intermediate substituted: parameters and data only.
+
+        ``blocks=False`` writes an intercept's [1; a] as products e 1ᵀ + S a instead of a block
+        matrix (integer sizes), for engines that take no block matrices.
+        """
+        if self._full is None:
+            self._full = {True: self._substitutions(True), False: None}
+        if self._full[blocks] is None:
+            self._full[blocks] = self._substitutions(blocks)
+        return expr.xreplace(self._full[blocks])
+
+    def _substitutions(self, blocks):
+        net, full = self.network, {}
+        augmented = {s.augmented: s for s in net.stages if s.augmented is not None}
+        for sym, e in self.forward + self.backward:
+            if not blocks and sym in augmented:
+                s = augmented[sym]
+                e = augment_products(s.input, s.linear.in_features, net.samples, net.batch)
+            full[sym] = e.xreplace(full)
+        return full
+
+    @property
+    def loss_expr(self):
+        """The loss in the parameters and the data."""
+        return self.expand(self.loss)
+
+    def equations(self):
+        """All let-bindings and results in order: forward pass, δ's, gradients."""
+        eqs = list(self.forward)
+        eqs += [(s, d) for s, d in self.backward]
+        eqs += [(p, g) for p, g in self.gradients.items()]
+        return eqs
+
+    # ------------------------------------------------------------------ derivation
+
+    @property
+    def derivation(self):
+        """The derivation written out step by step (``symcalc.derivation``)."""
+        if self._derivation is None:
+            from .derive import network_derivation
+            self._derivation = network_derivation(self)
+        return self._derivation
+
+    # ------------------------------------------------------------------ NumPy
+
+    @staticmethod
+    def _compile(exprs, args, name):
+        from ..numeric.lambdify import lambdify
+        return lambdify(args, exprs, name)
+
+    def _arrays(self, params):
+        names = [p.name for p in self.parameters]
+        missing = [n for n in names if n not in params]
+        if missing:
+            raise ShapeError(f"params lacks {missing}; this network's parameters are {names}")
+        return [np.asarray(params[n], dtype=float) for n in names]
+
+    def numpy(self):
+        """(forward, backward): forward(params, x) -> ŷ; backward(params, x, y) -> {name: gradient}.
+
+        ``params`` maps "W1", "b1", … to 2-D arrays; gradients come in this result's layout.
+        """
+        params = self.parameters
+        fwd_fn = self._compile(self.expand(self.output), params + [self.x], "forward")
+        grads = [self.expand(self.gradients[p]) for p in params]
+        bwd_fn = self._compile(grads, params + [self.x, self.y], "backward")
+        names = [p.name for p in params]
+
+        def forward(params, x):
+            return fwd_fn(*self._arrays(params), np.asarray(x, dtype=float))
+
+        def backward(params, x, y):
+            out = bwd_fn(*self._arrays(params), np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+            return dict(zip(names, out))
+
+        forward.source, backward.source = fwd_fn.source, bwd_fn.source
+        return forward, backward
+
+    def numpy_loss(self):
+        """loss(params, x, y) -> float, generated from the loss expression."""
+        fn = self._compile(self.loss_expr, self.parameters + [self.x, self.y], "loss")
+
+        def loss(params, x, y):
+            v = fn(*self._arrays(params), np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+            return float(np.asarray(v).reshape(()))
+
+        loss.source = fn.source
+        return loss

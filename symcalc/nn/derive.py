@@ -1,0 +1,79 @@
+"""A network's backpropagation written out as a ``symcalc.derivation.Derivation``.
+
+Sections as CS229's Algorithms 3–4 and the CMU lecture write them: the forward pass (definitions),
+the local Jacobians of one sample, the backward pass (δ[k] ≜ ∂L/∂z[k], the chain rule as a product
+of local Jacobians in the layout's order, then the δ recursion), and the parameter gradients.
+δ[k] is always the column ∂L/∂z[k] (denominator shape); in numerator layout the steps are about
+δ[k]ᵀ, the row the Jacobian convention gives.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation import DEFINITION, Derivation, Step, partial
+from ..simplify import transpose
+from . import layers as nl
+from . import losses as nlo
+
+FORWARD, JACOBIANS, BACKWARD, GRADIENTS = (
+    "Forward pass", "Local Jacobians (one sample)", "Backward pass", "Parameter gradients")
+
+_FUSED = {
+    nlo.BinaryCrossEntropy: "sigmoid output with binary cross-entropy: δ = ŷ − y",
+    nlo.CrossEntropy: "softmax output with cross-entropy, one-hot y (1ᵀy = 1): δ = ŷ − y",
+    nlo.LogisticLoss: "logistic loss on logits: δ = σ(z) − y",
+}
+
+
+def network_derivation(bp) -> Derivation:
+    net, layout = bp.network, bp.layout
+    num = layout == "numerator"
+    row = (lambda e: transpose(e)) if num else (lambda e: e)
+    steps = [Step(DEFINITION, sym, e, section=FORWARD) for sym, e in bp.forward]
+
+    single = net.batch is None
+    if single:
+        for (out, inp), J in bp.jacobians.items():
+            if isinstance(inp, sp.MatrixSymbol) and inp in bp.parameters and inp.name.startswith("W"):
+                continue  # ∂z/∂W is matrix by matrix: its vec form is in bp.jacobians, not a step
+            steps.append(Step(_jacobian_rule(net, out, inp), partial(out, inp, layout), J,
+                              section=JACOBIANS))
+
+    stages = net.stages
+    for s in reversed(stages):
+        steps.append(Step(DEFINITION, s.delta, partial(net.L, s.z, "denominator"),
+                          section=BACKWARD, relation=r"\triangleq"))
+        if s is stages[-1]:
+            rule = _FUSED.get(type(net.loss), "output layer: the loss gradient through the activation")
+        else:
+            rule = "δ recursion: δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f′(z[k])"
+            if single:
+                nxt = stages[s.k]
+                factors = [partial(s.a, s.z, layout)] if s.a is not s.z else []
+                factors.append(partial(nxt.z, s.a, layout))
+                chain = factors + [partial(net.L, nxt.z, layout)]
+                if num:
+                    chain = list(reversed(chain))
+                steps.append(Step("chain rule in " + layout + " layout", partial(net.L, s.z, layout),
+                                  sp.MatMul(*chain), section=BACKWARD))
+        steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD))
+
+    for p, g in bp.gradients.items():
+        rule = "linear layer: ∂L/∂W[k] = δ[k] a[k−1]ᵀ" if p.name.startswith("W") else \
+            "linear layer: ∂L/∂b[k] = δ[k]"
+        steps.append(Step(rule, partial(net.L, p, layout), g, section=GRADIENTS))
+
+    title = "Backpropagation" + {None: " (one sample)", "columns": " (samples as columns)",
+                                 "rows": " (samples as rows)"}[net.batch]
+    return Derivation.from_steps(title, steps, layout=layout, result=dict(bp.gradients),
+                                 graph=bp.loss_expr, parameters=bp.parameters)
+
+
+def _jacobian_rule(net, out, inp):
+    if out == net.L:
+        return "loss gradient"
+    if inp.name.startswith("b"):
+        return "affine map: ∂z/∂b = I"
+    if out.name.startswith("a"):
+        return "activation, entry by entry: diag(f′(z))"
+    return "affine map: ∂z/∂a = W"
