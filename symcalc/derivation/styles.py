@@ -36,8 +36,13 @@ IDENTIFICATION = "Identification"
 ENTRY = "One entry"
 CLOSED = "Closed form"
 
-#: Above this many distinct sub-expressions, a result is left in terms of the intermediates.
-SUBSTITUTE_LIMIT = 45
+#: A result longer than this (characters of plain text) stays in terms of the intermediates,
+#: so that a line fits the page beside its shape and rule.
+SUBSTITUTE_LIMIT = 70
+
+
+def _short(e):
+    return len(sp.sstr(e)) <= SUBSTITUTE_LIMIT
 
 
 @dataclass
@@ -312,9 +317,9 @@ def _final_steps(lhs, simplified, links, result, rule_simplify="simplified"):
     """Simplified form, then in the original variables, then the textbook form."""
     out = [Step(rule_simplify, lhs, simplified, section=CHAIN)]
     back = textbook(_substitute_back(simplified, links))
-    if back != simplified and _size(back) <= SUBSTITUTE_LIMIT:
+    if back != simplified and _short(back):
         out.append(Step("intermediates substituted", lhs, back, section=CHAIN))
-    if result is not None and result != out[-1].rhs and _size(result) < _size(out[-1].rhs):
+    if result is not None and result != out[-1].rhs and _short(result) and _size(result) < _size(out[-1].rhs):
         out.append(Step("textbook form", lhs, result, section=CHAIN))
     return out
 
@@ -462,7 +467,7 @@ def differential_steps(expr, wrt, layout, links, out, result):
     simple = untrace(textbook(rebuild(composite)))
     steps.append(Step("simplified", lhs, simple, section=SUBSTITUTION))
     back = untrace(textbook(_substitute_back(simple, links)))
-    if _size(back) <= SUBSTITUTE_LIMIT:
+    if _short(back):
         steps.append(Step("intermediates substituted", lhs, back, section=SUBSTITUTION))
     if scalar_out:
         G = result if layout == "denominator" else textbook(transpose(result)) if is_matrix(result) else result
