@@ -485,10 +485,14 @@ class NumericPrinter(NumPyPrinter):
         return f"numpy.abs({self._print(expr.args[0])})"
 
     def _print_Heaviside(self, expr):
-        x, h0 = (expr.args + (sp.S.Half,))[:2] if len(expr.args) == 1 else expr.args
-        if h0 is sp.nan or h0 is None:
-            h0 = sp.S.Half
+        x, h0 = expr.args if len(expr.args) == 2 else (expr.args[0], sp.S.Half)
         return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
+
+    def _print_not_supported(self, expr):
+        raise UnsupportedError(
+            f"no NumPy form for {type(expr).__name__} in {describe(expr)}; elementwise bodies may "
+            "use exp, log, sqrt, powers, sin, cos, tan, tanh, Abs, Max, Min, Heaviside, Piecewise "
+            "and symcalc's sigmoid, step, relu, leaky_relu, softplus")
 
     def _print_Rational(self, expr):
         return f"({expr.p}/{expr.q})"

@@ -155,6 +155,11 @@ def test_unsupported_power_is_named():
         lambdify([A], sp.MatPow(A, sp.Symbol("p")))
 
 
+def test_unsupported_scalar_function_is_named():
+    with pytest.raises(UnsupportedError, match="zeta"):
+        lambdify([X], X.applyfunc(sp.zeta))
+
+
 def test_product_order_is_kept_for_plain_names():
     """SymPy issue 20883: with plain names A*B is A @ B, never B @ A."""
     A, B = sp.MatrixSymbol("A", 2, 3), sp.MatrixSymbol("B", 3, 2)
