@@ -17,7 +17,7 @@ Grammar (Python's operator precedence; ``**`` binds tightest, then unary minus):
     atom     := NAME | NUMBER | "(" expr ")" | FUNCTION "(" expr {"," expr} ")"
 
 Names are declared: matrices with a shape (``--shape X=n,d``; ``--shape x=n`` is a column
-``n x 1``), scalars (``--scalar lam``), square matrices declared symmetric (``--symmetric A``, then
+``n x 1``), scalars (``--scalar a``; ``--positive lam`` for a positive one), square matrices declared symmetric (``--symmetric A``, then
 ``A.T`` is ``A``) and one-hot targets (``--onehot y``). A size is a positive integer or a name,
 which becomes a positive integer symbol and may also be used as a scalar (``norm2(r)/n``). Names
 are ASCII identifiers that are not Python keywords, function names or ``T``. Numbers are integers
@@ -138,11 +138,11 @@ def parse_shape(spec: str) -> tuple[str, tuple[str, ...]]:
     return name, parts
 
 
-def declare(shapes=None, scalars=(), symmetric=(), onehot=()) -> dict:
+def declare(shapes=None, scalars=(), symmetric=(), onehot=(), positive=()) -> dict:
     """The namespace of an expression: {name: MatrixSymbol, scalar Symbol or size Symbol}.
 
     ``shapes`` maps matrix names to (rows, cols), each a positive integer or a size name;
-    ``scalars`` are real scalar symbols; names in ``symmetric`` (square) become
+    ``scalars`` are real scalar symbols and ``positive`` positive ones; names in ``symmetric`` (square) become
     ``SymmetricMatrix`` and names in ``onehot`` become ``OneHot`` (both must be in ``shapes``).
     """
     shapes = dict(shapes or {})
@@ -167,12 +167,13 @@ def declare(shapes=None, scalars=(), symmetric=(), onehot=()) -> dict:
         if name not in shapes:
             raise ParseError(f"{name} is declared symmetric or one-hot but has no shape; "
                              f"give it one (--shape {name}=ROWS,COLS)")
-    for name in scalars:
+    for name, assumption in [*((s, "real") for s in scalars), *((s, "positive") for s in positive)]:
         check_name(name, "scalar name")
         if name in space:
-            clash = "a size" if isinstance(space[name], sp.Symbol) else "a matrix"
+            clash = ("a size" if space[name].is_integer else "a scalar") \
+                if isinstance(space[name], sp.Symbol) else "a matrix"
             raise ParseError(f"{name} is declared a scalar and is also {clash}")
-        space[name] = sp.Symbol(name, real=True)
+        space[name] = sp.Symbol(name, **{assumption: True})
     for name, value in space.items():
         if isinstance(value, sp.MatrixSymbol) and any(
                 isinstance(s, sp.Symbol) and s.name == name for s in value.shape):
@@ -185,13 +186,17 @@ def declare(shapes=None, scalars=(), symmetric=(), onehot=()) -> dict:
 
 # ---------------------------------------------------------------------- parsing
 
-def parse(text: str, shapes=None, scalars=(), symmetric=(), onehot=()):
+def parse(text: str, shapes=None, scalars=(), symmetric=(), onehot=(), positive=()):
     """The SymPy expression that ``text`` denotes (see the module docstring for the grammar).
 
     Raises ParseError for text outside the grammar (with ``.offset``, ``.column`` and ``.caret``)
     and ShapeError for shapes that do not fit, naming the sub-expression and both shapes.
     """
-    space = declare(shapes, scalars, symmetric, onehot)
+    return parse_in(text, declare(shapes, scalars, symmetric, onehot, positive))
+
+
+def parse_in(text: str, space: dict):
+    """``parse`` in a namespace made by ``declare`` (to read several texts with the same symbols)."""
     return _Parser(text, space).run()
 
 

@@ -1,0 +1,506 @@
+"""The ``symcalc`` command line: derive, net, verify, hessian, solve, notes and demo.
+
+Expressions are read by ``symcalc.parse`` (an ``ast`` whitelist; nothing the user types is
+evaluated). The engine is imported inside each subcommand, so ``symcalc --help`` is instant.
+Exit status: 0 success; 1 a claim is wrong (``verify``) or a numeric check failed (``--check``);
+2 an error (one line on stderr); 3 a claim that could not be verified.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_WRONG, EXIT_ERROR, EXIT_UNVERIFIED = 0, 1, 2, 3
+
+LEAST_SQUARES = ('"(y - X*theta).T*(y - X*theta)" --shape X=n,d --shape y=n --shape theta=d '
+                 '--wrt theta')
+
+EXAMPLES = {
+    "derive": f"""examples:
+  symcalc derive {LEAST_SQUARES}
+  symcalc derive {LEAST_SQUARES} --layout numerator --style differential --check
+  symcalc derive "bce(sigmoid(X*w), y)" --shape X=n,d --shape w=d --shape y=n --wrt w --format latex
+  symcalc derive "x.T*A*x" --shape x=n --shape A=n,n --symmetric A --wrt x
+  symcalc derive "logdet(X)" --shape X=n,n --wrt X --format markdown
+  symcalc derive {LEAST_SQUARES} --standalone --out ls.tex --pdf""",
+    "net": """examples:
+  symcalc net "linear(d,h) sigmoid linear(h,1) sigmoid" --loss bce
+  symcalc net "linear(d,h) relu linear(h,k) softmax" --loss cross_entropy --batch columns
+  symcalc net "linear(d,h) tanh linear(h,1)" --loss squared_error --batch rows --layout numerator
+  symcalc net "linear(1,2,intercept) sigmoid linear(2,1,intercept) sigmoid" --loss bce --check
+layers: linear(IN,OUT[,intercept|nobias]), sigmoid, tanh, relu, leaky_relu, softplus, exp,
+identity, softmax; losses: squared_error, mse, bce, logistic, cross_entropy""",
+    "verify": """examples:
+  symcalc verify "x.T*A*x" --shape x=n --shape A=n,n --wrt x --claim "2*A*x"      (wrong: exit 1)
+  symcalc verify "x.T*A*x" --shape x=n --shape A=n,n --wrt x --claim "(A + A.T)*x"
+  symcalc verify "norm2(y - X*w)" --shape X=n,d --shape y=n --shape w=d --wrt w \\
+      --claim "2*(y - X*w).T*X" --layout numerator
+exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
+    "hessian": """examples:
+  symcalc hessian "bce(sigmoid(X*w), y)" --shape X=n,d --shape w=d --shape y=n --wrt w --check
+  symcalc hessian "x.T*A*x" --shape x=n --shape A=n,n --wrt x --format latex""",
+    "solve": f"""examples:
+  symcalc solve {LEAST_SQUARES}
+  symcalc solve "norm2(y - X*w) + lam*norm2(w)" --shape X=n,d --shape y=n --shape w=d \\
+      --positive lam --wrt w --format latex""",
+    "notes": """examples:
+  symcalc notes                   (writes notes/symcalc-notes.tex, one .tex per derivation, and the PDF)
+  symcalc notes --out booklet --no-pdf""",
+    "demo": """examples:
+  symcalc demo""",
+}
+
+GRAMMAR = """expressions: names, numbers, + - * / @ **, .T, unary minus, parentheses, M[i, j], and the
+functions sigmoid relu tanh softplus exp log sqrt sin cos leaky_relu(Z, alpha) tr det logdet inv
+sum mean softmax logsumexp norm2 frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy
+eye(n) ones(m, n) zeros(m, n). Declare every name: --shape X=n,d (x=n is a column), --scalar a,
+--positive lam, --symmetric A, --onehot y."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr, status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="symcalc", formatter_class=formatter,
+        description="Symbolic matrix calculus: derivatives in numerator or denominator layout, "
+                    "step-by-step derivations, backpropagation, checked numerically.",
+        epilog="\n\n".join(EXAMPLES[k] .replace("examples:", f"{k}:") for k in EXAMPLES)
+        + "\n\n" + GRAMMAR)
+    parser.add_argument("--version", action="version", version=f"symcalc {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def command(name, help_, run):
+        p = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[name] + (
+            "\n\n" + GRAMMAR if name in ("derive", "verify", "hessian", "solve") else ""),
+            formatter_class=formatter)
+        p.set_defaults(run=run)
+        return p
+
+    derive = command("derive", "derive a derivative step by step", run_derive)
+    _expression_options(derive)
+    derive.add_argument("--style", choices=("chain", "differential", "index"), default="chain",
+                        help="how the derivation is written (default: chain)")
+    derive.add_argument("--no-closed-form", action="store_true",
+                        help="do not end with the stationary point when the gradient is affine")
+    _output_options(derive)
+    derive.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
+    derive.add_argument("--check", action="store_true",
+                        help="also check every step and the result against finite differences")
+
+    net = command("net", "derive backpropagation through a feed-forward network", run_net)
+    net.add_argument("layers", help='the layers, e.g. "linear(d,h) sigmoid linear(h,1) sigmoid"')
+    net.add_argument("--loss", required=True, help="squared_error, mse, bce, logistic or cross_entropy")
+    net.add_argument("--batch", choices=("rows", "columns"),
+                     help="samples as the rows or the columns of X (default: one sample)")
+    net.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
+    _output_options(net)
+    net.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
+    net.add_argument("--check", action="store_true", help="also check every step numerically")
+
+    verify = command("verify", "check a claimed derivative; exit 1 when it is wrong", run_verify)
+    _expression_options(verify)
+    verify.add_argument("--claim", required=True, help="the claimed derivative, same grammar")
+
+    hessian = command("hessian", "the Hessian of a scalar expression", run_hessian)
+    _expression_options(hessian)
+    hessian.add_argument("--wrt2", metavar="NAME", help="second variable (mixed second derivatives)")
+    _output_options(hessian)
+    hessian.add_argument("--check", action="store_true",
+                         help="also check the gradient and the Hessian against finite differences")
+
+    solve = command("solve", "the closed-form stationary point (gradient = 0)", run_solve)
+    _expression_options(solve)
+    _output_options(solve)
+
+    notes = command("notes", "build the booklet of derivations (.tex files and a PDF)", run_notes)
+    notes.add_argument("--out", default="notes", metavar="DIR", help="output folder (default: notes)")
+    notes.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
+    notes.add_argument("--no-check", action="store_true", help="skip the numeric check of the steps")
+
+    command("demo", "the least-squares gradient and its numeric check", run_demo)
+    return parser
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+        return version("symcalc")
+    except Exception:  # noqa: BLE001 - not installed: the version is unknown, not an error
+        return "unknown"
+
+
+def _expression_options(p):
+    p.add_argument("expr", help="the expression, e.g. \"(y - X*theta).T*(y - X*theta)\"")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=ROWS,COLS",
+                   help="declare a matrix (X=n,d) or a column vector (x=n); repeatable")
+    p.add_argument("--scalar", action="append", default=[], metavar="NAME",
+                   help="declare a real scalar; repeatable, or comma-separated")
+    p.add_argument("--positive", action="append", default=[], metavar="NAME",
+                   help="declare a positive scalar (e.g. a ridge penalty)")
+    p.add_argument("--symmetric", action="append", default=[], metavar="NAME",
+                   help="declare a square matrix symmetric")
+    p.add_argument("--onehot", action="append", default=[], metavar="NAME",
+                   help="declare a target one-hot (columns sum to 1)")
+    p.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
+    p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
+                   help="denominator (gradient has the variable's shape; default) or numerator")
+
+
+def _output_options(p):
+    p.add_argument("--format", choices=("text", "latex", "markdown"), default="text")
+    p.add_argument("--standalone", action="store_true",
+                   help="a complete LaTeX document (implies --format latex)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+
+# ---------------------------------------------------------------------- shared pieces
+
+def _names(values):
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+class Problem:
+    """An expression and its declarations, read from the command line."""
+
+    def __init__(self, args):
+        import sympy as sp
+
+        from .errors import ParseError
+        from .parse import declare, parse_shape
+
+        shapes = {}
+        for spec in args.shape:
+            name, shape = parse_shape(spec)
+            if name in shapes:
+                raise ParseError(f"--shape {name} is given twice")
+            shapes[name] = shape
+        positive = _names(args.positive)
+        self.space = declare(shapes, _names(args.scalar), _names(args.symmetric), _names(args.onehot),
+                             positive)
+        self.expr = self.parse(args.expr)
+        self.wrt = self.symbol(args.wrt, "--wrt")
+        self.assumptions = [sp.Q.positive(self.space[n]) for n in positive] or None
+
+    def parse(self, text):
+        from .parse import parse_in
+        return parse_in(text, self.space)
+
+    def symbol(self, name, option):
+        import sympy as sp
+
+        from .errors import ParseError
+        if name not in self.space:
+            raise ParseError(f"{option} {name!r} is not declared; give it a --shape or --scalar")
+        s = self.space[name]
+        if isinstance(s, sp.Symbol) and s.is_integer:
+            raise ParseError(f"{option} {name!r} is a size, not a variable")
+        return s
+
+
+def _emit(args, content):
+    """Print ``content``, or write it to ``--out``."""
+    if getattr(args, "out", None):
+        path = Path(args.out)
+        path.write_text(content if content.endswith("\n") else content + "\n")
+        print(f"wrote {path}")
+    else:
+        print(content)
+
+
+def _format(args):
+    return "latex" if getattr(args, "standalone", False) else args.format
+
+
+def _render_derivation(args, d):
+    fmt = _format(args)
+    if args.standalone:
+        if not args.out:
+            import tempfile
+            with tempfile.TemporaryDirectory() as tmp:
+                return d.write_tex(Path(tmp) / "d.tex", standalone=True).read_text()
+        return None  # written by _write_derivation
+    if fmt == "latex":
+        return d.latex()
+    if fmt == "markdown":
+        return d.markdown()
+    return str(d)
+
+
+def _write_derivation(args, d, extra=""):
+    """Print or write a derivation; ``extra`` (plain lines) follows it as comments in LaTeX."""
+    fmt = _format(args)
+    if extra:
+        extra = "\n".join(("% " + line) if fmt == "latex" else line for line in extra.splitlines())
+    if args.standalone and args.out:
+        path = Path(args.out)
+        d.write_tex(path, standalone=True)
+        if extra:
+            with path.open("a") as f:
+                f.write(extra + "\n")
+        print(f"wrote {path}")
+        if args.pdf:
+            from .printing import compile_pdf
+            print(f"wrote {compile_pdf(path)}")
+        return
+    if getattr(args, "pdf", False):
+        from .errors import SymcalcError
+        raise SymcalcError("--pdf compiles a document: give --standalone --out FILE.tex too")
+    body = _render_derivation(args, d)
+    _emit(args, body + ("\n\n" + extra if extra else ""))
+
+
+def _sizes_text(sizes):
+    return ", ".join(f"{k} = {v}" for k, v in sizes.items()) or "the declared sizes"
+
+
+# ---------------------------------------------------------------------- subcommands
+
+def run_derive(args):
+    from .derivation import derive
+    from .numeric.check import check
+
+    p = Problem(args)
+    d = derive(p.expr, p.wrt, layout=args.layout, style=args.style,
+               closed_form=not args.no_closed_form)
+    extra, status = "", EXIT_OK
+    if args.check:
+        steps = d.check()
+        fd = check(p.expr, p.wrt, layout=args.layout)
+        extra = (f"step check: {steps}\n"
+                 f"numeric check: {'OK' if fd.ok else 'FAILED'}, result vs central finite "
+                 f"differences at {_sizes_text(fd.sizes)}: max relative error {fd.max_rel_error:.1e}")
+        status = EXIT_OK if (steps.ok and fd.ok) else EXIT_WRONG
+    _write_derivation(args, d, extra)
+    return status
+
+
+_LAYER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*")
+
+
+def parse_layers(spec):
+    """``"linear(d,h) sigmoid linear(h,1) sigmoid"`` -> symcalc.nn layers."""
+    from . import nn
+    from .errors import ParseError
+    from .nn.layers import ACTIVATIONS
+    from .parse import _size
+
+    layers, pos, k = [], 0, 0
+    spec = spec.strip()
+    while pos < len(spec):
+        m = _LAYER.match(spec, pos)
+        if not m or m.end() == pos:
+            raise ParseError(f"column {pos + 1}: cannot read a layer at {spec[pos:pos + 20]!r}; "
+                             "write e.g. \"linear(d,h) sigmoid linear(h,1) sigmoid\"")
+        name, inner = m.group(1).lower(), m.group(2)
+        parts = [a.strip() for a in inner.split(",")] if inner is not None else []
+        where = f"column {pos + 1}: {m.group(0).strip()}"
+        if name == "linear":
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("intercept", "nobias")):
+                raise ParseError(f"{where}: linear takes (IN, OUT) or (IN, OUT, intercept|nobias)")
+            k += 1
+            sizes = [_size(s, f"linear layer {k}") for s in parts[:2]]
+            option = parts[2] if len(parts) == 3 else ""
+            layers.append(nn.Linear(*sizes, name=str(k), intercept=option == "intercept",
+                                    bias=option != "nobias"))
+        elif name in ACTIVATIONS:
+            if name == "leaky_relu" and parts:
+                if len(parts) != 1:
+                    raise ParseError(f"{where}: leaky_relu takes one slope, e.g. leaky_relu(0.1)")
+                layers.append(nn.LeakyReLU(_number(parts[0], where)))
+            elif parts:
+                raise ParseError(f"{where}: {name} takes no arguments")
+            else:
+                layers.append(ACTIVATIONS[name]())
+        else:
+            raise ParseError(f"{where}: unknown layer {name!r}; layers are linear(IN,OUT), "
+                             + ", ".join(sorted(ACTIVATIONS)))
+        pos = m.end()
+    if not layers:
+        raise ParseError("no layers given; write e.g. \"linear(d,h) sigmoid linear(h,1) sigmoid\"")
+    return layers
+
+
+def _number(text, where):
+    from fractions import Fraction
+
+    import sympy as sp
+
+    from .errors import ParseError
+    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", text):
+        raise ParseError(f"{where}: {text!r} is not a number")
+    q = Fraction(text)
+    return sp.Rational(q.numerator, q.denominator)
+
+
+def run_net(args):
+    from . import nn
+    from .errors import ParseError
+    from .nn.losses import LOSSES
+
+    if args.loss.lower() not in LOSSES:
+        raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES))
+    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch)
+    bp = net.backprop(layout=args.layout)
+    d = bp.derivation
+    extra, status = "", EXIT_OK
+    if args.check:
+        report = d.check()
+        extra = f"step check: {report}"
+        status = EXIT_OK if report.ok else EXIT_WRONG
+    _write_derivation(args, d, extra)
+    return status
+
+
+def run_verify(args):
+    from .numeric.verify import verify
+
+    p = Problem(args)
+    claim = p.parse(args.claim)
+    verdict = verify(claim, p.expr, p.wrt, layout=args.layout, assumptions=p.assumptions)
+    print(verdict)
+    if verdict.ok:
+        return EXIT_OK
+    return EXIT_WRONG if verdict.status == "wrong" else EXIT_UNVERIFIED
+
+
+def _equation_output(args, rows, notes=()):
+    """Rows of (lhs LaTeX, rhs LaTeX, lhs text, rhs text) in the chosen format."""
+    fmt = _format(args)
+    if fmt == "text":
+        lines = [f"{lt} = {rt}" for _, _, lt, rt in rows] + list(notes)
+        return "\n".join(lines)
+    from .derivation import tex_text
+    body = " \\\\\n".join(f"{l} &= {r}" for l, r, _, _ in rows)
+    if fmt == "markdown":
+        md = "$$\n\\begin{aligned}\n" + body + "\n\\end{aligned}\n$$"
+        return "\n\n".join([md, *notes])
+    tex = "\\begin{align*}\n" + body + "\n\\end{align*}"
+    if notes:
+        tex += "\n" + "\n".join(tex_text(n) + "\n" for n in notes)
+    if args.standalone:
+        from .printing import standalone
+        tex = standalone(tex)
+    return tex
+
+
+def run_hessian(args):
+    import sympy as sp
+
+    from .diff import gradient, hessian
+    from .numeric.check import check
+    from .printing import latex, text
+
+    p = Problem(args)
+    wrt2 = p.symbol(args.wrt2, "--wrt2") if args.wrt2 else None
+    H = hessian(p.expr, p.wrt, wrt2, assumptions=p.assumptions)
+    other = wrt2 if wrt2 is not None else p.wrt
+    lhs_tex = (r"\frac{\partial^2 L}{\partial %s \, \partial %s^{\top}}" % (latex(p.wrt), latex(other)))
+    lhs_txt = f"d2L/d{p.wrt} d{other}^T"
+    shape = " x ".join(str(s) for s in H.shape) if hasattr(H, "shape") else "1 x 1"
+    notes = [f"shape: {shape}"]
+    status = EXIT_OK
+    if args.check:
+        G = gradient(p.expr, p.wrt, assumptions=p.assumptions)
+        g_report = check(p.expr, p.wrt, layout="denominator")
+        if getattr(G, "is_Matrix", False) and G.cols == 1 and wrt2 is None and p.wrt.cols == 1:
+            h_report = check(G, p.wrt, layout="numerator", derivative=H)
+            notes.append(f"Hessian check: {'OK' if h_report.ok else 'FAILED'} vs finite differences "
+                         f"of the gradient at {_sizes_text(h_report.sizes)}: max relative error "
+                         f"{h_report.max_rel_error:.1e}")
+            ok = h_report.ok
+        else:
+            notes.append("Hessian check: only for a column-vector variable without --wrt2")
+            ok = True
+        notes.insert(1, f"gradient check: {'OK' if g_report.ok else 'FAILED'} at "
+                        f"{_sizes_text(g_report.sizes)}: max relative error {g_report.max_rel_error:.1e}")
+        status = EXIT_OK if (ok and g_report.ok) else EXIT_WRONG
+    rhs_tex = latex(H) if not isinstance(H, sp.NDimArray) else sp.latex(H)
+    _emit(args, _equation_output(args, [(lhs_tex, rhs_tex, lhs_txt, text(H))], notes))
+    return status
+
+
+def run_solve(args):
+    from .numeric.closed_form import solve_stationary
+    from .printing import latex, text
+
+    p = Problem(args)
+    cf = solve_stationary(p.expr, p.wrt, assumptions=p.assumptions)
+    star = latex(p.wrt)
+    rows = [(r"\nabla L", r"%s = 0" % latex(cf.gradient), "gradient", f"{text(cf.gradient)} = 0"),
+            (r"\hat{%s}" % star, latex(cf.solution), f"{p.wrt}*", text(cf.solution))]
+    notes = [f"requires: {c}" for c in cf.conditions]
+    notes.append(f"stationary point: {cf.nature} ({cf.reason})")
+    notes += str(cf.check).splitlines()
+    _emit(args, _equation_output(args, rows, [n.strip() for n in notes]))
+    return EXIT_OK
+
+
+def run_demo(args):
+    import sympy as sp
+
+    from .diff import diff
+    from .numeric.check import check
+    from .printing import text
+
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, y, theta = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("y", n, 1), sp.MatrixSymbol("theta", d, 1)
+    L = (y - X * theta).T * (y - X * theta)
+    print(f"L = {text(L)}    (X is n x d, y is n x 1, theta is d x 1)")
+    for layout in ("denominator", "numerator"):
+        g = diff(L, theta, layout=layout)
+        r = check(L, theta, layout=layout)
+        print(f"dL/dtheta, {layout} layout ({g.rows} x {g.cols}): {text(g)}")
+        print(f"  numeric check vs central finite differences at {_sizes_text(r.sizes)}: "
+              f"{'OK' if r.ok else 'FAILED'}, max relative error {r.max_rel_error:.1e}")
+        if not r.ok:
+            return EXIT_WRONG
+    print("more: symcalc derive --help, symcalc notes --out notes")
+    return EXIT_OK
+
+
+def run_notes(args):
+    from .notes import build
+    return build(Path(args.out), pdf=not args.no_pdf, check=not args.no_check)
+
+
+# ---------------------------------------------------------------------- entry point
+
+def _one_line(err):
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"symcalc {args.command}"
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as err:  # noqa: BLE001 - every failure is one line and status 2
+        if os.environ.get("SYMCALC_DEBUG"):
+            raise
+        from .errors import SymcalcError
+        kind = "error" if isinstance(err, (SymcalcError, OSError)) else \
+            f"internal error ({type(err).__name__}; rerun with SYMCALC_DEBUG=1 and report it)"
+        print(f"{prog}: {kind}: {_one_line(err)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
