@@ -261,7 +261,7 @@ class _MatrixNode(MatrixExpr):
 
     def _entries_sum(self, f):
         i, j, ri, rj = self._indices()
-        if self.arg.rows.is_Integer and self.arg.cols.is_Integer:
+        if sp.sympify(self.arg.rows).is_Integer and sp.sympify(self.arg.cols).is_Integer:
             return sp.Add(*[f(self.arg[a, b]) for a in range(self.arg.rows)
                             for b in range(self.arg.cols)])
         return sp.Sum(f(self.arg[i, j]), ri, rj)
@@ -340,7 +340,7 @@ class Softmax(_MatrixNode):
     def _entry(self, i, j, **kwargs):
         k = sp.Dummy("k", integer=True)
         Z = self.arg
-        if Z.rows.is_Integer:
+        if sp.sympify(Z.rows).is_Integer:
             total = sp.Add(*[sp.exp(Z[r, j]) for r in range(Z.rows)])
         else:
             total = sp.Sum(sp.exp(Z[k, j]), (k, 0, Z.rows - 1))

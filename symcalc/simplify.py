@@ -49,6 +49,14 @@ def _cancels(a, b):
     return (isinstance(b, sp.Inverse) and b.arg == a) or (isinstance(a, sp.Inverse) and a.arg == b)
 
 
+def _power_base(m):
+    return m.base if isinstance(m, sp.MatPow) else m
+
+
+def _power_exp(m):
+    return m.exp if isinstance(m, sp.MatPow) else sp.S.One
+
+
 def mul(*factors):
     """A product with scalars collected in front, identities dropped and A A⁻¹ cancelled."""
     scalars, mats = [], []
@@ -70,6 +78,13 @@ def mul(*factors):
     for m in mats:
         if out and _cancels(out[-1], m):
             out.pop()
+            continue
+        if out and isinstance(out[-1], sp.OneMatrix) and isinstance(m, sp.OneMatrix):
+            c *= m.rows  # 1 1ᵀ-style products of all-ones matrices
+            out[-1] = sp.OneMatrix(out[-1].rows, m.cols)
+            continue
+        if out and not _is_unit(m) and _power_base(out[-1]) == _power_base(m):
+            out[-1] = sp.MatPow(_power_base(m), _power_exp(out[-1]) + _power_exp(m))
             continue
         if out and isinstance(out[-1], DiagMatrix) and isinstance(m, sp.OneMatrix) and m.cols == 1:
             out[-1] = out[-1].args[0]  # diag(a) 1 = a
@@ -172,7 +187,7 @@ def hadamard(*factors):
     elif len(out) == 1:
         core = out[0]
     else:
-        core = sp.HadamardProduct(*out)
+        core = sp.HadamardProduct(*sorted(out, key=sp.default_sort_key))
     return mul(scalar_part, core)
 
 
@@ -188,6 +203,21 @@ def _logistic(powers):
         if ones and exps and powers.get(exps[0]) == 1:
             del powers[base], powers[exps[0]]
             powers[elementwise(Sigmoid(ELEMENT), exps[0].expr)] = sp.S.One
+
+
+def diagonal_of(G):
+    """The diagonal of G as a column: diag(a bᵀ) = a ⊙ b, diag(diag(v)) = v."""
+    if isinstance(G, DiagMatrix) and G.args[0].cols == 1:
+        return G.args[0]
+    if isinstance(G, sp.MatAdd):
+        return add((G.rows, 1), *[diagonal_of(t) for t in G.args])
+    c, core = coefficient(G)
+    factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
+    for k in range(1, len(factors)):
+        if factors[k - 1].cols == 1:
+            return mul(c, hadamard(mul(*factors[:k]), transpose(mul(*factors[k:]))))
+    from sympy.matrices.expressions.diagonal import DiagonalOf
+    return mul(c, DiagonalOf(core))
 
 
 def scalar(G):

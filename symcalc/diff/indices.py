@@ -11,7 +11,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import UnsupportedError
-from ..simplify import mul, transpose
+from ..simplify import add, mul, transpose
 
 
 def _factors(summand, summed):
@@ -22,11 +22,29 @@ def _factors(summand, summed):
         if not (base.free_symbols & summed):
             coeff *= f
             continue
+        base = _as_entry(base)
         if not (isinstance(base, MatrixElement) and power.is_Integer and power > 0):
             raise UnsupportedError(f"the index sum term {f} is not a product of matrix entries; "
                                    "write the expression in matrix form")
         entries += [(base.parent, base.i, base.j)] * int(power)
     return coeff, entries
+
+
+def _as_entry(e):
+    """Σₖ cₖ Mₖ[i, j] = (Σₖ cₖ Mₖ)[i, j]: an entry of a linear combination is one entry."""
+    if not isinstance(e, sp.Add):
+        return e
+    terms = []
+    for t in e.args:
+        c, rest = t.as_coeff_Mul()
+        if not isinstance(rest, MatrixElement):
+            return e
+        terms.append((c, rest))
+    positions = {(r.i, r.j) for _, r in terms}
+    if len(positions) != 1:
+        return e
+    (i, j), parent = positions.pop(), terms[0][1].parent
+    return MatrixElement(add(parent.shape, *[mul(c, r.parent) for c, r in terms]), i, j)
 
 
 def sum_to_matrix(s: sp.Sum):

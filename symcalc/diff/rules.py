@@ -12,7 +12,7 @@ from typing import Callable
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import UnsupportedError
@@ -20,7 +20,7 @@ from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
     is_matrix,
 )
-from ..simplify import add, hadamard, mul, scalar, transpose
+from ..simplify import add, diagonal_of, hadamard, mul, scalar, transpose
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def _kronecker(node, G):
 @rule(DiagMatrix, "diagonal matrix", r"\bar{v} = \operatorname{diag}(\bar{G})")
 def _diag_matrix(node, G):
     v = node.args[0]
-    d = DiagonalOf(G)
+    d = diagonal_of(G)
     return [(v, d if v.cols == 1 else transpose(d))]
 
 
