@@ -10,10 +10,18 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..errors import ShapeError
 from ..simplify import add, mul, transpose
 from . import layers as nl
 from .network import Network, augment, augment_products, without_intercept
+
+
+def _rows(e):
+    """The transpose, pushed into sums and entrywise products: δᵀ = (δ₂ᵀ W₂) ⊙ f′(z₁)ᵀ."""
+    if isinstance(e, sp.HadamardProduct):
+        return sp.HadamardProduct(*[_rows(a) for a in e.args])
+    if isinstance(e, sp.MatAdd):
+        return add(e.shape[::-1], *[_rows(a) for a in e.args])
+    return transpose(e)
 
 
 class Backprop:
@@ -37,6 +45,7 @@ class Backprop:
         self._local_jacobians()
         self._full = None
         self._derivation = None
+        self._evaluators = {}
 
     # ------------------------------------------------------------------ the δ recursion
 
@@ -64,8 +73,8 @@ class Backprop:
                 prev = stages[s.k - 2]
                 delta = prev.activation.backward(G, prev.z, prev.a, batch or "columns")
         if self.layout == "numerator":
-            grads = {p: transpose(g) for p, g in grads.items()}
-            deltas = {k: transpose(d) for k, d in deltas.items()}
+            grads = {p: _rows(g) for p, g in grads.items()}
+            deltas = {k: _rows(d) for k, d in deltas.items()}
         self.backward = backward
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
@@ -179,7 +188,7 @@ class Backprop:
         names = [p.name for p in self.parameters]
         missing = [n for n in names if n not in params]
         if missing:
-            raise ShapeError(f"params lacks {missing}; this network's parameters are {names}")
+            raise KeyError(f"params lacks {missing}; this network's parameters are {names}")
         return [np.asarray(params[n], dtype=float) for n in names]
 
     def numpy(self):
@@ -202,6 +211,26 @@ class Backprop:
 
         forward.source, backward.source = fwd_fn.source, bwd_fn.source
         return forward, backward
+
+    def evaluate(self, params, x, y=None):
+        """Every let-bound value at a point, in order: z1, a1, …, L, δ's and the gradients
+        ("dW1", …; in this result's layout). Without ``y`` only the forward pass up to ŷ."""
+        if y is None:
+            syms = [s for s, _ in self.forward if s != self.loss]
+            args, data = self.parameters + [self.x], [x]
+        else:
+            syms = [s for s, _ in self.forward + self.backward]
+            args, data = self.parameters + [self.x, self.y], [x, y]
+        exprs = [self.expand(s) for s in syms]
+        names = [s.name for s in syms]
+        if y is not None:
+            exprs += [self.expand(self.gradients[p]) for p in self.parameters]
+            names += ["d" + p.name for p in self.parameters]
+        key = (y is None,)
+        if key not in self._evaluators:
+            self._evaluators[key] = self._compile(exprs, args, "evaluate")
+        out = self._evaluators[key](*self._arrays(params), *[np.asarray(v, dtype=float) for v in data])
+        return dict(zip(names, out))
 
     def numpy_loss(self):
         """loss(params, x, y) -> float, generated from the loss expression."""

@@ -1,0 +1,66 @@
+"""Bad networks fail loudly, naming the layers, sizes and what would work."""
+import numpy as np
+import pytest
+import sympy as sp
+
+from symcalc import nn
+from symcalc.errors import LayoutError, ShapeError, UnsupportedError
+
+
+def test_size_mismatch_names_both_layers():
+    with pytest.raises(ShapeError, match=r"layer 3 \(Linear\(3, 1\)\) takes 3 inputs.*layer 2 "
+                                         r"\(Sigmoid\(\).*layer 1 \(Linear\(1, 2\)\)\) gives 2 outputs"):
+        nn.Network([nn.Linear(1, 2), nn.Sigmoid(), nn.Linear(3, 1)], loss=nn.SquaredError())
+    d, h, k = sp.symbols("d h k", integer=True, positive=True)
+    with pytest.raises(ShapeError, match="takes k inputs.*gives h outputs"):
+        nn.Network([nn.Linear(d, h), nn.ReLU(), nn.Linear(k, 1)], loss=nn.SquaredError())
+
+
+def test_unknown_activation_and_loss_list_the_supported_ones():
+    with pytest.raises(UnsupportedError, match="unknown layer 'swish'.*relu.*sigmoid.*softmax"):
+        nn.Network([nn.Linear(2, 2), "swish"], loss=nn.SquaredError())
+    with pytest.raises(UnsupportedError, match="unknown loss 'hinge'.*SquaredError.*CrossEntropy"):
+        nn.Network([nn.Linear(2, 2)], loss="hinge")
+    net = nn.Network([nn.Linear(2, 3), "relu", nn.Linear(3, 1), "sigmoid"], loss="bce")
+    assert isinstance(net.stages[0].activation, nn.ReLU)
+
+
+@pytest.mark.parametrize("last, loss, words", [
+    (nn.Sigmoid, nn.CrossEntropy, "CrossEntropy needs probabilities from a Softmax output"),
+    (None, nn.CrossEntropy, "CrossEntropy needs probabilities"),
+    (nn.ReLU, nn.BinaryCrossEntropy, "BinaryCrossEntropy needs probabilities from a Sigmoid"),
+    (nn.Sigmoid, nn.LogisticLoss, "LogisticLoss needs logits"),
+])
+def test_loss_that_does_not_fit_the_output(last, loss, words):
+    layers = [nn.Linear(2, 3)] + ([last()] if last else [])
+    with pytest.raises(UnsupportedError, match=words):
+        nn.Network(layers, loss=loss())
+
+
+def test_structure_errors():
+    with pytest.raises(UnsupportedError, match="before any Linear"):
+        nn.Network([nn.ReLU(), nn.Linear(2, 2)], loss=nn.SquaredError())
+    with pytest.raises(UnsupportedError, match="follows another activation"):
+        nn.Network([nn.Linear(2, 2), nn.ReLU(), nn.Tanh()], loss=nn.SquaredError())
+    with pytest.raises(UnsupportedError, match="batch is None"):
+        nn.Network([nn.Linear(2, 2)], loss=nn.SquaredError(), batch="samples")
+    with pytest.raises(LayoutError):
+        nn.Network([nn.Linear(2, 2)], loss=nn.SquaredError()).backprop("mixed")
+    with pytest.raises(ShapeError, match="positive integer"):
+        nn.Linear(0, 2)
+
+
+def test_generated_functions_check_their_inputs():
+    bp = nn.Network([nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1)], loss=nn.SquaredError(),
+                    batch="columns").backprop()
+    fwd, bwd = bp.numpy()
+    P = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((1, 2)), "b2": np.ones((1, 1))}
+    assert fwd(P, np.ones((3, 7))).shape == (1, 7)                   # any batch size n
+    with pytest.raises(ShapeError):
+        fwd(P, np.ones((4, 7)))                                      # 4 features, not 3
+    with pytest.raises(ShapeError):
+        fwd(P, np.ones(3))                                           # 1-D is refused, not broadcast
+    with pytest.raises(ShapeError):
+        bwd(P, np.ones((3, 7)), np.ones((1, 6)))                     # 6 targets for 7 samples
+    with pytest.raises(KeyError, match="W2"):
+        fwd({"W1": P["W1"], "b1": P["b1"]}, np.ones((3, 7)))

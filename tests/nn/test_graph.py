@@ -1,0 +1,81 @@
+"""The CMU lecture's scalar computation graphs: forward table, backward table, values at a point."""
+import math
+
+import pytest
+import sympy as sp
+
+from symcalc.errors import ParseError, UnsupportedError
+from symcalc.nn.graph import ComputationGraph, computation_graph
+
+from . import graph_functions as G
+
+x, z = sp.symbols("x z", real=True)
+
+
+def test_lecture_forward_and_backward_tables():
+    g = ComputationGraph.from_function(G.J_named)
+    t, u1, u2, u = sp.symbols("t u1 u2 u", real=True)
+    J = sp.Symbol("J_named", real=True)
+    assert g.forward_table() == [(t, x**2), (u1, sp.sin(t)), (u2, 3 * t), (u, u1 + u2), (J, sp.cos(u))]
+    rows = [(r.target, r.source, r.local) for r in g.backward_table()]
+    assert rows == [(u, J, -sp.sin(u)), (u1, u, 1), (u2, u, 1), (t, u2, 3), (t, u1, sp.cos(t)),
+                    (x, t, 2 * x)]
+
+
+def test_one_line_function_shares_x_squared():
+    g = ComputationGraph.from_function(G.J)
+    ops = [op for _, op in g.forward_table()]
+    assert sum(1 for op in ops if op == x**2) == 1          # x² is one node, used twice
+    assert len(ops) == 5
+    v = g.values(x=2)
+    J = math.cos(math.sin(4) + 12)
+    assert float(v["forward"][g.output]) == pytest.approx(J, rel=1e-12)
+    dJ = -math.sin(math.sin(4) + 12) * (math.cos(4) * 4 + 12)
+    assert float(v["adjoint"][x]) == pytest.approx(dJ, rel=1e-12)      # 9.099149
+    assert float(v["adjoint"][x]) == pytest.approx(9.099149, abs=5e-7)
+    assert sp.expand(g.gradient()[x] - sp.diff(sp.cos(sp.sin(x**2) + 3 * x**2), x)) == 0
+
+
+def test_quiz_dy_dx_dy_dz_at_2_3():
+    g = ComputationGraph.from_function(G.y)
+    v = g.values(x=2, z=3)
+    assert float(v["adjoint"][x]) == pytest.approx(1208.381215, abs=5e-6)   # rounds to 1208
+    assert float(v["adjoint"][z]) == pytest.approx(809.707479, abs=5e-6)    # rounds to 810
+    expr = sp.exp(x * z) + x * z / sp.log(x) + sp.sin(sp.log(x)) / (x * z)
+    for w in (x, z):
+        exact = sp.diff(expr, w).subs({x: 2, z: 3})
+        assert float(v["adjoint"][w]) == pytest.approx(float(exact), rel=1e-12)
+        assert sp.simplify(g.gradient()[w] - sp.diff(expr, w)) == 0
+    assert sum(1 for _, op in g.forward_table() if op == x * z) == 1        # xz computed once
+    assert sum(1 for _, op in g.forward_table() if op == sp.log(x)) == 1
+
+
+def test_latex_has_latexify_definition_and_both_tables():
+    g = ComputationGraph.from_function(G.y)
+    tex = g.latex(point={"x": 2, "z": 3})
+    assert r"\frac{x z}{\log x}" in tex                       # latexify-py's definition line
+    assert r"\mathrel{+}=" in tex and r"\partial" in tex
+    assert "1208.38" in tex and "809.708" in tex
+    assert tex.count(r"\begin{align*}") == 2
+
+
+def test_source_text_is_parsed_not_run():
+    g = computation_graph("def f(a):\n    return exp(a) * a\n")
+    a = sp.Symbol("a", real=True)
+    assert g.gradient()[a] == sp.exp(a) * a + sp.exp(a)
+    assert "f(a) =" in g.definition_latex()
+
+
+@pytest.mark.parametrize("source, error, words", [
+    ("def f(x):\n    return __import__('os').system('true')\n", ParseError, "call a function by name"),
+    ("def f(x):\n    return open(x)\n", UnsupportedError, "unknown function 'open'"),
+    ("def f(x):\n    return x.real\n", ParseError, "Attribute"),
+    ("def f(x):\n    return w * x\n", ParseError, "unknown name 'w'"),
+    ("def f(x):\n    for i in x:\n        pass\n    return x\n", ParseError, "For statements"),
+    ("def f(x):\n    return x\n", ParseError, "nothing to differentiate"),
+    ("def f(x, *rest):\n    return x\n", ParseError, "positional"),
+    ("def f(x)\n    return x\n", ParseError, "not Python"),
+])
+def test_refuses_what_it_cannot_read(source, error, words):
+    with pytest.raises(error, match=words):
+        computation_graph(source)
