@@ -264,11 +264,67 @@ def _factor(e):
     return add(e.shape, *terms)
 
 
+def _entrywise_atoms(e, atoms):
+    """A sum of entrywise products as a scalar polynomial in its atoms (one symbol per atom)."""
+    if isinstance(e, sp.MatAdd):
+        return sp.Add(*[_entrywise_atoms(a, atoms) for a in e.args])
+    if isinstance(e, sp.HadamardProduct):
+        return sp.Mul(*[_entrywise_atoms(a, atoms) for a in e.args])
+    if isinstance(e, sp.HadamardPower) and e.exp.is_number:
+        return _entrywise_atoms(e.base, atoms) ** e.exp
+    if isinstance(e, sp.OneMatrix):
+        return sp.S.One
+    c, core = coefficient(e)
+    if c != 1:
+        return c * _entrywise_atoms(core, atoms)
+    if core not in atoms:
+        atoms[core] = sp.Dummy(f"a{len(atoms)}")
+    return atoms[core]
+
+
+def from_entrywise(poly, atoms, shape):
+    """A scalar expression in the atoms' symbols back as an entrywise matrix expression."""
+    if poly in atoms:
+        return atoms[poly]
+    if not poly.free_symbols & set(atoms):
+        return mul(poly, sp.OneMatrix(*shape))
+    if isinstance(poly, sp.Add):
+        return add(shape, *[from_entrywise(a, atoms, shape) for a in poly.args])
+    if isinstance(poly, sp.Mul):
+        const = sp.Mul(*[a for a in poly.args if not a.free_symbols & set(atoms)])
+        varying = sorted((a for a in poly.args if a.free_symbols & set(atoms)),
+                         key=lambda a: isinstance(a, sp.Add))
+        return mul(const, hadamard(*[from_entrywise(a, atoms, shape) for a in varying]))
+    if isinstance(poly, sp.Pow) and poly.exp.is_Integer:
+        return sp.HadamardPower(from_entrywise(poly.base, atoms, shape), poly.exp)
+    used = poly.free_symbols & set(atoms)
+    if len(used) == 1:
+        from .functions import ELEMENT, elementwise
+        (s,) = used
+        return elementwise(poly.xreplace({s: ELEMENT}), atoms[s])
+    raise ValueError(f"{poly} is not an entrywise expression")
+
+
+def _entrywise_simplify(e):
+    """(1 − y) ⊙ σ − y ⊙ (1 − σ) = σ − y: expand a sum of entrywise products when that is shorter."""
+    atoms: dict = {}
+    poly = _entrywise_atoms(e, atoms)
+    if len(atoms) > 8:
+        return e
+    expanded = sp.expand(poly)
+    if sp.count_ops(expanded) >= sp.count_ops(poly):
+        return e
+    return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
+
+
 def textbook(e):
     """The canonical textbook form of a result: like terms collected, common factors pulled out."""
     if not is_matrix(e):
         return e
     if isinstance(e, sp.MatAdd):
+        e = _entrywise_simplify(e)
+        if not isinstance(e, sp.MatAdd):
+            return textbook(e)
         return _factor(e)
     if isinstance(e, sp.MatMul):
         c, core = coefficient(e)

@@ -20,7 +20,7 @@ from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
     is_matrix,
 )
-from ..simplify import add, diagonal_of, hadamard, mul, scalar, transpose
+from ..simplify import add, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose
 
 
 @dataclass(frozen=True)
@@ -188,19 +188,7 @@ def _explicit(node, G):
 
 def lift(body, Z):
     """A scalar body in ELEMENT as a matrix expression in Z: σ(d)(1 − σ(d)) → σ(Z) ⊙ (1 − σ(Z))."""
-    if body == ELEMENT:
-        return Z
-    if not body.has(ELEMENT):
-        return mul(body, sp.OneMatrix(*Z.shape))
-    if isinstance(body, sp.Add):
-        return add(Z.shape, *[lift(a, Z) for a in body.args])
-    if isinstance(body, sp.Mul):
-        const = sp.Mul(*[a for a in body.args if not a.has(ELEMENT)])
-        varying = sorted((a for a in body.args if a.has(ELEMENT)), key=lambda a: isinstance(a, sp.Add))
-        return mul(const, hadamard(*[lift(a, Z) for a in varying]))
-    if isinstance(body, sp.Pow) and not body.exp.has(ELEMENT) and body.exp.is_Integer:
-        return sp.HadamardPower(lift(body.base, Z), body.exp)
-    return elementwise(body, Z)
+    return from_entrywise(body, {ELEMENT: Z}, Z.shape)
 
 
 @rule(ElementwiseApplyFunction, "elementwise function", r"\bar{Z} = \bar{G} \odot f'(Z)")
