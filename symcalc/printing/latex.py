@@ -322,6 +322,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     # ------------------------------------------------------------------ matrix functions
 
     def _print_Trace(self, expr):
+        if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
+            return self._print(expr.arg) if expr.arg.is_symbol else r"\left(%s\right)" % self._print(expr.arg)
         return self._call(r"\operatorname{tr}", expr.arg)
 
     def _print_Determinant(self, expr):

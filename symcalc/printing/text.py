@@ -158,6 +158,8 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         return super()._print_Function(expr)
 
     def _print_Trace(self, expr):
+        if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
+            return self._print(expr.arg) if expr.arg.is_symbol else f"({self._print(expr.arg)})"
         return self._call("tr", expr.arg)
 
     def _print_Determinant(self, expr):
