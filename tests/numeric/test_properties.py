@@ -1,0 +1,98 @@
+"""Property test: lambdify of random well-typed matrix expressions agrees with SymPy's own
+explicit evaluation (operator precedence, broadcasting, shared sub-expressions, folding)."""
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symcalc.functions as F
+from symcalc.functions import ELEMENT, elementwise
+from symcalc.numeric.lambdify import lambdify
+
+from .oracle import evaluate
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+SIZES = {m: 2, n: 3}
+DIMS = (m, n, sp.S.One)
+LEAVES = {}
+for r in DIMS:
+    for c in DIMS:
+        if (r, c) != (1, 1):
+            LEAVES[(r, c)] = sp.MatrixSymbol(f"L_{r}_{c}".replace(" ", ""), r, c)
+t = ELEMENT
+BODIES = [
+    F.Sigmoid(t), sp.tanh(t), sp.sin(t), sp.exp(-t**2), F.ReLU(t), F.Softplus(t),
+    F.Sigmoid(t) * (1 - F.Sigmoid(t)), F.LeakyReLU(t, sp.Rational(1, 5)), t**2 / (1 + t**2),
+    sp.Abs(t), sp.Max(0, t) - 2 * t, -t**3, 1 / (2 + sp.cos(t)),
+]
+
+
+@st.composite
+def matrix(draw, shape, depth=3):
+    r, c = shape
+    ops = ["leaf"] if depth == 0 else [
+        "leaf", "matmul", "add", "sub", "scale", "transpose", "hadamard", "power", "elementwise",
+        "trace scale", "broadcast", "gram diag", "softmax"]
+    op = draw(st.sampled_from(ops))
+    sub = lambda s: draw(matrix(s, depth - 1))  # noqa: E731
+    if op == "leaf" or (op == "transpose" and (c, r) == (1, 1)):
+        if (r, c) == (1, 1):
+            return LEAVES[(1, n)] * LEAVES[(n, 1)]
+        return LEAVES[(r, c)]
+    if op == "matmul":
+        k = draw(st.sampled_from([m, n]))
+        return sub((r, k)) * sub((k, c))
+    if op == "add":
+        return sub((r, c)) + sub((r, c))
+    if op == "sub":
+        return sub((r, c)) - draw(st.sampled_from([1, 2])) * sub((r, c))
+    if op == "scale":
+        return draw(st.sampled_from([-1, 2, sp.Rational(1, 3), -3])) * sub((r, c))
+    if op == "transpose":
+        return sub((c, r)).T
+    if op == "hadamard":
+        return sp.HadamardProduct(sub((r, c)), sub((r, c)))
+    if op == "power":
+        return sp.HadamardPower(sub((r, c)), draw(st.sampled_from([2, 3])))
+    if op == "elementwise":
+        return elementwise(draw(st.sampled_from(BODIES)), sub((r, c)))
+    if op == "trace scale":
+        k = draw(st.sampled_from([m, n]))
+        return sp.Trace(sub((k, k))) * sub((r, c))
+    if op == "broadcast" and c != 1:
+        return sub((r, 1)) * sp.OneMatrix(1, c) + sub((r, c))
+    if op == "gram diag" and r == c:
+        k = draw(st.sampled_from([m, n]))
+        M = sub((k, c))
+        v = draw(st.sampled_from([LEAVES[(k, 1)], F.sigmoid(LEAVES[(k, 1)])]))
+        return M.T * sp.DiagMatrix(v) * M
+    if op == "softmax":
+        return F.softmax(sub((r, c)))
+    return sub((r, c))
+
+
+def _check(expr):
+    rng = np.random.default_rng(0)
+    args = sorted(LEAVES.values(), key=lambda s: s.name)  # every size is bound by some leaf
+    vals = {a: 0.8 * rng.normal(size=tuple(int(sp.sympify(d).subs(SIZES)) for d in a.shape))
+            for a in args}
+    got = lambdify(args, expr)(*[vals[a] for a in args])
+    want = evaluate(expr, vals, SIZES)
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=str(expr))
+
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(st.sampled_from([(m, n), (n, 1), (n, n), (1, m)]).flatmap(lambda s: matrix(s)))
+def test_random_expressions_match_sympy(expr):
+    _check(expr)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, **SETTINGS)
+@given(st.sampled_from([(m, n), (n, 1), (n, n), (1, m), (m, m)]).flatmap(lambda s: matrix(s, 4)))
+def test_random_expressions_match_sympy_long(expr):
+    _check(expr)
