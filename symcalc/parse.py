@@ -28,7 +28,8 @@ Operators:
 * ``A * B`` is the matrix product of two matrices, and scaling when one side is a scalar; ``@`` is
   the matrix product only. ``x.T*A*x`` is a 1 x 1 matrix, which counts as a scalar.
 * ``+`` and ``-`` need equal shapes; a 1 x 1 matrix next to a scalar is used as that scalar
-  (its only entry, printed tr(M) by SymPy), as it is when it divides or scales a matrix.
+  (its only entry, printed tr(M) by SymPy), as it is when it divides or scales a matrix. A scalar
+  added to a larger matrix is added to every entry: ``1 - y`` is 𝟏 − y (the all-ones matrix).
 * ``/`` divides by a scalar (or a 1 x 1 matrix); there is no division by a matrix, use ``inv``.
 * ``A ** k`` with ``A`` square and ``k`` an integer is the matrix power; scalars take any power.
 * ``A.T`` is the transpose; ``A[i, j]`` is one entry (0-based integer literals).
@@ -299,8 +300,8 @@ class _Parser:
         left, right = node.left, node.right
         if op in (ast.Add, ast.Sub):
             a, b = self.scalar_pair(a, b)
-            if is_matrix(a) != is_matrix(b):
-                raise self.shape_error(node, "cannot add a scalar and a matrix", (left, a), (right, b))
+            if is_matrix(a) != is_matrix(b):  # 1 - y: the scalar is added to every entry
+                a, b = (a, b * sp.OneMatrix(*a.shape)) if is_matrix(a) else (a * sp.OneMatrix(*b.shape), b)
             if is_matrix(a) and a.shape != b.shape:
                 raise self.shape_error(node, "a sum needs equal shapes", (left, a), (right, b))
             return a + b if op is ast.Add else a - b

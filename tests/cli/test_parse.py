@@ -60,6 +60,8 @@ def P(text, **kw):
     ("bce(sigmoid(X*theta), y)", F.bce(F.sigmoid(X*theta), y)),
     ("cross_entropy(softmax(theta), theta)", F.cross_entropy(F.softmax(theta), theta)),
     ("  x.T*x  ", x.T*x),
+    ("1 - y", sp.OneMatrix(n, 1) - y),
+    ("lam + X", lam*sp.OneMatrix(n, d) + X),
 ])
 def test_grammar(text, expected):
     got = P(text)
@@ -149,7 +151,6 @@ def test_rejected_with_position(text, column, words):
 @pytest.mark.parametrize("text, words", [
     ("X*X", "X is n x d and X is n x d"),
     ("x + X", "x is n x 1 and X is n x d"),
-    ("x - 1", "scalar"),
     ("X/X", "division by a matrix"),
     ("X**2", "square"),
     ("x @ 2", "matrix product of two matrices"),
