@@ -212,7 +212,7 @@ class Derivation:
             groups[-1][1].append(s)
         return groups
 
-    def _rows(self, steps, notation):
+    def _rows(self, steps, notation, wrap=False):
         from ..printing import latex, shape_latex
         rows, previous = [], None
         for s in steps:
@@ -229,8 +229,9 @@ class Derivation:
                 where = ", ".join("%s = %s" % (latex(k, notation), latex(v, notation))
                                   for k, v in s.where.items())
                 words = (words + "; " if words else "") + "at $%s$" % where
-            if words:
-                row += r" && \text{%s}" % tex_text(words)
+            if words:  # in a PDF, long rule names wrap in a column of their own
+                box = r"\parbox[t]{5.2cm}{\raggedright\small %s}" if wrap else r"\text{%s}"
+                row += " && " + box % tex_text(words)
             rows.append(row)
             previous = s
         return rows
@@ -242,7 +243,7 @@ class Derivation:
         for section, steps in self._sections():
             if section:
                 items.append(("text", r"\textbf{%s}" % tex_text(section)))
-            items.extend(("row", r) for r in self._rows(steps, notation))
+            items.extend(("row", r) for r in self._rows(steps, notation, wrap=True))
         out = ""
         for k, (kind, body) in enumerate(items):
             if kind == "text":
