@@ -37,7 +37,7 @@ def check_variable(expr, wrt):
 
 
 def _concrete(*exprs):
-    return all(s.is_Integer for e in exprs if is_matrix(e) for s in e.shape)
+    return all(sp.sympify(s).is_Integer for e in exprs if is_matrix(e) for s in e.shape)
 
 
 def gradient(expr, wrt, assumptions=None):
@@ -51,7 +51,18 @@ def gradient(expr, wrt, assumptions=None):
 
 
 def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
-    """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form."""
+    """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form.
+
+    An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
+    """
+    result = _diff(expr, wrt, layout, vec, assumptions)
+    explicit = isinstance(expr, sp.MatrixBase) or (isinstance(expr, sp.Basic) and expr.has(sp.MatrixBase))
+    if explicit and is_matrix(result) and not isinstance(result, sp.MatrixBase):
+        return sp.ImmutableMatrix(result.as_explicit())
+    return result
+
+
+def _diff(expr, wrt, layout, vec, assumptions):
     check_layout(layout)
     check_variable(expr, wrt)
     expr = sp.sympify(expr)
