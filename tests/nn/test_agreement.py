@@ -12,7 +12,7 @@ from symcalc.diff import diff
 
 from .helpers import central_differences, compile_exprs, draw
 
-HIDDEN = [nn.Sigmoid, nn.Tanh, nn.ReLU, lambda: nn.LeakyReLU(0.1), nn.Softplus, nn.Exp, None]
+HIDDEN = [nn.Sigmoid, nn.Tanh, nn.ReLU, lambda: nn.LeakyReLU(0.1), nn.Softplus, nn.Exp, nn.Softmax, None]
 OUTPUTS = [  # (last activation, loss)
     (nn.Sigmoid, nn.BinaryCrossEntropy),
     (None, nn.LogisticLoss),
@@ -21,7 +21,9 @@ OUTPUTS = [  # (last activation, loss)
     (nn.Tanh, lambda: nn.SquaredError(scale=1)),
     (nn.Sigmoid, nn.MeanSquaredError),
     (nn.Softmax, nn.SquaredError),                # softmax backward without the fused form
-    (None, lambda: nn.BinaryCrossEntropy(reduction="mean") if False else nn.SquaredError(reduction="mean")),
+    (None, lambda: nn.SquaredError(reduction="mean")),
+    (nn.Sigmoid, lambda: nn.BinaryCrossEntropy(reduction="mean")),
+    (nn.Softmax, lambda: nn.CrossEntropy(reduction="mean")),
 ]
 
 
