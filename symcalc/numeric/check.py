@@ -365,7 +365,7 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
         if isinstance(report, CheckReport):
             return report
         last = report
-    raise SymcalcError(f"could not draw values in the domain of {expr} after {attempts} "
+    raise SymcalcError(f"could not draw values in the domain of {describe(expr)} after {attempts} "
                        f"attempts: {last}")
 
 
@@ -385,7 +385,7 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
         except SymcalcError:
             continue
         if not np.all(np.isfinite(A)) or np.linalg.cond(A) > 1e6:
-            return f"the inverted matrix {a} is ill-conditioned at sizes {S}"
+            return f"the inverted matrix {describe(a)} is ill-conditioned at sizes {S}"
     F = lambdify(args, e)
 
     def f(x):
@@ -394,7 +394,7 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     with np.errstate(all="ignore"):
         y0 = f(values[w])
         if not np.all(np.isfinite(y0)):
-            return f"{e} is not finite at the drawn values"
+            return f"{describe(e)} is not finite at the drawn values"
         expected = numeric_derivative(f, values[w], layout=layout, vec=vec, eps=eps)
         actual = lambdify(args, D)(*[values[s] for s in args])
     if not np.all(np.isfinite(expected)):

@@ -708,8 +708,8 @@ class _Builder:
                         self.used.add(name)
                         self.bound[t], self.bound[u] = f"{a.name}.shape[{axis}]", name
                         self.source[u] = a.name
-                        self.emit(f"{name} = {_tidy(NumericPrinter(bound=self.bound)._print(sol[0]))}")
-                        own.setdefault(a, set()).add(axis)
+                        code = _tidy(NumericPrinter(bound=self.bound)._print(sol[0]))
+                        self.emit(f"{name} = int({code})")  # the shape check below confirms it
                 elif unknown:
                     raise SymcalcError(f"cannot determine the sizes {unknown} from the shape of "
                                        f"{a.name} ({shape[0]}, {shape[1]})")

@@ -118,8 +118,16 @@ def test_size_expression_is_solved_and_checked():
     with pytest.raises(ShapeError, match=r"W has shape \(2, 4\), expected \(n, d \+ 1\) = \(2, 5\)"):
         f(np.ones((2, 4)), np.ones((4, 1)))
     g = lambdify([W], W.T * W)  # d only from W: solved as d = W.shape[1] - 1
-    assert "d = W.shape[1] - 1" in g.source
+    assert "d = int(W.shape[1] - 1)" in g.source
     assert g(np.ones((2, 4))).shape == (4, 4)
+
+
+def test_size_that_is_not_a_whole_solution_is_refused():
+    V = sp.MatrixSymbol("V", 2 * d, 1)
+    f = lambdify([V], V.T * V)
+    assert f(np.ones((4, 1)))[0, 0] == 4.0
+    with pytest.raises(ShapeError, match="V has shape"):
+        f(np.ones((5, 1)))
 
 
 def test_scalar_results_are_floats_and_1x1_are_arrays():
