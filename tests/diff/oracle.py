@@ -14,6 +14,7 @@ determinant, positive entries under a log, square root or negative power, one-ho
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, Diag
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.kronecker import KroneckerProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+from sympy.printing.numpy import NumPyPrinter
 from sympy.tensor.array import NDimArray
 
 from symcalc import functions as F
@@ -58,10 +60,37 @@ def _kron(a, b):
                               lambda r, c: a[r // b.rows, c // b.cols] * b[r % b.rows, c % b.cols])
 
 
+class InvEntry(sp.Function):
+    """Entry (i, j) of the inverse of the k x k matrix whose row-major entries follow."""
+
+
+class DetOf(sp.Function):
+    """Determinant of the k x k matrix whose row-major entries follow."""
+
+
+def _square(k, flat):
+    return np.reshape(np.array([float(t) for t in flat]), (int(k), int(k)))
+
+
+# Inverses and determinants stay opaque until NumPy evaluates them: symbolic adjugates of
+# compound matrices (X^T A X) grow past what lambdify can print.
+NUMPY_FUNCTIONS["InvEntry"] = lambda i, j, k, *flat: np.linalg.inv(_square(k, flat))[int(i), int(j)]
+NUMPY_FUNCTIONS["DetOf"] = lambda k, *flat: np.linalg.det(_square(k, flat))
+
+
 def _inverse(m):
     if m.rows != m.cols:
         raise TypeError(f"inverse of a non-square {m.shape} matrix")
-    return sp.ImmutableMatrix(m.adjugate() / m.det())
+    flat = list(m)
+    return sp.ImmutableMatrix(m.rows, m.rows, lambda i, j: InvEntry(i, j, m.rows, *flat))
+
+
+def _det(m):
+    if m.rows != m.cols:
+        raise TypeError(f"determinant of a non-square {m.shape} matrix")
+    if m.rows == 1:
+        return m[0, 0]
+    return DetOf(m.rows, *list(m))
 
 
 class Explicit:
@@ -70,18 +99,35 @@ class Explicit:
     def __init__(self, table):
         self.table = table  # MatrixSymbol or Symbol -> explicit matrix or entry symbol
         self.memo = {}
+        #: (symbol, scalar expression) in evaluation order: every converted node's entries are
+        #: named once, so shared sub-expressions are computed once and nothing grows exponentially.
+        self.bindings = []
 
     def __call__(self, e):
         try:
             return self.memo[e]
         except (KeyError, TypeError):
             pass
-        out = self._convert(e)
+        out = self._bind(self._convert(e))
         try:
             self.memo[e] = out
         except TypeError:
             pass
         return out
+
+    def _name(self, t):
+        if not isinstance(t, sp.Basic) or t.is_Atom or isinstance(t, (sp.MatrixBase, sp.Lambda)):
+            return t
+        d = _entry_symbol("_oracle_t")
+        self.bindings.append((d, t))
+        return d
+
+    def _bind(self, out):
+        if isinstance(out, sp.MatrixBase):
+            return sp.ImmutableMatrix(out.rows, out.cols, lambda i, j: self._name(out[i, j]))
+        if isinstance(out, NDimArray):
+            return out
+        return self._name(out)
 
     def _matrix(self, e):
         v = self(e)
@@ -106,7 +152,8 @@ class Explicit:
         if isinstance(e, sp.MatMul):
             scalars = [_as_scalar(self(a)) for a in e.args if not a.is_Matrix]
             mats = [X(a) for a in e.args if a.is_Matrix]
-            return sp.ImmutableMatrix(sp.Mul(*scalars) * functools.reduce(lambda a, b: a * b, mats))
+            product = functools.reduce(lambda a, b: self._bind(a * b), mats)
+            return sp.ImmutableMatrix(sp.Mul(*scalars) * product)
         if isinstance(e, sp.MatAdd):
             return sp.ImmutableMatrix(functools.reduce(lambda a, b: a + b, [X(a) for a in e.args]))
         if isinstance(e, sp.Transpose):
@@ -117,7 +164,9 @@ class Explicit:
             return _inverse(X(e.arg))
         if isinstance(e, sp.MatPow):
             base, k = X(e.base), _as_scalar(self(e.exp))
-            if not (k.is_Integer):
+            if base.shape == (1, 1):
+                return sp.ImmutableMatrix([[base[0, 0] ** k]])
+            if not k.is_Integer:
                 raise TypeError(f"non-integer matrix power {e}")
             if k < 0:
                 base, k = _inverse(base), -k
@@ -125,7 +174,7 @@ class Explicit:
         if isinstance(e, sp.Trace):
             return X(e.arg).trace()
         if isinstance(e, sp.Determinant):
-            return X(e.arg).det()
+            return _det(X(e.arg))
         if isinstance(e, HadamardProduct):
             return functools.reduce(lambda a, b: a.multiply_elementwise(b), [X(a) for a in e.args])
         if isinstance(e, HadamardPower):
@@ -309,6 +358,19 @@ def _symbols_of(*exprs):
     return out
 
 
+_counter = itertools.count()
+
+
+def _entry_symbol(prefix="_oracle_v"):
+    """A fresh plain symbol with a Python-identifier name (lambdify then needs no renaming)."""
+    return sp.Symbol(f"{prefix}{next(_counter)}")
+
+
+#: Print without sorting the terms of every sum: the order does not matter for evaluation.
+_PRINTER_SETTINGS = {"fully_qualified_modules": False, "inline": True,
+                     "allow_unknown_functions": True, "user_functions": {}, "order": "none"}
+
+
 @dataclass
 class Point:
     """Concrete values for every symbol and the entry symbols that stand for them."""
@@ -325,13 +387,12 @@ class Point:
         for s in sorted(values, key=lambda s: s.name):
             v = values[s]
             if isinstance(s, sp.MatrixSymbol):
-                syms = [[sp.Dummy(f"{s.name}_{i}_{j}") for j in range(v.shape[1])]
-                        for i in range(v.shape[0])]
+                syms = [[_entry_symbol() for j in range(v.shape[1])] for i in range(v.shape[0])]
                 p.entries[s] = sp.ImmutableMatrix(syms)
                 p.order += [t for row in syms for t in row]
                 flat += list(np.asarray(v, dtype=float).ravel())
             else:
-                d = sp.Dummy(s.name)
+                d = _entry_symbol()
                 p.entries[s] = d
                 p.order.append(d)
                 flat.append(float(v))
@@ -351,7 +412,8 @@ class Point:
 
 def compile_expr(e, point):
     """A NumPy function of the flat value vector returning e's value as an array."""
-    ex = Explicit(point.entries)(e)
+    explicit = Explicit(point.entries)
+    ex = explicit(e)
     if isinstance(ex, sp.MatrixBase):
         shape, items = ex.shape, list(ex)
     elif isinstance(ex, NDimArray):
@@ -359,7 +421,10 @@ def compile_expr(e, point):
     else:
         shape, items = (), [ex]
     items = [_as_scalar(t) for t in items]
-    fn = sp.lambdify([point.order], items, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True)
+    bindings = list(explicit.bindings)
+    fn = sp.lambdify([point.order], items, modules=[NUMPY_FUNCTIONS, "numpy"],
+                     cse=lambda exprs: (bindings, exprs),
+                     printer=NumPyPrinter(_PRINTER_SETTINGS))
 
     def f(flat):
         with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
@@ -418,7 +483,10 @@ def arrange(J, expr, wrt, layout="denominator", vec=False):
 # --------------------------------------------------------------------------- the check
 
 def concrete(e, sizes):
-    return e.subs(sizes) if sizes else e
+    """e at integer sizes (xreplace: ``subs`` misses shapes inside index sums)."""
+    if not sizes or not isinstance(e, sp.Basic):
+        return e
+    return e.xreplace({sp.sympify(k): sp.sympify(v) for k, v in sizes.items()})
 
 
 def make_point(expr, sizes=None, seed=0, domains=None, extra=()):
