@@ -2,7 +2,7 @@
 
 Everything is a SymPy expression over let-bound MatrixSymbols (z1, a1, delta1 …); ``expand``
 substitutes them away. ``numpy()`` generates NumPy code from the expanded symbolic gradients with
-``symcalc.numeric.codegen`` (which names each shared sub-expression once, so the generated backward
+``symcalc.numeric.lambdify`` (whose code generator names each shared sub-expression once, so the generated backward
 pass computes each z, a and δ once, as a hand-written one does).
 """
 from __future__ import annotations
@@ -11,7 +11,6 @@ import numpy as np
 import sympy as sp
 
 from ..simplify import add, mul, transpose
-from . import layers as nl
 from .network import Network, augment, augment_products, without_intercept
 
 

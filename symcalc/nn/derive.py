@@ -19,8 +19,8 @@ FORWARD, JACOBIANS, BACKWARD, GRADIENTS = (
     "Forward pass", "Local Jacobians (one sample)", "Backward pass", "Parameter gradients")
 
 _FUSED = {
-    nlo.BinaryCrossEntropy: "sigmoid output with binary cross-entropy: δ = ŷ − y",
-    nlo.CrossEntropy: "softmax output with cross-entropy, one-hot y (1ᵀy = 1): δ = ŷ − y",
+    nlo.BinaryCrossEntropy: "sigmoid output with binary cross-entropy: δ = a − y",
+    nlo.CrossEntropy: "softmax output with cross-entropy, one-hot y (1ᵀy = 1): δ = a − y",
     nlo.LogisticLoss: "logistic loss on logits: δ = σ(z) − y",
 }
 
@@ -43,8 +43,11 @@ def network_derivation(bp) -> Derivation:
     for s in reversed(stages):
         steps.append(Step(DEFINITION, s.delta, partial(net.L, s.z, "denominator"),
                           section=BACKWARD, relation=r"\triangleq"))
+        note = ""
         if s is stages[-1]:
             rule = _FUSED.get(type(net.loss), "output layer: the loss gradient through the activation")
+            if isinstance(net.loss, nlo.CrossEntropy):
+                note = "holds when each sample's target is one-hot (its entries sum to 1)"
         else:
             rule = "δ recursion: δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f′(z[k])"
             if single:
@@ -56,7 +59,7 @@ def network_derivation(bp) -> Derivation:
                     chain = list(reversed(chain))
                 steps.append(Step("chain rule in " + layout + " layout", partial(net.L, s.z, layout),
                                   sp.MatMul(*chain), section=BACKWARD))
-        steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD))
+        steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD, note=note))
 
     for p, g in bp.gradients.items():
         rule = "linear layer: ∂L/∂W[k] = δ[k] a[k−1]ᵀ" if p.name.startswith("W") else \
@@ -72,8 +75,13 @@ def network_derivation(bp) -> Derivation:
 def _jacobian_rule(net, out, inp):
     if out == net.L:
         return "loss gradient"
-    if inp.name.startswith("b"):
-        return "affine map: ∂z/∂b = I"
-    if out.name.startswith("a"):
-        return "activation, entry by entry: diag(f′(z))"
+    for s in net.stages:
+        if inp == s.b:
+            return "affine map: ∂z/∂b = I"
+        if out == s.a and inp == s.z:
+            if isinstance(s.activation, nl.Softmax):
+                return "softmax: diag(s) − s sᵀ"
+            return "activation, entry by entry: diag(f′(z))"
+        if out == s.z and s.linear.intercept:
+            return "affine map with intercept: ∂z/∂a = W without its column 0"
     return "affine map: ∂z/∂a = W"

@@ -18,7 +18,7 @@ The backward pass is the δ recursion δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f'(z[k]), 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sympy as sp
 
