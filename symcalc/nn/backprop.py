@@ -27,6 +27,7 @@ class Backprop:
     """Backpropagation of a network's loss, in numerator or denominator layout.
 
     Attributes: ``parameters`` [W1, b1, …]; ``gradients`` {parameter: ∂L/∂parameter};
+    ``input_gradient`` ∂L/∂x (W1ᵀ δ1);
     ``deltas`` {k: δ[k]} (each in terms of δ[k+1], z[k], a[k]); ``forward`` and ``backward`` the
     let-bindings in evaluation order; ``jacobians`` {(numerator, denominator): local Jacobian} of
     one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
@@ -66,14 +67,18 @@ class Backprop:
                 grads[s.W] = mul(s.delta, transpose(inp))
                 if s.b is not None:
                     grads[s.b] = s.delta if batch is None else mul(s.delta, sp.OneMatrix(n, 1))
+            W = self._effective_weight(s)
+            G = mul(s.delta, W) if batch == "rows" else mul(transpose(W), s.delta)
             if s.k > 1:
-                W = self._effective_weight(s)
-                G = mul(s.delta, W) if batch == "rows" else mul(transpose(W), s.delta)
                 prev = stages[s.k - 2]
                 delta = prev.activation.backward(G, prev.z, prev.a, batch or "columns")
+            else:
+                input_gradient = G
         if self.layout == "numerator":
             grads = {p: _rows(g) for p, g in grads.items()}
             deltas = {k: _rows(d) for k, d in deltas.items()}
+            input_gradient = _rows(input_gradient)
+        self.input_gradient = input_gradient
         self.backward = backward
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
@@ -113,9 +118,9 @@ class Backprop:
         self.jacobians = jac
 
         chains = {}
-        for k in range(len(nodes), 0, -1):
+        for k in range(len(nodes), -1, -1):          # k = 0: ∂L/∂x
             factors = [jac[(self.loss, prev)]]
-            for j in range(len(nodes), k - 1, -1):
+            for j in range(len(nodes), max(k, 1) - 1, -1):
                 inp, z, a = nodes[j - 1]
                 if a is not z:
                     factors.append(jac[(a, z)])
@@ -127,7 +132,8 @@ class Backprop:
                                "z": [z for _, z, _ in nodes], "a": [a for _, _, a in nodes]}
 
     def chain(self, k):
-        """∂L/∂z[k] of one sample as the product of local Jacobians, in the layout's order."""
+        """∂L/∂z[k] (∂L/∂x for k = 0) of one sample as the product of local Jacobians, in the
+        layout's order: numerator ∂L/∂a · ∂a/∂z · ∂z/∂x, denominator the reverse."""
         return sp.MatMul(*self.chains[k])
 
     # ------------------------------------------------------------------ substitution

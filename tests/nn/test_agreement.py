@@ -49,10 +49,14 @@ def agree(net, layout, seed):
     vals = draw(bp, rng)
     args = bp.parameters + [bp.x, bp.y]
     values = [vals[a] for a in args]
-    ours = compile_exprs([bp.expand(bp.gradients[p]) for p in bp.parameters], args)(*values)
-    engine = compile_exprs([diff(bp.expand(bp.loss, blocks=False), p, layout=layout) for p in bp.parameters], args)(*values)
+    wrts = bp.parameters + [bp.x]                     # the input gradient ∂L/∂x too
+    ours = compile_exprs([bp.expand(bp.gradients[p]) for p in bp.parameters]
+                         + [bp.expand(bp.input_gradient)], args)(*values)
+    # the engine takes no block matrices: an intercept's [1; a] is written e 1ᵀ + S a for it
+    engine = compile_exprs([diff(bp.expand(bp.loss, blocks=False), p, layout=layout)
+                            for p in wrts], args)(*values)
     loss = compile_exprs(bp.loss_expr, args)
-    for i, p in enumerate(bp.parameters):
+    for i, p in enumerate(wrts):
         fd = central_differences(loss, values, i)
         if layout == "numerator":
             fd = fd.T
@@ -100,10 +104,10 @@ def test_chain_of_local_jacobians_is_delta():
         rng = np.random.default_rng(3)
         vals = draw(bp, rng)
         args = bp.parameters + [bp.x, bp.y]
-        for k in bp.deltas:
+        for k in [0] + list(bp.deltas):
             chain = bp.expand(bp.chain(k))
-            delta = bp.expand(bp.deltas[k])
+            delta = bp.expand(bp.deltas[k] if k else bp.input_gradient)
             a, b = compile_exprs([chain, delta], args)(*[vals[s] for s in args])
-            assert a.shape == b.shape == ((1, bp.network.stages[k - 1].z.rows) if layout == "numerator"
-                                          else (bp.network.stages[k - 1].z.rows, 1))
+            rows = bp.network.stages[k - 1].z.rows if k else bp.x.rows
+            assert a.shape == b.shape == ((1, rows) if layout == "numerator" else (rows, 1))
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
