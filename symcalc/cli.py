@@ -538,14 +538,6 @@ def _closed_form_lines(cf):
     return lines
 
 
-def _closed_form_tex(cf, notation=None):
-    from .derivation import tex_text
-    from .printing import latex
-    rows = r"\hat{%s} &= %s" % (latex(cf.variable, notation), latex(cf.solution, notation))
-    words = [f"Requires: {c}." for c in cf.conditions] + [f"The stationary point is a {cf.nature}: {cf.reason}."]
-    return ("\\begin{align*}\n%s\n\\end{align*}\n" % rows) + "\n\n".join(tex_text(w) for w in words)
-
-
 def _chapter_least_squares(check):
     import sympy as sp
 
@@ -562,8 +554,8 @@ def _chapter_least_squares(check):
              r"(\mathbf{y} - \mathbf{X}\boldsymbol{\theta})$ of a linear model with design matrix "
              r"$\mathbf{X} \in \mathbb{R}^{n \times d}$. Its gradient is affine in "
              r"$\boldsymbol{\theta}$, so setting it to zero gives the normal equations and their solution.")
-    return Chapter("least-squares", "Least squares and its closed form", intro, [der],
-                   _closed_form_tex(cf), [c for c in checks if c])
+    return Chapter("least-squares", "Least squares and its closed form", intro, [der], "",
+                   [c for c in checks if c])
 
 
 def _chapter_ridge(check):
@@ -578,13 +570,15 @@ def _chapter_ridge(check):
     lam = sp.Symbol("lam", positive=True)
     L = (y - X * theta).T * (y - X * theta) + lam * theta.T * theta
     notation = Notation(names={"lam": r"\lambda"})
-    der = derive(L, theta, notation=notation)
+    der = derive(L, theta, style="differential", notation=notation)
     cf = solve_stationary(L, theta, assumptions=sp.Q.positive(lam))
     checks = [_steps_line(der, check), _fd_line("the gradient", fd(L, theta)), *_closed_form_lines(cf)]
     intro = (r"Least squares with a penalty $\lambda \boldsymbol{\theta}^{\top}\boldsymbol{\theta}$, "
              r"$\lambda > 0$. The penalty adds $2\lambda\boldsymbol{\theta}$ to the gradient and "
              r"$\lambda \mathbf{I}$ to the normal equations, which makes them solvable for every $\mathbf{X}$.")
-    return Chapter("ridge", "Ridge regression", intro, [der], _closed_form_tex(cf, notation),
+    intro += (" The derivation is written with differentials: $dL$ is linear in $d\\boldsymbol{\\theta}$, "
+              "and the gradient is read off it.")
+    return Chapter("ridge", "Ridge regression", intro, [der], "",
                    [c for c in checks if c])
 
 
@@ -652,6 +646,8 @@ WORKED_INPUT, WORKED_TARGET = 2.0, 1.0
 def _bmatrix(a, digits=4):
     import numpy as np
     rows = np.atleast_2d(np.asarray(a, dtype=float))
+    if rows.size == 1:
+        return f"{rows.item():.{digits}f}"
     body = " \\\\ ".join(" & ".join(f"{v:.{digits}f}" for v in row) for row in rows)
     return "\\begin{bmatrix} %s \\end{bmatrix}" % body
 

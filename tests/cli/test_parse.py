@@ -136,7 +136,7 @@ def test_symmetric_must_be_square():
     ("(" * 300 + "x" + ")" * 300, None, ""),
     ("x" + "+x" * 1500, None, ""),
     ("x" * 5000, 1, "limit"),
-])
+], ids=lambda v: str(v)[:30] if isinstance(v, str) else None)
 def test_rejected_with_position(text, column, words):
     with pytest.raises(ParseError) as info:
         P(text)
