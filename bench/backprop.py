@@ -4,8 +4,9 @@
 
 1. For depth L = 1 … 64 (symbolic widths, activations cycling sigmoid, tanh, ReLU; sigmoid +
    binary cross-entropy at the output), the time of ``Network.backprop()`` (the δ recursion and the
-   local Jacobians), of expanding the let-bindings, and of generating and compiling the NumPy
-   backward pass (``Backprop.numpy()`` at integer widths). All should grow linearly in L.
+   local Jacobians), of building its ``Derivation``, of expanding the let-bindings, and of
+   generating and compiling the NumPy backward pass (``Backprop.numpy()`` at width 8, batch n).
+   All should grow linearly in L.
 2. A 4-layer ReLU MLP of width 256 with a batch of 512 samples as columns and ½‖ŷ − y‖² (CS229's
    Algorithm 4): the generated backward pass (including its input shape checks) against the same
    algorithm written by hand in NumPy, in the same run. Target: ratio <= 1.2.
@@ -49,9 +50,11 @@ def derivation_times(depths):
         t1 = time.perf_counter()
         [bp.expand(g) for g in bp.gradients.values()]
         t2 = time.perf_counter()
-        deep_network(depth, 8).backprop().numpy()
+        bp.derivation
         t3 = time.perf_counter()
-        rows.append((depth, t1 - t0, t2 - t1, t3 - t2))
+        deep_network(depth, 8).backprop().numpy()
+        t4 = time.perf_counter()
+        rows.append((depth, t1 - t0, t3 - t2, t2 - t1, t4 - t3))
     return rows
 
 
@@ -124,9 +127,11 @@ def main(argv=None):
 
     depths = [int(d) for d in opts.depths.split(",")]
     print("Derivation time (seconds) against depth; symbolic widths, sigmoid/tanh/ReLU, BCE output")
-    print(f"{'depth':>6} {'backprop()':>11} {'expand':>9} {'numpy()':>9} {'backprop/depth (ms)':>20}")
-    for depth, t_bp, t_ex, t_np in derivation_times(depths):
-        print(f"{depth:>6} {t_bp:>11.4f} {t_ex:>9.4f} {t_np:>9.3f} {1000 * t_bp / depth:>20.2f}")
+    print(f"{'depth':>6} {'backprop()':>11} {'.derivation':>12} {'expand':>9} {'numpy()':>9} "
+          f"{'backprop/depth (ms)':>20}")
+    for depth, t_bp, t_d, t_ex, t_np in derivation_times(depths):
+        print(f"{depth:>6} {t_bp:>11.4f} {t_d:>12.4f} {t_ex:>9.4f} {t_np:>9.3f} "
+              f"{1000 * t_bp / depth:>20.2f}")
 
     g, h, err, source = mlp_ratio(opts.width, opts.batch, opts.repeat)
     print()

@@ -41,6 +41,12 @@ def test_cpe486_forward_loss_and_gradients(cpe):
     np.testing.assert_allclose(v["L"], [[0.256306]], atol=5e-7)      # slides: 0.2563
     np.testing.assert_allclose(v["delta3"], [[-0.226095]], atol=5e-7)   # ∂L/∂z⁽³⁾ = ŷ − y
     np.testing.assert_allclose(v["dW3"][0, 0], -0.139390, atol=5e-7)  # ∂L/∂w₁⁽³⁾; slides: −0.1393
+    # slides: −0.0214, −0.0109, −0.0323 and −0.00264, −0.00337
+    np.testing.assert_allclose(v["delta2"], [[-0.0213819], [-0.0108812], [-0.0323449]], atol=5e-8)
+    np.testing.assert_allclose(v["delta1"], [[-0.00263409], [-0.00336795]], atol=5e-9)
+    # slides: −0.0123, −0.0128 / −0.0063, −0.0065 / −0.0186, −0.0194
+    np.testing.assert_allclose(v["dW2"], [[-0.0122827, -0.0128011], [-0.00625063, -0.00651444],
+                                          [-0.0185803, -0.0193645]], atol=5e-8)
     # ∂L/∂w₁₁⁽¹⁾: the slides print −0.00528 (= 2 × a rounded −0.00264); exact is −0.005268
     np.testing.assert_allclose(v["dW1"][0, 0], -0.00526819, atol=5e-9)
 
