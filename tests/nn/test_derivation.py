@@ -65,3 +65,11 @@ def test_derivation_catches_a_wrong_step():
     report = d.check()
     assert not report.ok
     assert [r.step for r in report.results if not r.ok] == [wrong]
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_derivation_steps_hold_samples_as_rows(layout):
+    net = nn.Network([nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1, intercept=True)],
+                     loss=nn.SquaredError(reduction="mean"), batch="rows", samples=3)
+    report = net.backprop(layout).derivation.check()
+    assert report.ok, [(r.step.rule, r.message) for r in report.results if not r.ok]

@@ -64,3 +64,20 @@ def test_generated_functions_check_their_inputs():
         bwd(P, np.ones((3, 7)), np.ones((1, 6)))                     # 6 targets for 7 samples
     with pytest.raises(KeyError, match="W2"):
         fwd({"W1": P["W1"], "b1": P["b1"]}, np.ones((3, 7)))
+
+
+def test_generated_functions_with_symbolic_sizes_take_any_sizes():
+    d, h, n = sp.symbols("d h n", integer=True, positive=True)
+    sym = nn.Network([nn.Linear(d, h), nn.Sigmoid(), nn.Linear(h, 1), nn.Sigmoid()],
+                     loss=nn.BinaryCrossEntropy(), batch="rows", samples=n).backprop()
+    con = nn.Network([nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid()],
+                     loss=nn.BinaryCrossEntropy(), batch="rows", samples=5).backprop()
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.normal(size=(3, 4)), "b1": rng.normal(size=(3, 1)),
+         "W2": rng.normal(size=(1, 3)), "b2": rng.normal(size=(1, 1))}
+    X, Y = rng.normal(size=(5, 4)), (rng.random((5, 1)) < 0.5).astype(float)
+    a, b = sym.numpy()[1](P, X, Y), con.numpy()[1](P, X, Y)
+    for k in P:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-13)
+    with pytest.raises(ShapeError):
+        sym.numpy()[1](P, X, Y[:4])                 # n bound to 5 by X, 4 by Y
