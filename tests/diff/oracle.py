@@ -287,8 +287,9 @@ def infer_domains(expr):
         for s in syms:
             if isinstance(s, sp.Dummy):
                 continue
-            if kind == "pd" and isinstance(s, sp.MatrixSymbol) and s.rows == s.cols:
-                dom[s] = "pd"
+            if kind == "pd":
+                if isinstance(s, sp.MatrixSymbol) and s.rows == s.cols:
+                    dom[s] = "pd"
             elif dom.get(s) != "pd":
                 dom[s] = "positive"
 
