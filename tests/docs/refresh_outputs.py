@@ -1,36 +1,71 @@
-"""Refresh the outputs shown in the docs after a deliberate change of printed output.
+"""Rewrite the outputs shown in the docs after a deliberate change of printed output.
 
-Each ```text block that directly follows a ```python block is replaced by what that block prints
-(blocks of a page run in order, in one namespace, in a temporary directory). Review the diff before
-committing:
+Each ```text/```latex block right after a ```python block becomes what that block prints (the
+blocks of a page run in order, in one namespace, in a temporary directory); each ``$ symcalc``
+line of a ```console block gets its output (kept to its first lines when the shown output ends
+with ``...``). Review the diff before committing:
 
     python tests/docs/refresh_outputs.py docs/*.md && git diff docs/
 """
-import contextlib, io, os, re, sys, tempfile
+import importlib.util
+import os
+import sys
+import tempfile
 from pathlib import Path
-FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
-for name in sys.argv[1:]:
-    page = Path(name).resolve()
+
+spec = importlib.util.spec_from_file_location("test_docs", Path(__file__).with_name("test_docs.py"))
+T = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(T)
+
+
+def console(code, cwd):
+    lines, out, skipping = code.splitlines(), [], False
+    commands = {c[0]: c for c in T.console_commands(code)}
+    for line in lines:
+        if line.startswith("$ "):
+            skipping = False
+            out.append(line)
+            key = T.STATUS.sub("", line[2:])
+            if key in commands:
+                _, _, shown = commands[key]
+                _, printed = T.run_symcalc(key, cwd)
+                printed = T.normal(printed).splitlines()
+                if shown and shown[-1].strip() == "...":
+                    printed = printed[: len(shown) - 1] + ["..."]
+                out += printed
+                skipping = True
+        elif not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def refresh(page):
     text = page.read_text()
-    ns = {"__name__": "docs"}
-    cwd = os.getcwd(); os.chdir(tempfile.mkdtemp())
-    out, end, pieces, last = None, None, [], 0
-    for m in FENCE.finditer(text):
-        adjacent = end is not None and text[end:m.start()].strip() == ""
-        lang, code = m.group(1), m.group(2)
-        if lang == "python":
-            buf = io.StringIO()
-            with contextlib.redirect_stdout(buf):
-                exec(compile(code, f"{page.name}", "exec"), ns)
-            out = buf.getvalue()
-        elif lang in ("text", "latex") and adjacent and out is not None:
-            body = "\n".join(l.rstrip() for l in out.strip("\n").splitlines()) + "\n"
-            pieces.append(text[last:m.start(2)]); pieces.append(body); last = m.end(2)
-            out = None
-        else:
-            out = None
-        end = m.end()
-    pieces.append(text[last:])
+    namespace, output, pieces, last = {"__name__": "docs"}, None, [], 0
+    cwd = tempfile.mkdtemp()
+    here = os.getcwd()
     os.chdir(cwd)
+    try:
+        for lang, code, adjacent, m in T.blocks(text):
+            new = None
+            if lang == "python":
+                output = T.run_python(code, namespace, page.name)
+                continue
+            if lang in T.OUTPUT and adjacent and output is not None:
+                new = T.normal(output) + "\n"
+            elif lang == "console" and T.console_commands(code):
+                new = console(code, cwd)
+            output = None
+            if new is not None:
+                pieces += [text[last:m.start(2)], new]
+                last = m.end(2)
+    finally:
+        os.chdir(here)
+    pieces.append(text[last:])
     page.write_text("".join(pieces))
-    print("filled", name)
+    print("refreshed", page)
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        refresh(Path(name).resolve())

@@ -1,14 +1,26 @@
-"""The user guide cannot go stale: every ```python block of docs/*.md runs, per file, in order,
-in one namespace; a ```text (or ```latex) block right after a python block is that block's exact
-output.
+"""The user guide cannot go stale.
 
-Also: docs/index.md links every page, relative links and images resolve (images < 200 KB), the
-supported-operations page lists every rule of ``symcalc.diff.rules.RULES``, and the API reference
-names every public name of ``symcalc`` and ``symcalc.nn``.
+- Every ```python block of docs/*.md runs, per page, in order, in one namespace (in a temporary
+  directory); a ```text or ```latex block right after a python block is exactly what it prints.
+- Every ``$ symcalc ...`` line of a ```console block runs (through ``symcalc.cli.main``, and one
+  as ``python -m symcalc`` in a subprocess); the lines after it, up to the next ``$`` line, are its
+  output (stdout and stderr) — all of it, or its first lines when they end with a line ``...``; a
+  trailing ``# exit status N`` comment is the expected status (0 otherwise). Console lines without
+  ``$`` (pip, apt-get) are not run.
+- docs/index.md links every page; relative links and images resolve (images < 200 KB); the
+  supported-operations page lists every rule of ``symcalc.diff.rules.RULES``; the API reference
+  names every public name of ``symcalc`` and ``symcalc.nn``.
+
+After a deliberate change of printed output, ``python tests/docs/refresh_outputs.py docs/*.md``
+rewrites the shown outputs; review the diff.
 """
 import contextlib
 import io
+import os
 import re
+import shlex
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -17,18 +29,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
-OUTPUT = ("text", "latex")  # an output block right after a python block shows what it prints
+OUTPUT = ("text", "latex")
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+STATUS = re.compile(r"\s+#\s*exit status (\d+)\s*$")
 
 
-def blocks(page):
-    """[(language, code, follows_previous)]: follows_previous when only blank lines separate it
-    from the block before."""
-    text = page.read_text()
+def blocks(text):
+    """[(language, code, adjacent, match)]: adjacent when only blank lines separate the block
+    from the one before."""
     out, end = [], None
     for m in FENCE.finditer(text):
         adjacent = end is not None and text[end:m.start()].strip() == ""
-        out.append((m.group(1), m.group(2), adjacent))
+        out.append((m.group(1), m.group(2), adjacent, m))
         end = m.end()
     return out
 
@@ -37,21 +49,64 @@ def normal(s):
     return "\n".join(line.rstrip() for line in s.strip("\n").splitlines())
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if any(b[0] == "python" for b in blocks(p))],
+def run_python(code, namespace, label):
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            exec(compile(code, label, "exec"), namespace)
+        except Exception as exc:  # name the block in the failure
+            raise AssertionError(f"{label} failed: {exc!r}") from exc
+    return buffer.getvalue()
+
+
+def console_commands(code):
+    """[(command line, expected status, shown output lines)] of the ``$ symcalc`` lines."""
+    commands, current = [], None
+    for line in code.splitlines():
+        if line.startswith("$ "):
+            current = None
+            if line[2:].startswith("symcalc "):
+                m = STATUS.search(line)
+                status = int(m.group(1)) if m else 0
+                current = (STATUS.sub("", line[2:]), status, [])
+                commands.append(current)
+        elif current is not None:
+            current[2].append(line)
+    return commands
+
+
+def run_symcalc(command, cwd, subprocess_=False):
+    """(exit status, stdout + stderr) of a ``symcalc ...`` line: in this process through
+    ``symcalc.cli.main`` (fast), or as ``python -m symcalc`` with ``subprocess_=True``."""
+    args = shlex.split(command)[1:]
+    if subprocess_:
+        run = subprocess.run([sys.executable, "-m", "symcalc", *args], cwd=cwd, capture_output=True,
+                             text=True, timeout=120)
+        return run.returncode, run.stdout + run.stderr
+    from symcalc.cli import main
+    buffer = io.StringIO()
+    here = Path.cwd()
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            try:
+                code = main(args)
+            except SystemExit as stop:  # argparse: --help, usage errors
+                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    finally:
+        os.chdir(here)
+    return code, buffer.getvalue()
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if any(b[0] == "python" for b in blocks(p.read_text()))],
                          ids=lambda p: p.name)
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # snippets that write files write them here
     namespace = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
     output = None
-    for number, (lang, code, adjacent) in enumerate(blocks(page), start=1):
+    for number, (lang, code, adjacent, _) in enumerate(blocks(page.read_text()), start=1):
         if lang == "python":
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer):
-                try:
-                    exec(compile(code, f"{page.name}[block {number}]", "exec"), namespace)
-                except Exception as exc:  # name the block in the failure
-                    raise AssertionError(f"{page.name}, python block {number} failed: {exc!r}") from exc
-            output = buffer.getvalue()
+            output = run_python(code, namespace, f"{page.name}, python block {number}")
         elif lang in OUTPUT and adjacent and output is not None:
             assert normal(output) == normal(code), (
                 f"{page.name}, block {number}: the output shown differs from what the code prints:\n"
@@ -59,6 +114,30 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
             output = None
         else:
             output = None
+
+
+CONSOLE = [(p, c) for p in PAGES for lang, code, _, _ in blocks(p.read_text()) if lang == "console"
+           for c in console_commands(code)]
+
+
+@pytest.mark.parametrize("page, command", CONSOLE, ids=[f"{p.name}: {c[0][:60]}" for p, c in CONSOLE])
+def test_console_commands_run(page, command, tmp_path):
+    line, status, shown = command
+    code, output = run_symcalc(line, tmp_path)
+    assert code == status, f"{page.name}: `{line}` exited {code}, the page says {status}:\n{output}"
+    shown = normal("\n".join(shown))
+    if shown.endswith("\n..."):
+        shown = shown[: -len("\n...")]
+        assert normal(output).startswith(shown), f"{page.name}: `{line}` printed\n{output}"
+    elif shown:
+        assert normal(output) == shown, f"{page.name}: `{line}` printed\n{output}"
+
+
+def test_console_entry_point():
+    """The documented commands also run as a user runs them: ``python -m symcalc`` in a process."""
+    page, (line, status, shown) = next((p, c) for p, c in CONSOLE if "--claim" in c[0] and c[1] == 1)
+    code, output = run_symcalc(line, ROOT, subprocess_=True)
+    assert code == status and normal(output).startswith(normal("\n".join(shown[:1]))), output
 
 
 def test_index_links_every_page():
