@@ -38,7 +38,7 @@ identity, softmax; losses: squared_error, mse, bce, logistic, cross_entropy""",
   symcalc verify "x.T*A*x" --shape x=n --shape A=n,n --wrt x --claim "2*A*x"      (wrong: exit 1)
   symcalc verify "x.T*A*x" --shape x=n --shape A=n,n --wrt x --claim "(A + A.T)*x"
   symcalc verify "norm2(y - X*w)" --shape X=n,d --shape y=n --shape w=d --wrt w \\
-      --claim "2*(y - X*w).T*X" --layout numerator
+      --claim "-2*(y - X*w).T*X" --layout numerator
 exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
     "hessian": """examples:
   symcalc hessian "bce(sigmoid(X*w), y)" --shape X=n,d --shape w=d --shape y=n --wrt w --check
@@ -152,6 +152,8 @@ def _expression_options(p):
                    help="declare a square matrix symmetric")
     p.add_argument("--onehot", action="append", default=[], metavar="NAME",
                    help="declare a target one-hot (columns sum to 1)")
+    p.add_argument("--tex", action="append", default=[], metavar="NAME=LATEX",
+                   help="LaTeX for a name, e.g. --tex 'lam=\\lambda' (default: bold for matrices)")
     p.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
                    help="denominator (gradient has the variable's shape; default) or numerator")
@@ -191,6 +193,16 @@ class Problem:
         self.expr = self.parse(args.expr)
         self.wrt = self.symbol(args.wrt, "--wrt")
         self.assumptions = [sp.Q.positive(self.space[n]) for n in positive] or None
+        self.notation = None
+        if args.tex:
+            from .printing import Notation
+            names = {}
+            for spec in args.tex:
+                name, sep, tex = spec.partition("=")
+                if not sep or name.strip() not in self.space or not tex.strip():
+                    raise ParseError(f"--tex {spec!r} is not NAME=LATEX for a declared name")
+                names[name.strip()] = tex.strip()
+            self.notation = Notation(names=names)
 
     def parse(self, text):
         from .parse import parse_in
@@ -271,7 +283,7 @@ def run_derive(args):
     from .numeric.check import check
 
     p = Problem(args)
-    d = derive(p.expr, p.wrt, layout=args.layout, style=args.style,
+    d = derive(p.expr, p.wrt, layout=args.layout, style=args.style, notation=p.notation,
                closed_form=not args.no_closed_form)
     extra, status = "", EXIT_OK
     if args.check:
@@ -405,7 +417,8 @@ def run_hessian(args):
     wrt2 = p.symbol(args.wrt2, "--wrt2") if args.wrt2 else None
     H = hessian(p.expr, p.wrt, wrt2, assumptions=p.assumptions)
     other = wrt2 if wrt2 is not None else p.wrt
-    lhs_tex = (r"\frac{\partial^2 L}{\partial %s \, \partial %s^{\top}}" % (latex(p.wrt), latex(other)))
+    lhs_tex = (r"\frac{\partial^2 L}{\partial %s \, \partial %s^{\top}}"
+               % (latex(p.wrt, p.notation), latex(other, p.notation)))
     lhs_txt = f"d2L/d{p.wrt} d{other}^T"
     shape = " x ".join(str(s) for s in H.shape) if hasattr(H, "shape") else "1 x 1"
     notes = [f"shape: {shape}"]
@@ -425,7 +438,7 @@ def run_hessian(args):
         notes.insert(1, f"gradient check: {'OK' if g_report.ok else 'FAILED'} at "
                         f"{_sizes_text(g_report.sizes)}: max relative error {g_report.max_rel_error:.1e}")
         status = EXIT_OK if (ok and g_report.ok) else EXIT_WRONG
-    rhs_tex = latex(H) if not isinstance(H, sp.NDimArray) else sp.latex(H)
+    rhs_tex = latex(H, p.notation)
     _emit(args, _equation_output(args, [(lhs_tex, rhs_tex, lhs_txt, text(H))], notes))
     return status
 
@@ -436,9 +449,9 @@ def run_solve(args):
 
     p = Problem(args)
     cf = solve_stationary(p.expr, p.wrt, assumptions=p.assumptions)
-    star = latex(p.wrt)
-    rows = [(r"\nabla L", r"%s = 0" % latex(cf.gradient), "gradient", f"{text(cf.gradient)} = 0"),
-            (r"\hat{%s}" % star, latex(cf.solution), f"{p.wrt}*", text(cf.solution))]
+    star = latex(p.wrt, p.notation)
+    rows = [(r"\nabla L", r"%s = 0" % latex(cf.gradient, p.notation), "gradient", f"{text(cf.gradient)} = 0"),
+            (r"\hat{%s}" % star, latex(cf.solution, p.notation), f"{p.wrt}*", text(cf.solution))]
     notes = [f"requires: {c}" for c in cf.conditions]
     notes.append(f"stationary point: {cf.nature} ({cf.reason})")
     notes += str(cf.check).splitlines()

@@ -91,9 +91,11 @@ def test_solve():
     assert "theta* = (X.T*X)^-1*X.T*y" in r.stdout and "minimum" in r.stdout
     assert "np.linalg.lstsq" in r.stdout
     r = run("solve", "norm2(y - X*w) + lam*norm2(w)", "--shape", "X=n,d", "--shape", "y=n",
-            "--shape", "w=d", "--positive", "lam", "--wrt", "w", "--format", "markdown")
+            "--shape", "w=d", "--positive", "lam", "--wrt", "w", "--format", "markdown",
+            "--tex", r"lam=\lambda")
     assert r.returncode == 0, r.stderr
     assert r"\hat{\mathbf{w}}" in r.stdout and "positive definite" in r.stdout
+    assert r"(\lambda \mathbf{I} + \mathbf{X}^{\top} \mathbf{X})^{-1}" in r.stdout
 
 
 def test_demo_and_console_script():
@@ -161,6 +163,7 @@ ERRORS = [
     (["derive", "x.T*A*x", "--shape", "x=n", "--shape", "A=n,d", "--symmetric", "A", "--wrt", "x"],
      "not square"),
     (["derive", "x.T*x", "--shape", "x=n", "--wrt", "x", "--pdf"], "--standalone --out"),
+    (["derive", "x.T*x", "--shape", "x=n", "--wrt", "x", "--tex", "z=1"], "--tex 'z=1'"),
     (["derive", "x.T*x", "--shape", "x=n", "--wrt", "x", "--layout", "sideways"], "invalid choice"),
     (["derive", "x.T*x", "--shape", "x=n"], "--wrt"),
     (["derive", "a*b", "--scalar", "a,b", "--wrt", "a", "--style", "index"], "index"),
@@ -241,3 +244,32 @@ def test_injection_in_declarations_and_layers(tmp_path, capsys, monkeypatch):
     r = run("derive", bad, "--shape", "x=n", "--wrt", "x", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert not (tmp_path / "pwned").exists()
+
+
+def _help_examples():
+    """Every example command in the --help epilogs: (argv, expected status)."""
+    import re
+    import shlex
+    out = []
+    for text in EXAMPLES.values():
+        text = text.replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.strip()
+            if not line.startswith("symcalc "):
+                continue
+            status = 1 if "exit 1" in line else 0
+            line = re.sub(r"\s+\([^()]*\)\s*$", "", line)  # a trailing (remark)
+            argv = shlex.split(line)[1:]
+            if argv[0] != "notes":  # the booklet has its own tests
+                out.append((argv, status))
+    return out
+
+
+@pytest.mark.parametrize("argv, status", _help_examples(), ids=lambda v: " ".join(v)[:50] if isinstance(v, list) else None)
+def test_every_help_example_runs(argv, status, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if "--pdf" in argv and shutil.which("latexmk") is None:
+        pytest.skip("latexmk is not installed")
+    got, out, err = run_inline(argv, capsys)
+    assert got == status, err
+    assert err == "" and out
