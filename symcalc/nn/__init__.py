@@ -2,9 +2,22 @@
 
 ``Network(layers, loss, batch=None | "columns" | "rows").backprop(layout)`` gives the δ recursion,
 the parameter gradients, the local Jacobians and generated NumPy code; ``ComputationGraph`` gives the
-forward and backward tables of a scalar Python function.
+forward and backward tables of a scalar Python function::
+
+    from symcalc import nn
+    net = nn.Network([nn.Linear(1, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid()],
+                     loss=nn.BinaryCrossEntropy())
+    bp = net.backprop("denominator")
+    bp.deltas[2]              # a2 - y  (sigmoid + binary cross-entropy)
+    bp.gradients[bp.parameters[0]]   # delta1*x.T
+    fwd, bwd = bp.numpy()     # bwd({"W1": ..., "b1": ..., ...}, x, y) -> {"W1": gradient, ...}
+    print(bp.derivation.latex())
+
+    graph = nn.ComputationGraph.from_function(J)   # J defined in a file: read with ast, never run
+    graph.forward_table(); graph.backward_table(); graph.values(x=2)
 """
 from .backprop import Backprop
+from .graph import ComputationGraph, computation_graph
 from .layers import (
     Activation, Exp, Identity, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Softplus, Tanh,
 )
@@ -12,7 +25,8 @@ from .losses import BinaryCrossEntropy, CrossEntropy, LogisticLoss, Loss, MeanSq
 from .network import Network
 
 __all__ = [
-    "Activation", "Backprop", "BinaryCrossEntropy", "CrossEntropy", "Exp", "Identity", "Layer",
+    "Activation", "Backprop", "BinaryCrossEntropy", "ComputationGraph", "CrossEntropy", "Exp",
+    "Identity", "Layer", "computation_graph",
     "LeakyReLU", "Linear", "LogisticLoss", "Loss", "MeanSquaredError", "Network", "ReLU", "Sigmoid",
     "Softmax", "Softplus", "SquaredError", "Tanh",
 ]

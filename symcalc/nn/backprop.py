@@ -172,6 +172,13 @@ class Backprop:
         eqs += [(p, g) for p, g in self.gradients.items()]
         return eqs
 
+    def __repr__(self):
+        return (f"Backprop({self.network!r}, layout={self.layout!r}): "
+                f"{len(self.parameters)} parameters, {len(self.deltas)} deltas")
+
+    def __str__(self):
+        return str(self.derivation)
+
     # ------------------------------------------------------------------ derivation
 
     @property
