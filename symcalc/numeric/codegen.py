@@ -75,14 +75,16 @@ class ShapeError(ValueError):
 # --------------------------------------------------------------------------- names
 
 def validate_name(name: str, what: str = "symbol") -> str:
-    """A plain Python identifier; anything else could change the meaning of generated code."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+    """The Python name for a symbol: its own name when that is a plain identifier, with a trailing
+    underscore when it is a keyword or a name the generated code uses (``lambda`` -> ``lambda_``);
+    anything else is refused, because it could change the meaning of the generated code."""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
         raise SymcalcError(
             f"{what} name {name!r} is not a Python identifier; code generation needs plain names "
             "such as 'W1' or 'theta' (a name like 'A^{(1)}' can silently change the computed "
             "product, SymPy issue 20883). Keep the name plain and set its LaTeX form in the notation.")
-    if name in RESERVED or name.startswith("__"):
-        raise SymcalcError(f"{what} name {name!r} is reserved by the generated code; rename it")
+    if keyword.iskeyword(name) or name in RESERVED:
+        return name + "_"
     return name
 
 
@@ -392,6 +394,9 @@ class NumericPrinter(NumPyPrinter):
     def _print_Transpose(self, expr):
         return f"{self.operand(expr.arg)}.T"
 
+    def _print_Adjoint(self, expr):  # the arrays are real (``_matrix`` makes them float)
+        return f"{self.operand(expr.arg)}.T"
+
     def _print_Inverse(self, expr):
         return f"numpy.linalg.inv({self._print(expr.arg)})"
 
@@ -672,13 +677,14 @@ class _Builder:
         for a in self.args:
             if isinstance(a, sp.Symbol):
                 conv = "int" if a.is_integer else "float"
-                self.emit(f"{a.name} = {conv}({a.name})")
+                self.emit(f"{self.bound[a]} = {conv}({self.bound[a]})")
         sizes = []
         for a in self.args:
             if isinstance(a, sp.MatrixSymbol):
                 shape = tuple(sp.sympify(s) for s in a.shape)
                 text = f"({shape[0]}, {shape[1]})"
-                self.emit(f"{a.name} = _matrix({a.name}, {a.name!r}, {text!r}, {_kind(shape)!r})")
+                v = self.bound[a]
+                self.emit(f"{v} = _matrix({v}, {a.name!r}, {text!r}, {_kind(shape)!r})")
                 sizes.append((a, shape))
         self._bind_sizes(sizes)
 
@@ -695,7 +701,7 @@ class _Builder:
                     self.bound[s] = name
                     self.source[s] = a.name
                     own.setdefault(a, set()).add(axis)
-                    self.emit(f"{name} = {a.name}.shape[{axis}]")
+                    self.emit(f"{name} = {self.bound[a]}.shape[{axis}]")
         for a, shape in sizes:  # sizes such as d + 1: solve for a still unknown symbol
             for axis, s in enumerate(shape):
                 unknown = [t for t in s.free_symbols if t not in self.bound]
@@ -706,7 +712,7 @@ class _Builder:
                         u = unknown[0]
                         name = validate_name(u.name, "size")
                         self.used.add(name)
-                        self.bound[t], self.bound[u] = f"{a.name}.shape[{axis}]", name
+                        self.bound[t], self.bound[u] = f"{self.bound[a]}.shape[{axis}]", name
                         self.source[u] = a.name
                         code = _tidy(NumericPrinter(bound=self.bound)._print(sol[0]))
                         self.emit(f"{name} = int({code})")  # the shape check below confirms it
@@ -724,9 +730,10 @@ class _Builder:
             values = "(" + ", ".join(c if c.isdigit() else "{" + c + "}" for c in want) + ")"
             declared = f"({shape[0]}, {shape[1]})"
             detail = f" = {values}" if symbols else ""
-            msg = (f"argument {a.name} has shape {{{a.name}.shape}}, expected {declared}{detail}"
+            v = self.bound[a]
+            msg = (f"argument {a.name} has shape {{{v}.shape}}, expected {declared}{detail}"
                    + (f" ({origin})" if origin else ""))
-            self.emit(f"if {a.name}.shape != ({want[0]}, {want[1]}):")
+            self.emit(f"if {v}.shape != ({want[0]}, {want[1]}):")
             self.emit(f"    raise ShapeError(f{msg!r})")
 
 
@@ -735,7 +742,8 @@ def function_source(exprs, args, name: str = "f") -> str:
 
     It refers to ``numpy``, ``ShapeError`` and the ``_matrix`` helper (``HELPERS``) as globals.
     """
-    validate_name(name, "function")
+    if validate_name(name, "function") != name:
+        raise SymcalcError(f"the function name {name!r} is a Python keyword or reserved; choose another")
     single = not isinstance(exprs, (list, tuple))
     outputs = [exprs] if single else list(exprs)
     if isinstance(args, (sp.Basic,)) and not isinstance(args, sp.Tuple):

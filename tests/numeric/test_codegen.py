@@ -139,11 +139,20 @@ def test_scalar_results_are_floats_and_1x1_are_arrays():
 
 # --------------------------------------------------------------------------- names
 
-@pytest.mark.parametrize("bad", ["A^{(1)}", "x.y", "lambda", "numpy", "a b", "__import__"])
+@pytest.mark.parametrize("bad", ["A^{(1)}", "x.y", "a b", "__import__", "", "1x"])
 def test_names_that_are_not_plain_identifiers_are_rejected(bad):
     A = sp.MatrixSymbol(bad, 2, 2)
     with pytest.raises(SymcalcError, match="name"):
         lambdify([A], A * A)
+
+
+def test_keywords_and_reserved_names_get_an_underscore():
+    lam, M = sp.Symbol("lambda", positive=True), sp.MatrixSymbol("numpy", 2, 2)
+    f = lambdify([lam, M], lam * M)
+    assert "lambda_" in f.source and "numpy_" in f.source
+    np.testing.assert_allclose(f(0.5, np.eye(2)), 0.5 * np.eye(2))
+    with pytest.raises(ShapeError, match="argument numpy "):
+        f(0.5, np.eye(3))
 
 
 def test_two_arguments_with_the_same_name_are_rejected():
