@@ -79,3 +79,46 @@ def test_source_text_is_parsed_not_run():
 def test_refuses_what_it_cannot_read(source, error, words):
     with pytest.raises(error, match=words):
         computation_graph(source)
+
+
+# --------------------------------------------------------------------------- random functions
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_UNARY = [("sin", sp.sin), ("cos", sp.cos), ("exp", sp.exp), ("tanh", sp.tanh)]
+_BINARY = [("+", sp.Add), ("-", lambda a, b: a - b), ("*", sp.Mul)]
+
+
+def _expressions():
+    """(Python source, SymPy expression) pairs built side by side from the same choices."""
+    leaves = st.sampled_from([("x", x), ("z", z), ("2", sp.Integer(2)), ("x**2", x**2)])
+
+    def extend(children):
+        unary = st.tuples(st.sampled_from(_UNARY), children).map(
+            lambda t: (f"{t[0][0]}({t[1][0]})", t[0][1](t[1][1])))
+        binary = st.tuples(st.sampled_from(_BINARY), children, children).map(
+            lambda t: (f"({t[1][0]} {t[0][0]} {t[2][0]})", t[0][1](t[1][1], t[2][1])))
+        return unary | binary
+
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_expressions())
+def test_random_functions_gradient_is_the_derivative(pair):
+    source, expr = pair
+    try:
+        g = computation_graph(f"def f(x, z):\n    return {source}\n")
+    except ParseError:                       # returns an input, or folds to a constant (x - x)
+        assert expr.is_Symbol or expr.is_number, source
+        return
+    grads = g.gradient()
+    point = {x: sp.Rational(3, 10), z: sp.Rational(-7, 10)}
+    for w in (x, z):
+        want = sp.diff(expr, w).xreplace(point)
+        assert abs(float(grads[w].xreplace(point) - want)) < 1e-9, (source, w)
+    values = g.values(x=sp.Rational(3, 10), z=sp.Rational(-7, 10))
+    for w in (x, z):
+        assert abs(float(values["adjoint"].get(w, 0) - sp.diff(expr, w).xreplace(point))) < 1e-9
+    assert len({op for _, op in g.forward_table()}) == len(g.forward_table())   # no op twice
