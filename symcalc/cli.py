@@ -58,7 +58,8 @@ GRAMMAR = """expressions: names, numbers, + - * / @ **, .T, unary minus, parenth
 functions sigmoid relu tanh softplus exp log sqrt sin cos leaky_relu(Z, alpha) tr det logdet inv
 sum mean softmax logsumexp norm2 frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy
 eye(n) ones(m, n) zeros(m, n). Declare every name: --shape X=n,d (x=n is a column), --scalar a,
---positive lam, --symmetric A, --onehot y."""
+--positive lam, --symmetric A, --onehot y. Text that starts with a minus sign: --claim=-2*x,
+or a leading space (" -x.T*x"), so that it is not taken for an option."""
 
 
 class _Parser(argparse.ArgumentParser):

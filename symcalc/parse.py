@@ -17,8 +17,8 @@ Grammar (Python's operator precedence; ``**`` binds tightest, then unary minus):
     atom     := NAME | NUMBER | "(" expr ")" | FUNCTION "(" expr {"," expr} ")"
 
 Names are declared: matrices with a shape (``--shape X=n,d``; ``--shape x=n`` is a column
-``n x 1``), scalars (``--scalar a``; ``--positive lam`` for a positive one), square matrices declared symmetric (``--symmetric A``, then
-``A.T`` is ``A``) and one-hot targets (``--onehot y``). A size is a positive integer or a name,
+``n x 1``), scalars (``--scalar a``; ``--positive lam`` for a positive one), square matrices
+declared symmetric (``--symmetric A``, then ``A.T`` is ``A``) and one-hot targets (``--onehot y``). A size is a positive integer or a name,
 which becomes a positive integer symbol and may also be used as a scalar (``norm2(r)/n``). Names
 are ASCII identifiers that are not Python keywords, function names or ``T``. Numbers are integers
 or decimals (``0.5`` is exactly 1/2).
@@ -36,23 +36,24 @@ Operators:
 
 Functions (elementwise ones act entry by entry on a matrix and as usual on a scalar):
 
-==================================================  =================================================
-``sigmoid relu tanh softplus exp log sqrt sin cos``  elementwise
-``leaky_relu(Z)``, ``leaky_relu(Z, alpha)``          elementwise, alpha = 1/100 unless given
-``tr(A)``, ``det(A)``, ``logdet(A)``, ``inv(A)``     trace, determinant, log det, inverse (square A)
-``sum(Z)``, ``mean(Z)``                              sum or mean of all entries (1 x 1)
-``softmax(Z)``, ``logsumexp(z)``                     column-wise softmax; log Σ exp of a column
-``norm2(x)``, ``frobenius2(Z)``                      ‖x‖², ‖Z‖_F² (1 x 1)
-``hadamard(A, B, ...)``, ``kron(A, B)``, ``diag(v)``  A ⊙ B, A ⊗ B, the diagonal matrix of a column v
-``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``  mean squared error, binary and categorical
-                                                     cross-entropy on probabilities
-``eye(n)``, ``ones(m, n)``, ``zeros(m, n)``          identity, all-ones and zero matrices of given sizes
-==================================================  =================================================
+* ``sigmoid relu tanh softplus exp log sqrt sin cos``: elementwise;
+  ``leaky_relu(Z)`` and ``leaky_relu(Z, alpha)`` (alpha = 1/100 unless given)
+* ``tr(A)``, ``det(A)``, ``logdet(A)``, ``inv(A)``: trace, determinant, log det, inverse (A square)
+* ``sum(Z)``, ``mean(Z)``: the sum or mean of all entries (1 x 1)
+* ``softmax(Z)`` (column by column), ``logsumexp(z)`` (of a column)
+* ``norm2(x)`` = ‖x‖², ``frobenius2(Z)`` = ‖Z‖_F² (1 x 1)
+* ``hadamard(A, B, ...)`` = A ⊙ B ⊙ ..., ``kron(A, B)`` = A ⊗ B, ``diag(v)`` for a column v
+* ``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``: losses on predictions (probabilities
+  for the cross-entropies)
+* ``eye(n)``, ``ones(m, n)``, ``zeros(m, n)``: identity, all-ones and zero matrices of given sizes
 
 Example::
 
     >>> parse("(y - X*theta).T*(y - X*theta)", {"X": ("n", "d"), "y": ("n", 1), "theta": ("d", 1)})
-    (-X*theta + y).T*(-X*theta + y)
+    (-theta.T*X.T + y.T)*(-X*theta + y)
+    >>> parse("X*X", {"X": ("n", "d")})
+    Traceback (most recent call last):
+    symcalc.errors.ShapeError: column 2: a matrix product needs columns of the left = rows of the right in X*X: X is n x d and X is n x d
 """
 from __future__ import annotations
 

@@ -187,3 +187,11 @@ def test_no_code_runs(tmp_path, monkeypatch):
         with pytest.raises(ParseError):
             P(payload)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_docstring_examples():
+    import doctest
+
+    import symcalc.parse
+    result = doctest.testmod(symcalc.parse)
+    assert result.attempted >= 2 and result.failed == 0
