@@ -2,7 +2,7 @@
 
     python bench/codegen.py [--n 2000] [--d 200] [--repeat 50]
 
-Prints, for the least-squares and the logistic loss, the time of symcalc's generated gradient
+Prints, for the least-squares and the logistic loss (BLAS on ``--threads`` threads, default 1), the time of symcalc's generated gradient
 (symcalc.diff -> codegen -> lambdify, including its input shape checks), the time of the same
 gradient written by hand, and their ratio, all measured in the same run. Target: ratio <= 1.1.
 Times are the median of ``repeat`` calls after a warm-up.
@@ -10,15 +10,31 @@ Times are the median of ``repeat`` calls after a warm-up.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
-import numpy as np
-import sympy as sp
 
-import symcalc.functions as F
-from symcalc.diff import gradient
-from symcalc.numeric.lambdify import lambdify
+def _threads_from_argv(argv):
+    """BLAS reads its thread count at import: set it before numpy loads."""
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--threads", type=int, default=1)
+    threads = ap.parse_known_args(argv)[0].threads
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    return threads
+
+
+THREADS = _threads_from_argv(sys.argv[1:])
+
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+import symcalc.functions as F  # noqa: E402
+from symcalc.diff import gradient  # noqa: E402
+from symcalc.numeric.codegen import describe  # noqa: E402
+from symcalc.numeric.lambdify import lambdify  # noqa: E402
 
 
 def median_time(fn, args, repeat):
@@ -36,6 +52,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--d", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     opts = ap.parse_args(argv)
 
     n, d = sp.symbols("n d", integer=True, positive=True)
@@ -54,7 +71,7 @@ def main(argv=None):
     yv = (rng.uniform(size=(opts.n, 1)) > 0.5).astype(float)
     wv = rng.normal(size=(opts.d, 1))
 
-    print(f"gradient, n = {opts.n}, d = {opts.d}, median of {opts.repeat} calls")
+    print(f"gradient, n = {opts.n}, d = {opts.d}, median of {opts.repeat} calls, {THREADS} thread(s)")
     print(f"{'loss':<15} {'symcalc (ms)':>13} {'by hand (ms)':>13} {'ratio':>7}  max |diff|   gradient")
     for name, (loss, by_hand) in losses.items():
         G = gradient(loss, w)
@@ -63,9 +80,10 @@ def main(argv=None):
         t_gen = median_time(fn, (Xv, yv, wv), opts.repeat)
         t_hand = median_time(by_hand, (Xv, yv, wv), opts.repeat)
         print(f"{name:<15} {t_gen * 1e3:>13.3f} {t_hand * 1e3:>13.3f} {t_gen / t_hand:>7.2f}  "
-              f"{diff:.1e}     {G}")
-        body = [line.strip() for line in fn.source.splitlines()[-3:]]
-        print(" " * 17 + "generated: " + " | ".join(b for b in body if not b.startswith(("raise", "if "))))
+              f"{diff:.1e}     {describe(G)}")
+        body = [line.strip() for line in fn.source.splitlines()]
+        start = max(i for i, line in enumerate(body) if line.startswith("raise")) + 1
+        print(" " * 17 + "generated: " + "; ".join(body[start:]))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ import sympy as sp  # noqa: E402
 
 import symcalc.functions as F  # noqa: E402
 from symcalc.diff import gradient, hessian  # noqa: E402
+from symcalc.numeric.codegen import describe  # noqa: E402
 from symcalc.numeric.lambdify import lambdify  # noqa: E402
 
 
@@ -112,7 +113,7 @@ def main(argv=None):
 
     print(f"logistic-regression Hessian, n = {opts.n}, d = {opts.d}, median of {opts.repeat} calls, "
           f"{THREADS} thread(s)")
-    print(f"symcalc result: {H}")
+    print(f"symcalc result: {describe(H)}")
     print(f"symcalc derivation + code generation: {t_derive * 1e3:.0f} ms (once)")
     body = [line.strip() for line in f_hess.source.splitlines()]
     body = body[next(i for i, line in enumerate(body) if line.startswith("z")):]

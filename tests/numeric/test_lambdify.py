@@ -92,6 +92,8 @@ CASES = {
     "heaviside": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Heaviside(sp.Symbol("t"), 0))),
     "power lambda": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Symbol("t") ** 2 + 1 / (1 + sp.Symbol("t") ** 2))),
     "applyfunc exp": X.applyfunc(sp.exp),
+    "piecewise and min lambda": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Piecewise(
+        (sp.Symbol("t") ** 2, sp.Symbol("t") > 0), (sp.Min(sp.Symbol("t"), -sp.Symbol("t") / 2), True)))),
     "entry sum": F.sum(X),
     "entry mean": F.mean(X),
     "logsumexp": F.logsumexp(X * w),
