@@ -235,41 +235,28 @@ def _format(args):
     return "latex" if getattr(args, "standalone", False) else args.format
 
 
-def _render_derivation(args, d):
-    fmt = _format(args)
-    if args.standalone:
-        if not args.out:
-            import tempfile
-            with tempfile.TemporaryDirectory() as tmp:
-                return d.write_tex(Path(tmp) / "d.tex", standalone=True).read_text()
-        return None  # written by _write_derivation
-    if fmt == "latex":
-        return d.latex()
-    if fmt == "markdown":
-        return d.markdown()
-    return str(d)
-
-
 def _write_derivation(args, d, extra=""):
-    """Print or write a derivation; ``extra`` (plain lines) follows it as comments in LaTeX."""
+    """Print or write a derivation; ``extra`` (plain lines) follows it, as comments in LaTeX."""
     fmt = _format(args)
     if extra:
         extra = "\n".join(("% " + line) if fmt == "latex" else line for line in extra.splitlines())
-    if args.standalone and args.out:
-        path = Path(args.out)
-        d.write_tex(path, standalone=True)
-        if extra:
-            with path.open("a") as f:
-                f.write(extra + "\n")
+    if args.standalone:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(args.out) if args.out else Path(tmp) / "derivation.tex"
+            d.write_tex(path, standalone=True)
+            if extra:
+                with path.open("a") as f:
+                    f.write(extra + "\n")
+            if not args.out:
+                print(path.read_text(), end="")
+                return
         print(f"wrote {path}")
         if args.pdf:
             from .printing import compile_pdf
             print(f"wrote {compile_pdf(path)}")
         return
-    if getattr(args, "pdf", False):
-        from .errors import SymcalcError
-        raise SymcalcError("--pdf compiles a document: give --standalone --out FILE.tex too")
-    body = _render_derivation(args, d)
+    body = d.latex() if fmt == "latex" else d.markdown() if fmt == "markdown" else str(d)
     _emit(args, body + ("\n\n" + extra if extra else ""))
 
 
@@ -772,6 +759,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"symcalc {args.command}"
+    if getattr(args, "pdf", False) and not (args.standalone and args.out):
+        parser.error(f"{args.command} --pdf compiles a document: give --standalone --out FILE.tex too")
     try:
         return args.run(args)
     except KeyboardInterrupt:
