@@ -3,7 +3,7 @@
 Each ```text/```latex block right after a ```python block becomes what that block prints (the
 blocks of a page run in order, in one namespace, in a temporary directory); each ``$ symcalc``
 line of a ```console block gets its output (kept to its first lines when the shown output ends
-with ``...``). Review the diff before committing:
+with ``...``); each ``<!-- rendered -->`` region gets the output block before it. Review the diff before committing:
 
     python tests/docs/refresh_outputs.py docs/*.md && git diff docs/
 """
@@ -48,7 +48,7 @@ def refresh(page):
     try:
         for lang, code, adjacent, m in T.blocks(text):
             new = None
-            if lang == "python":
+            if lang in ("python", "py"):
                 output = T.run_python(code, namespace, page.name)
                 continue
             if lang in T.OUTPUT and adjacent and output is not None:
@@ -62,7 +62,11 @@ def refresh(page):
     finally:
         os.chdir(here)
     pieces.append(text[last:])
-    page.write_text("".join(pieces))
+    text = "".join(pieces)
+    for pasted, shown in reversed(T.rendered_regions(text)):
+        m = next(m for m in T.RENDERED.finditer(text) if m.group(1) == pasted)
+        text = text[:m.start(1)] + T.normal(shown) + "\n" + text[m.end(1):]
+    page.write_text(text)
     print("refreshed", page)
 
 

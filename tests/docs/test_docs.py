@@ -2,11 +2,15 @@
 
 - Every ```python block of docs/*.md runs, per page, in order, in one namespace (in a temporary
   directory); a ```text or ```latex block right after a python block is exactly what it prints.
+  ```py blocks (notebook cells that import IPython, which symcalc does not depend on) run the same
+  way when IPython is installed.
 - Every ``$ symcalc ...`` line of a ```console block runs (through ``symcalc.cli.main``, and one
   as ``python -m symcalc`` in a subprocess); the lines after it, up to the next ``$`` line, are its
   output (stdout and stderr) — all of it, or its first lines when they end with a line ``...``; a
   trailing ``# exit status N`` comment is the expected status (0 otherwise). Console lines without
   ``$`` (pip, apt-get) are not run.
+- Text between ``<!-- rendered -->`` and ``<!-- /rendered -->`` (Markdown output pasted so that the
+  page renders it) is the output block shown just before it.
 - docs/index.md links every page; relative links and images resolve (images < 200 KB); the
   supported-operations page lists every rule of ``symcalc.diff.rules.RULES``; the API reference
   names every public name of ``symcalc`` and ``symcalc.nn``.
@@ -15,6 +19,7 @@ After a deliberate change of printed output, ``python tests/docs/refresh_outputs
 rewrites the shown outputs; review the diff.
 """
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -31,6 +36,8 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 OUTPUT = ("text", "latex")
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+HAVE_IPYTHON = importlib.util.find_spec("IPython") is not None
+RENDERED = re.compile(r"<!-- rendered -->\n(.*?)<!-- /rendered -->", re.S)
 STATUS = re.compile(r"\s+#\s*exit status (\d+)\s*$")
 
 
@@ -98,14 +105,14 @@ def run_symcalc(command, cwd, subprocess_=False):
     return code, buffer.getvalue()
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if any(b[0] == "python" for b in blocks(p.read_text()))],
+@pytest.mark.parametrize("page", [p for p in PAGES if any(b[0] in ("python", "py") for b in blocks(p.read_text()))],
                          ids=lambda p: p.name)
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # snippets that write files write them here
     namespace = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
     output = None
     for number, (lang, code, adjacent, _) in enumerate(blocks(page.read_text()), start=1):
-        if lang == "python":
+        if lang == "python" or (lang == "py" and HAVE_IPYTHON):
             output = run_python(code, namespace, f"{page.name}, python block {number}")
         elif lang in OUTPUT and adjacent and output is not None:
             assert normal(output) == normal(code), (
@@ -138,6 +145,21 @@ def test_console_entry_point():
     page, (line, status, shown) = next((p, c) for p, c in CONSOLE if "--claim" in c[0] and c[1] == 1)
     code, output = run_symcalc(line, ROOT, subprocess_=True)
     assert code == status and normal(output).startswith(normal("\n".join(shown[:1]))), output
+
+
+def rendered_regions(text):
+    """[(pasted text, the output block before it)] for each rendered region of a page."""
+    out = []
+    for m in RENDERED.finditer(text):
+        before = [code for lang, code, _, b in blocks(text) if lang in OUTPUT and b.end() < m.start()]
+        out.append((m.group(1), before[-1] if before else ""))
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_rendered_regions_match_their_output(page):
+    for pasted, shown in rendered_regions(page.read_text()):
+        assert normal(pasted) == normal(shown), f"{page.name}: a rendered region differs from the output above it"
 
 
 def test_index_links_every_page():
