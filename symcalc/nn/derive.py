@@ -15,8 +15,9 @@ from ..simplify import transpose
 from . import layers as nl
 from . import losses as nlo
 
-FORWARD, JACOBIANS, BACKWARD, GRADIENTS = (
-    "Forward pass", "Local Jacobians (one sample)", "Backward pass", "Parameter gradients")
+FORWARD, JACOBIANS, ENTRIES, BACKWARD, GRADIENTS = (
+    "Forward pass", "Local Jacobians (one sample)", "Weights, entry by entry", "Backward pass",
+    "Parameter gradients")
 
 _FUSED = {
     nlo.BinaryCrossEntropy: "sigmoid output with binary cross-entropy: δ = a − y",
@@ -38,6 +39,8 @@ def network_derivation(bp) -> Derivation:
                 continue  # ∂z/∂W is matrix by matrix: its vec form is in bp.jacobians, not a step
             steps.append(Step(_jacobian_rule(net, out, inp), partial(out, inp, layout), J,
                               section=JACOBIANS))
+
+    steps += _weight_entries(net)
 
     stages = net.stages
     for s in reversed(stages):
@@ -70,6 +73,31 @@ def network_derivation(bp) -> Derivation:
                                  "rows": " (samples as rows)"}[net.batch]
     return Derivation.from_steps(title, steps, layout=layout, result=dict(bp.gradients),
                                  graph=bp.loss_expr, parameters=bp.parameters)
+
+
+def _weight_entries(net):
+    """∂z[k]_i / ∂W[k]_jk = 1[i = j] a[k−1]_k (index form of the matrix-by-matrix derivative)."""
+    taken = {str(sym) for s in net.stages for sym in s.W.free_symbols | net.x.free_symbols}
+    names = [n for n in ("i", "j", "k", "s", "p", "q", "r", "t") if n not in taken][:4]
+    if len(names) < 4:
+        return []
+    i, j, k, m = sp.symbols(names, integer=True)
+    steps = []
+    for s in net.stages:
+        inp = s.augmented if s.augmented is not None else s.input
+        if s.linear.out_features == 1:          # one output: W is a row, no δ_ij
+            i = j = sp.S.Zero
+        else:
+            i, j = sp.symbols(names[:2], integer=True)
+        if net.batch == "rows":
+            lhs, rhs = partial(s.z[m, i], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[m, k]
+        elif net.batch == "columns":
+            lhs, rhs = partial(s.z[i, m], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[k, m]
+        else:
+            lhs, rhs = partial(s.z[i, 0], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[k, 0]
+        rule = "affine map, one entry" + ("" if i == 0 else ": z_i depends on row i of W only")
+        steps.append(Step(rule, lhs, rhs, section=ENTRIES))
+    return steps
 
 
 def _jacobian_rule(net, out, inp):
