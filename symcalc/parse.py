@@ -69,6 +69,7 @@ from .errors import ParseError, ShapeError
 from .functions import is_matrix
 
 MAX_LENGTH = 4000
+MAX_MATRIX_POWER = 1000
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -350,6 +351,9 @@ class _Parser:
             raise self.error(node, f"a matrix power needs an integer exponent, not {self.source(node.right)}")
         if a.rows != a.cols:
             raise self.shape_error(node, "a matrix power needs a square matrix", (node.left, a))
+        if abs(b) > MAX_MATRIX_POWER:
+            raise self.error(node, f"matrix power {b} is beyond the limit ±{MAX_MATRIX_POWER} (the "
+                                   "derivative's cost grows with the exponent)")
         if b == 0:
             return sp.Identity(a.rows)
         return sp.MatPow(a, b).doit() if b < 0 else a ** b

@@ -129,6 +129,7 @@ def test_symmetric_must_be_square():
     ("1j*x", 1, "constant 1j"),
     ("A**0.5", 2, "integer exponent"),
     ("2**10000", 2, "too large"),
+    ("A**100000", 2, "limit"),
     ("x + sigmoid", 5, "function"),
     ("eye(lam)", 5, "not a size"),
     ("", 1, "empty"),
