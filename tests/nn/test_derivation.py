@@ -49,6 +49,7 @@ def test_derivation_steps_hold(layout, batch):
     assert any("δ recursion" in r for r in rules) and any("softmax output" in r for r in rules)
     if batch is None:
         assert any(r.startswith("chain rule in " + layout) for r in rules)
+    assert sum(s.section == "Weights, entry by entry" for s in d.steps) == 2
     assert "Backward pass" in d.latex()
 
 
