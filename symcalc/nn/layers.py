@@ -52,8 +52,9 @@ class Linear(Layer):
     def __init__(self, in_features, out_features, name=None, bias=True, intercept=False):
         self.in_features = _size(in_features, "Linear in_features")
         self.out_features = _size(out_features, "Linear out_features")
-        if name is not None and not (str(name).isidentifier() or str(name).isalnum()):
-            raise ValueError(f"Linear name {name!r} must be letters, digits or _ (it names W{name})")
+        if name is not None and not (str(name).isascii() and f"W{name}".isidentifier()):
+            raise ValueError(f"Linear name {name!r} must be ASCII letters, digits or _ "
+                             f"(it names the MatrixSymbols W{name}, b{name}, z{name}, …)")
         self.name = None if name is None else str(name)
         self.intercept = bool(intercept)
         self.bias = bool(bias) and not self.intercept

@@ -48,6 +48,10 @@ def test_structure_errors():
         nn.Network([nn.Linear(2, 2)], loss=nn.SquaredError()).backprop("mixed")
     with pytest.raises(ShapeError, match="positive integer"):
         nn.Linear(0, 2)
+    with pytest.raises(ValueError, match="ASCII letters"):
+        nn.Linear(2, 2, name="α")          # names become Python identifiers in generated code
+    with pytest.raises(ValueError, match="share a name"):
+        nn.Network([nn.Linear(2, 2, name="h"), nn.Linear(2, 2, name="h")], loss=nn.SquaredError())
 
 
 def test_generated_functions_check_their_inputs():
