@@ -12,7 +12,6 @@ import sys
 import sympy as sp
 
 import symcalc as sc
-from symcalc.numeric import check
 from symcalc.printing import text
 
 m, n, p, q = sp.symbols("m n p q", integer=True, positive=True)
@@ -55,12 +54,12 @@ for title, expr, wrt, options in ROWS:
         results[layout] = sc.diff(expr, wrt, layout=layout, **options)
         print(f"  {layout:11s}  {shape(results[layout]):10s}  {text(results[layout])}")
     for layout in ("numerator", "denominator"):
-        r = check(expr, wrt, layout=layout, seed=21, **options)
+        r = sc.check(expr, wrt, layout=layout, seed=21, **options)
         report(f"{layout} vs finite differences", r.ok, f"max relative error {r.max_rel_error:.1e}")
     num, den = results["numerator"], results["denominator"]
     same = num == den if not hasattr(num, "shape") else sc.textbook(num.T) == den
     if not same and hasattr(num, "shape"):
-        same = bool(check(expr, wrt, layout="denominator", derivative=num.T, seed=22))
+        same = bool(sc.check(expr, wrt, layout="denominator", derivative=num.T, seed=22))
     report("the two layouts are transposes of each other", same)
     print()
 
@@ -72,7 +71,7 @@ for layout in ("numerator", "denominator"):
     print(f"  {layout:11s}  array of shape {T.shape}   [{'i,j,k,l' if layout == 'numerator' else 'k,l,i,j'}]"
           f" = dY_ij/dX_kl;  entry {(0, 1, 2, 3) if layout == 'numerator' else (2, 3, 0, 1)}"
           f" = {T[(0, 1, 2, 3) if layout == 'numerator' else (2, 3, 0, 1)]}")
-    r = check(P2 * X2 * Q2, X2, layout=layout, seed=23)
+    r = sc.check(P2 * X2 * Q2, X2, layout=layout, seed=23)
     report(f"{layout} array vs finite differences", r.ok, f"max relative error {r.max_rel_error:.1e}")
 try:
     sc.diff(P * X * Q, X)

@@ -12,9 +12,6 @@ import numpy as np
 import sympy as sp
 
 import symcalc as sc
-from symcalc.derivation import derive
-from symcalc.numeric import check, lambdify
-from symcalc.numeric.closed_form import solve_stationary
 from symcalc.printing import text
 
 n, d = sp.symbols("n d", integer=True, positive=True)
@@ -32,7 +29,7 @@ def report(what, ok, detail=""):
         failures.append(what)
 
 
-derivation = derive(L, theta, layout="denominator")
+derivation = sc.derive(L, theta, layout="denominator")
 print(derivation)
 print()
 
@@ -43,21 +40,21 @@ H = sc.hessian(L, theta)
 print(f"  dL/dtheta (denominator) = {text(g)}   shape {g.shape}")
 print(f"  dL/dtheta (numerator)   = {text(g_num)}   shape {g_num.shape}")
 print(f"  Hessian                 = {text(H)}   shape {H.shape}")
-cf = solve_stationary(L, theta)
+cf = sc.solve_stationary(L, theta)
 print(f"  stationary point        = {text(cf.solution)}  ({cf.nature})")
 print()
 
 print("Checks")
 for layout in ("denominator", "numerator"):
-    r = check(L, theta, layout=layout, seed=1)
+    r = sc.check(L, theta, layout=layout, seed=1)
     report(f"gradient, {layout} layout, vs finite differences", r.ok,
            f"max relative error {r.max_rel_error:.2e} at {r.sizes}")
-r = check(g, theta, layout="numerator", derivative=H, seed=2)
+r = sc.check(g, theta, layout="numerator", derivative=H, seed=2)
 report("Hessian = d(gradient)/dtheta vs finite differences", r.ok,
        f"max relative error {r.max_rel_error:.2e} at {r.sizes}")
 report("every step of the derivation holds at random values", bool(derivation.check(seed=3)))
 
-solution = lambdify([X, y], cf.solution)               # NumPy: solves X^T X theta = X^T y
+solution = sc.lambdify([X, y], cf.solution)               # NumPy: solves X^T X theta = X^T y
 rng = np.random.default_rng(0)
 Xv, yv = rng.standard_normal((50, 4)), rng.standard_normal((50, 1))
 ours = solution(Xv, yv)

@@ -12,11 +12,6 @@ import numpy as np
 import sympy as sp
 
 import symcalc as sc
-from symcalc.derivation import derive
-from symcalc.errors import UnsupportedError
-from symcalc.numeric import check, lambdify
-from symcalc.numeric.closed_form import solve_stationary
-from symcalc.numeric.verify import verify
 from symcalc.printing import text
 
 n, d = sp.symbols("n d", integer=True, positive=True)
@@ -34,7 +29,7 @@ def report(what, ok, detail=""):
         failures.append(what)
 
 
-derivation = derive(L, w)
+derivation = sc.derive(L, w)
 print(derivation)
 print()
 
@@ -44,28 +39,28 @@ print("Results")
 print(f"  gradient = {text(g)}")
 print(f"  Hessian  = {text(H)}")
 try:
-    solve_stationary(L, w)
+    sc.solve_stationary(L, w)
     print("  closed form: unexpectedly found one")
-except UnsupportedError as e:
+except sc.UnsupportedError as e:
     print(f"  closed form: none ({str(e).split(';')[0]})")
 print()
 
 print("Checks")
 for layout in ("denominator", "numerator"):
-    r = check(L, w, layout=layout, seed=7)
+    r = sc.check(L, w, layout=layout, seed=7)
     report(f"gradient, {layout} layout, vs finite differences", r.ok,
            f"max relative error {r.max_rel_error:.2e} at {r.sizes}")
-r = check(g, w, layout="numerator", derivative=H, seed=8)
+r = sc.check(g, w, layout="numerator", derivative=H, seed=8)
 report("Hessian vs finite differences of the gradient", r.ok, f"max relative error {r.max_rel_error:.2e}")
 report("every step of the derivation holds at random values", bool(derivation.check(seed=9)))
 p = sc.sigmoid(X * w)
 textbook_g = X.T * (p - y)
 textbook_H = X.T * sp.DiagMatrix(sp.HadamardProduct(p, sp.OneMatrix(n, 1) - p)) * X
-report("the textbook gradient X^T (sigmoid(Xw) - y) is right", verify(textbook_g, L, w).ok)
-report("the textbook Hessian X^T diag(p (1 - p)) X is right", verify(textbook_H, g, w, layout="numerator").ok)
+report("the textbook gradient X^T (sigmoid(Xw) - y) is right", sc.verify(textbook_g, L, w).ok)
+report("the textbook Hessian X^T diag(p (1 - p)) X is right", sc.verify(textbook_H, g, w, layout="numerator").ok)
 
 # Newton's method with the generated NumPy code (y in {0, 1}, data not separable).
-loss_grad_hess = lambdify([X, y, w], [L, g, H])
+loss_grad_hess = sc.lambdify([X, y, w], [L, g, H])
 rng = np.random.default_rng(0)
 Xv = rng.standard_normal((200, 3))
 yv = (rng.random((200, 1)) < 1 / (1 + np.exp(-Xv @ np.array([[1.0], [-2.0], [0.5]])))).astype(float)

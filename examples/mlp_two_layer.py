@@ -12,9 +12,8 @@ import sys
 import numpy as np
 import sympy as sp
 
+import symcalc as sc
 from symcalc import nn
-from symcalc.diff import diff
-from symcalc.numeric import lambdify
 from symcalc.printing import text
 
 d, h, k = sp.symbols("d h k", integer=True, positive=True)
@@ -82,8 +81,8 @@ for batch in ("columns", "rows"):
         report("generated backward pass vs finite differences", worst < 1e-6, f"max difference {worst:.1e}")
 
         # The same gradients from the engine, differentiating the whole loss at once.
-        whole = [diff(bp.loss_expr, p, layout=layout) for p in bp.parameters]
-        engine = lambdify(bp.parameters + [bp.x, bp.y], whole)
+        whole = [sc.diff(bp.loss_expr, p, layout=layout) for p in bp.parameters]
+        engine = sc.lambdify(bp.parameters + [bp.x, bp.y], whole)
         values = [params[p.name] for p in bp.parameters] + [x, y]
         worst = max(float(np.max(np.abs(a - grads[p.name])))
                     for a, p in zip(engine(*values), bp.parameters))

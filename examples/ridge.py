@@ -12,9 +12,6 @@ import numpy as np
 import sympy as sp
 
 import symcalc as sc
-from symcalc.derivation import derive
-from symcalc.numeric import check, lambdify
-from symcalc.numeric.closed_form import solve_stationary
 from symcalc.printing import text
 
 n, d = sp.symbols("n d", integer=True, positive=True)
@@ -33,13 +30,13 @@ def report(what, ok, detail=""):
         failures.append(what)
 
 
-derivation = derive(L, theta, style="differential")
+derivation = sc.derive(L, theta, style="differential")
 print(derivation)
 print()
 
 g = sc.gradient(L, theta)
 H = sc.hessian(L, theta)
-cf = solve_stationary(L, theta)
+cf = sc.solve_stationary(L, theta)
 print("Results")
 print(f"  gradient        = {text(g)}")
 print(f"  Hessian         = {text(H)}")
@@ -51,14 +48,14 @@ print()
 
 print("Checks")
 for layout in ("denominator", "numerator"):
-    r = check(L, theta, layout=layout, seed=4)
+    r = sc.check(L, theta, layout=layout, seed=4)
     report(f"gradient, {layout} layout, vs finite differences", r.ok,
            f"max relative error {r.max_rel_error:.2e} at {r.sizes}")
-r = check(g, theta, layout="numerator", derivative=H, seed=5)
+r = sc.check(g, theta, layout="numerator", derivative=H, seed=5)
 report("Hessian vs finite differences of the gradient", r.ok, f"max relative error {r.max_rel_error:.2e}")
 report("every step of the derivation holds at random values", bool(derivation.check(seed=6)))
 
-solution = lambdify([X, y, lam], cf.solution)
+solution = sc.lambdify([X, y, lam], cf.solution)
 rng = np.random.default_rng(0)
 Xv, yv, lv = rng.standard_normal((30, 5)), rng.standard_normal((30, 1)), 0.7
 augmented_X = np.vstack([Xv, np.sqrt(lv) * np.eye(5)])

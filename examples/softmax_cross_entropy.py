@@ -14,9 +14,6 @@ import sympy as sp
 
 import symcalc as sc
 from symcalc import nn
-from symcalc.derivation import derive
-from symcalc.numeric import check
-from symcalc.numeric.verify import verify
 from symcalc.printing import text
 
 K, d, h = sp.symbols("K d h", integer=True, positive=True)
@@ -36,7 +33,7 @@ def report(what, ok, detail=""):
         failures.append(what)
 
 
-print(derive(L, W, style="differential"))
+print(sc.derive(L, W, style="differential"))
 print()
 
 print("Results")
@@ -52,14 +49,14 @@ print()
 print("Checks")
 for wrt in (W, b, x):
     for layout in ("denominator", "numerator"):
-        r = check(L, wrt, layout=layout, seed=11)
+        r = sc.check(L, wrt, layout=layout, seed=11)
         report(f"dL/d{wrt}, {layout} layout, vs finite differences", r.ok,
                f"max relative error {r.max_rel_error:.1e}")
-r = check(sc.softmax(z), z, layout="numerator", seed=12)
+r = sc.check(sc.softmax(z), z, layout="numerator", seed=12)
 report("softmax Jacobian vs finite differences", r.ok, f"max relative error {r.max_rel_error:.1e}")
 Lz = sc.cross_entropy(sc.softmax(z), y)
-report("claim dL/dz = softmax(z) - y is correct", verify(sc.softmax(z) - y, Lz, z).ok)
-wrong = verify(y - sc.softmax(z), Lz, z)
+report("claim dL/dz = softmax(z) - y is correct", sc.verify(sc.softmax(z) - y, Lz, z).ok)
+wrong = sc.verify(y - sc.softmax(z), Lz, z)
 report("claim dL/dz = y - softmax(z) is caught as wrong", not wrong.ok and wrong.diagnosis == "factor",
        wrong.explanation.split(":")[0])
 

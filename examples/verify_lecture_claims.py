@@ -12,7 +12,6 @@ import sys
 import sympy as sp
 
 import symcalc as sc
-from symcalc.numeric.verify import verify, verify_entrywise
 from symcalc.printing import text
 
 n, d, N = sp.symbols("n d N", integer=True, positive=True)
@@ -52,7 +51,7 @@ CLAIMS = [
 
 failures = []
 for number, (words, claim, expr, wrt, layout, status, diagnosis) in enumerate(CLAIMS, start=1):
-    verdict = verify(claim, expr, wrt, layout=layout)
+    verdict = sc.verify(claim, expr, wrt, layout=layout)
     print(f"{number:2d}. {words}")
     print(f"    claim {text(claim)}, {layout} layout: {verdict.status.upper()}")
     if not verdict.ok:
@@ -71,11 +70,11 @@ Xb, W, b = sp.MatrixSymbol("X", N, d), sp.MatrixSymbol("W", d, d), sp.MatrixSymb
 Z = Xb * W.T + sp.OneMatrix(N, 1) * b.T
 u = sp.IndexedBase("u")
 print(f"{len(CLAIMS) + 1:2d}. batch layer, index form: dz_ij/dW_jk = u_ik  with u = exp(Z)")
-verdict = verify_entrywise(u[i, k], Z, W, of=(i, j), by=(j, k), where={u: sc.exp(Z)})
+verdict = sc.verify_entrywise(u[i, k], Z, W, of=(i, j), by=(j, k), where={u: sc.exp(Z)})
 print(f"    {verdict.status.upper()}: {verdict.explanation}")
 if verdict.status != "wrong":
     failures.append("index claim")
-right = verify_entrywise(sp.IndexedBase("X")[i, k], Z, W, of=(i, j), by=(j, k))
+right = sc.verify_entrywise(sp.IndexedBase("X")[i, k], Z, W, of=(i, j), by=(j, k))
 print(f"    the corrected claim dz_ij/dW_jk = X_ik: {right.status.upper()}")
 if not right.ok:
     failures.append("corrected index claim")
