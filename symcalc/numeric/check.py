@@ -381,12 +381,12 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     values = draw_values(args, S, rng, e)
     for a in _inverted_args(e):
         try:
-            A = lambdify(args, a)(*[values[s] for s in args])
+            A = lambdify(args, a, structure=False)(*[values[s] for s in args])
         except SymcalcError:
             continue
         if not np.all(np.isfinite(A)) or np.linalg.cond(A) > 1e6:
             return f"the inverted matrix {describe(a)} is ill-conditioned at sizes {S}"
-    F = lambdify(args, e)
+    F = lambdify(args, e, structure=False)  # finite differences perturb symmetric inputs
 
     def f(x):
         return F(*[x if s == w else values[s] for s in args])
@@ -396,7 +396,7 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
         if not np.all(np.isfinite(y0)):
             return f"{describe(e)} is not finite at the drawn values"
         expected = numeric_derivative(f, values[w], layout=layout, vec=vec, eps=eps)
-        actual = lambdify(args, D)(*[values[s] for s in args])
+        actual = lambdify(args, D, structure=False)(*[values[s] for s in args])
     if not np.all(np.isfinite(expected)):
         return "finite differences are not finite at the drawn values"
     ok, abs_err, rel, msg = compare(actual, expected, tol)

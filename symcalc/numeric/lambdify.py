@@ -15,20 +15,22 @@ __all__ = ["lambdify"]
 _counter = itertools.count(1)
 
 
-def lambdify(args, expr, name: str = "f"):
+def lambdify(args, expr, name: str = "f", structure: bool = True):
     """A NumPy function of ``args`` (MatrixSymbols and Symbols, in order) returning ``expr``.
 
     ``expr`` is one expression or a list of them (the function then returns a tuple). Matrix
     results are 2-D arrays (a 1 x 1 result is a (1, 1) array), scalar results are floats. Array
     arguments are checked against their declared shapes and a mismatch raises
-    ``symcalc.errors.ShapeError``. The generated source is ``f.source``.
+    ``symcalc.errors.ShapeError``; an argument declared ``SymmetricMatrix`` or ``OneHot`` that is
+    not symmetric or one-hot raises ValueError (``structure=False`` skips that check). The
+    generated source is ``f.source``.
 
     The source is produced by ``codegen`` from SymPy objects, never from user text, and every
     name in it is checked to be a plain identifier before it is compiled.
     """
     if isinstance(args, sp.Basic):
         args = [args]
-    source = function_source(expr, list(args), name)
+    source = function_source(expr, list(args), name, structure)
     filename = f"<symcalc-lambdify-{next(_counter)}>"
     text = HELPERS + "\n\n" + source
     namespace = {"numpy": numpy, "ShapeError": ShapeError, "__name__": "symcalc_generated"}

@@ -130,6 +130,24 @@ def test_size_that_is_not_a_whole_solution_is_refused():
         f(np.ones((5, 1)))
 
 
+def test_declared_structure_is_checked():
+    """2 S x is right only for a symmetric S: a non-symmetric array is refused, not miscomputed."""
+    S = F.SymmetricMatrix("S", n)
+    x = sp.MatrixSymbol("x", n, 1)
+    Y = F.OneHot("Y", 3, n)
+    f = lambdify([S, x, Y], [2 * S * x, Y.T])
+    sym = np.array([[2.0, 1.0], [1.0, 3.0]])
+    onehot = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    f(sym, np.ones((2, 1)), onehot)
+    f(sym + np.array([[0, 1e-5], [0, 0]]), np.ones((2, 1)), onehot + 1e-5)  # a difference step
+    with pytest.raises(ValueError, match="S is declared symmetric"):
+        f(np.array([[2.0, 1.0], [0.0, 3.0]]), np.ones((2, 1)), onehot)
+    with pytest.raises(ValueError, match="Y is declared one-hot"):
+        f(sym, np.ones((2, 1)), onehot * 2)
+    g = lambdify([S, x, Y], 2 * S * x, structure=False)
+    g(np.array([[2.0, 1.0], [0.0, 3.0]]), np.ones((2, 1)), onehot * 2)
+
+
 def test_scalar_results_are_floats_and_1x1_are_arrays():
     f = lambdify([X, w], [sp.Trace(X.T * X), w.T * w])
     tr, sq = f(np.ones((3, 2)), np.ones((2, 1)))
