@@ -260,8 +260,10 @@ def _write_derivation(args, d, extra=""):
     _emit(args, body + ("\n\n" + extra if extra else ""))
 
 
-def _sizes_text(sizes):
-    return ", ".join(f"{k} = {v}" for k, v in sizes.items()) or "the declared sizes"
+def _sizes_text(sizes, math=False):
+    """``d = 4, n = 5`` (``$d = 4$, ...`` for LaTeX text)."""
+    fmt = "${} = {}$" if math else "{} = {}"
+    return ", ".join(fmt.format(k, v) for k, v in sizes.items()) or "the declared sizes"
 
 
 # ---------------------------------------------------------------------- subcommands
@@ -516,7 +518,7 @@ def _sizes():
 
 def _fd_line(what, report):
     return (f"{what}: {'agrees' if report.ok else 'DISAGREES'} with central finite differences at "
-            f"{_sizes_text(report.sizes)} (max relative error {report.max_rel_error:.1e})")
+            f"{_sizes_text(report.sizes, True)} (max relative error {report.max_rel_error:.1e})")
 
 
 def _steps_line(d, check):
@@ -527,7 +529,7 @@ def _steps_line(d, check):
         from .errors import SymcalcError
         raise SymcalcError(f"a step of the derivation {d!r} failed its numeric check: {report}")
     return (f"every one of the {len(report.results)} steps ({d.layout} layout) holds at random "
-            f"values, sizes {_sizes_text(report.sizes)}")
+            f"values, sizes {_sizes_text(report.sizes, True)}")
 
 
 def _closed_form_lines(cf):

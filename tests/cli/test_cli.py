@@ -143,6 +143,8 @@ def test_notes_compiles_a_pdf(tmp_path):
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     assert f"wrote {pdf}" in r.stdout or "wrote notes/symcalc-notes.pdf" in r.stdout
     assert "steps" in r.stdout and "checked" in r.stdout
+    from symcalc.printing import compile_pdf  # every chapter is a document of its own too
+    assert compile_pdf(tmp_path / "notes" / "06-worked-1-2-3-1.tex").is_file()
 
 
 # ---------------------------------------------------------------------- errors: one line, status 2
