@@ -55,6 +55,14 @@ def _as_scalar(v):
     return v
 
 
+def _matmul(a, b):
+    """Explicit product, built unevaluated: SymPy's canonical ordering is slow and not needed."""
+    if a.cols != b.rows:
+        raise TypeError(f"oracle: cannot multiply {a.shape} by {b.shape}")
+    return sp.ImmutableMatrix(a.rows, b.cols, lambda i, j: sp.Add(
+        *[sp.Mul(a[i, k], b[k, j], evaluate=False) for k in range(a.cols)], evaluate=False))
+
+
 def _kron(a, b):
     return sp.ImmutableMatrix(a.rows * b.rows, a.cols * b.cols,
                               lambda r, c: a[r // b.rows, c // b.cols] * b[r % b.rows, c % b.cols])
@@ -152,10 +160,15 @@ class Explicit:
         if isinstance(e, sp.MatMul):
             scalars = [_as_scalar(self(a)) for a in e.args if not a.is_Matrix]
             mats = [X(a) for a in e.args if a.is_Matrix]
-            product = functools.reduce(lambda a, b: self._bind(a * b), mats)
-            return sp.ImmutableMatrix(sp.Mul(*scalars) * product)
+            product = functools.reduce(lambda a, b: self._bind(_matmul(a, b)), mats)
+            if not scalars:
+                return product
+            k = sp.Mul(*scalars)
+            return product.applyfunc(lambda t: sp.Mul(k, t, evaluate=False))
         if isinstance(e, sp.MatAdd):
-            return sp.ImmutableMatrix(functools.reduce(lambda a, b: a + b, [X(a) for a in e.args]))
+            terms = [X(a) for a in e.args]
+            return sp.ImmutableMatrix(terms[0].rows, terms[0].cols, lambda i, j: sp.Add(
+                *[t[i, j] for t in terms], evaluate=False))
         if isinstance(e, sp.Transpose):
             return X(e.arg).T
         if isinstance(e, sp.Adjoint):
@@ -372,6 +385,26 @@ _PRINTER_SETTINGS = {"fully_qualified_modules": False, "inline": True,
                      "allow_unknown_functions": True, "user_functions": {}, "order": "none"}
 
 
+class _Printer(NumPyPrinter):
+    """NumPy printing with every sum, product and power fully parenthesised.
+
+    The stock printer spends most of its time on precedence and term order, which only matter
+    for reading; the oracle prints thousands of small let-bindings per expression.
+    """
+
+    def _print_Add(self, e):
+        return "(" + " + ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Mul(self, e):
+        return "(" + "*".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Pow(self, e):
+        return f"(({self._print(e.base)})**({self._print(e.exp)}))"
+
+    def _print_Rational(self, e):
+        return f"({e.p}/{e.q})"
+
+
 @dataclass
 class Point:
     """Concrete values for every symbol and the entry symbols that stand for them."""
@@ -425,7 +458,7 @@ def compile_expr(e, point):
     bindings = list(explicit.bindings)
     fn = sp.lambdify([point.order], items, modules=[NUMPY_FUNCTIONS, "numpy"],
                      cse=lambda exprs: (bindings, exprs),
-                     printer=NumPyPrinter(_PRINTER_SETTINGS))
+                     printer=_Printer(_PRINTER_SETTINGS))
 
     def f(flat):
         with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
