@@ -1,10 +1,10 @@
 """Generated NumPy gradients against hand-written NumPy (n = 2000, d = 200).
 
-    python bench/codegen.py [--n 2000] [--d 200] [--repeat 50]
+    python bench/codegen.py [--n 2000] [--d 200] [--repeat 50] [--threads 1]
 
-Prints, for the least-squares and the logistic loss (BLAS on ``--threads`` threads, default 1), the time of symcalc's generated gradient
-(symcalc.diff -> codegen -> lambdify, including its input shape checks), the time of the same
-gradient written by hand, and their ratio, all measured in the same run. Target: ratio <= 1.1.
+Prints, for the least-squares and the logistic loss (BLAS on ``--threads`` threads, default 1),
+the time of symcalc's generated gradient (symcalc.diff -> codegen -> lambdify, including its
+input shape checks), the time of the same gradient written by hand, and their ratio, all measured in the same run. Target: ratio <= 1.1.
 Times are the median of ``repeat`` calls after a warm-up.
 """
 from __future__ import annotations

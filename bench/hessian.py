@@ -1,14 +1,14 @@
 """The logistic-regression Hessian Xᵀ diag(σ(Xw) ⊙ (1 − σ(Xw))) X at n = 2000, d = 200.
 
-    python bench/hessian.py [--n 2000] [--d 200] [--repeat 20]
+    python bench/hessian.py [--n 2000] [--d 200] [--repeat 20] [--threads 1]
 
 Three ways, timed in one run (median of ``repeat`` calls after a warm-up), with their ratios to
 symcalc's generated NumPy:
   * symcalc: ``symcalc.diff.hessian`` of the loss, turned into NumPy by ``lambdify``; the diagonal
-    is applied as a broadcast (Xᵀ (s ⊙ X)), never as an n x n matrix;
+    is never an n x n matrix: with s = σ(1 − σ) ≥ 0 proved, Xᵀ diag(s) X = Bᵀ B, B = √s ⊙ X;
   * ``jax.hessian`` of the same loss written in ``jax.numpy`` (float64; jit-compiled, whose first
-    call includes the compilation, and without jit). jax is optional (``pip install "jax[cpu]"``, the ``bench`` extra);
-    without it the row says so;
+    call includes the compilation, and without jit). jax is optional (``pip install "jax[cpu]"``,
+    the ``bench`` extra); without it the rows say so;
   * central finite differences of symcalc's generated gradient (2d gradient evaluations).
 All three Hessians are compared entry by entry. Target: symcalc at least 10x faster than jax.
 Every method runs on ``--threads`` BLAS/XLA threads (default 1): on a shared machine

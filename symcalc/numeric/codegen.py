@@ -13,8 +13,15 @@ Conventions of the generated function
   a symbolic size is bound by the first argument that has it and must agree across arguments
   (``n`` from ``X`` and from ``y``). A 1-D array is refused, not broadcast: a vector ``y`` of
   shape (n,) against a column of shape (n, 1) would silently become an n x n matrix.
+* An argument declared ``SymmetricMatrix`` must be symmetric and one declared ``OneHot`` must have
+  columns summing to 1 (results are simplified with Sᵀ = S and 1ᵀy = 1); else ValueError.
 * ``log(det(A))`` is computed with ``slogdet`` (the log of the absolute value of the determinant,
   whose gradient A^{-T} holds for either sign).
+
+How products are computed: A⁻¹B (an inverse used once) is ``solve(A, B)``; diag(v) in a product is
+a broadcast (Xᵀ diag(s) X never builds an n x n matrix, and when s ≥ 0 is proved it is the
+symmetric product Bᵀ B, B = √s ⊙ X); chains of three or more use ``multi_dot`` (which picks the
+cheapest order); b 1ᵀ in a sum is a broadcast of b; A 1 and 1ᵀ A are row and column sums.
 
 Common sub-expressions are found on the matrix-expression DAG (``sympy.cse`` cannot look inside
 elementwise functions). An elementwise function's body is split into its scalar sub-terms, each an
@@ -39,15 +46,14 @@ from sympy.tensor.array import NDimArray
 from ..diff.indices import sum_to_matrix
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import (
-    ELEMENT, SCALAR_FUNCTIONS, EntryMean, OneHot, SymmetricMatrix, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm,
-    canonical_elementwise,
+    ELEMENT, SCALAR_FUNCTIONS, OneHot, Softmax, SymmetricMatrix, canonical_elementwise,
 )
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
 
 EAF = ElementwiseApplyFunction
 
-#: Names the generated code uses itself; an argument may not take them.
+#: Names the generated code uses itself; an argument with one of them gets a trailing underscore.
 RESERVED = frozenset({"numpy", "ShapeError", "_matrix", "float", "int"})
 
 #: Module-level helper of the generated code (it needs a ``ShapeError`` in its namespace).

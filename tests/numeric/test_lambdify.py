@@ -24,6 +24,7 @@ y = sp.MatrixSymbol("y", n, 1)
 v = sp.MatrixSymbol("v", n, 1)
 r = sp.MatrixSymbol("r", 1, d)
 alpha = sp.Symbol("alpha", real=True)
+t = sp.Symbol("t")  # a user's own Lambda variable
 S = F.SymmetricMatrix("S", n)
 e = ELEMENT
 
@@ -88,12 +89,12 @@ CASES = {
     "sigma (1 - sigma)": elementwise(F.Sigmoid(e) * (1 - F.Sigmoid(e)), X),
     "nested elementwise": F.log(F.sigmoid(X)),
     "abs": X.applyfunc(sp.Abs),
-    "max lambda": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Max(0, sp.Symbol("t")))),
-    "heaviside": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Heaviside(sp.Symbol("t"), 0))),
-    "power lambda": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Symbol("t") ** 2 + 1 / (1 + sp.Symbol("t") ** 2))),
+    "max lambda": X.applyfunc(sp.Lambda(t, sp.Max(0, t))),
+    "heaviside": X.applyfunc(sp.Lambda(t, sp.Heaviside(t, 0))),
+    "power lambda": X.applyfunc(sp.Lambda(t, t**2 + 1 / (1 + t**2))),
     "applyfunc exp": X.applyfunc(sp.exp),
-    "piecewise and min lambda": X.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Piecewise(
-        (sp.Symbol("t") ** 2, sp.Symbol("t") > 0), (sp.Min(sp.Symbol("t"), -sp.Symbol("t") / 2), True)))),
+    "piecewise and min lambda": X.applyfunc(
+        sp.Lambda(t, sp.Piecewise((t**2, t > 0), (sp.Min(t, -t / 2), True)))),
     "entry sum": F.sum(X),
     "entry mean": F.mean(X),
     "logsumexp": F.logsumexp(X * w),
