@@ -48,10 +48,6 @@ class Stage:
     augmented: sp.MatrixSymbol = None   # [1; a[k−1]] for an intercept layer
     input: sp.MatrixSymbol = None       # a[k−1] (x for k = 1)
 
-    @property
-    def label(self):
-        return self.linear.name
-
     def describe(self):
         return f"layer {self.positions[0]} ({self.linear!r})"
 
@@ -176,6 +172,7 @@ class Network:
             s.input = prev
             prev = s.a
         self.output = prev
+        self.L = sp.MatrixSymbol("L", 1, 1)
 
     @property
     def parameters(self):
@@ -186,9 +183,6 @@ class Network:
         return out
 
     # ------------------------------------------------------------------ forward
-
-    def _ones(self, rows, cols):
-        return sp.OneMatrix(rows, cols)
 
     def forward_bindings(self):
         """[(symbol, expression)] of the forward pass, in order, ending with the loss L."""
@@ -203,15 +197,14 @@ class Network:
             if self.batch == "rows":
                 terms = [mul(inp, transpose(s.W))]
                 if s.b is not None:
-                    terms.append(mul(self._ones(n, 1), transpose(s.b)))
+                    terms.append(mul(sp.OneMatrix(n, 1), transpose(s.b)))
             else:
                 terms = [mul(s.W, inp)]
                 if s.b is not None:
-                    terms.append(s.b if self.batch is None else mul(s.b, self._ones(1, n)))
+                    terms.append(s.b if self.batch is None else mul(s.b, sp.OneMatrix(1, n)))
             out.append((s.z, add(s.z.shape, *terms)))
             if s.a is not s.z:
                 out.append((s.a, s.activation.forward(s.z, self.batch or "columns")))
-        self.L = sp.MatrixSymbol("L", 1, 1)
         out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
         return out
 
