@@ -20,6 +20,7 @@ rewrites the shown outputs; review the diff.
 """
 import contextlib
 import importlib.util
+import inspect
 import io
 import os
 import re
@@ -201,3 +202,37 @@ def test_api_reference_names_every_public_name():
     text = (DOCS / "api.md").read_text()
     missing = [n for n in public_names() if f"`{n}" not in text and f"`sc.{n}" not in text]
     assert not missing, f"docs/api.md does not document {missing}"
+
+
+def plain_signature(obj):
+    """A signature as the API reference writes it: names and defaults, no annotations."""
+    parts, star = [], False
+    for p in inspect.signature(obj).parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            parts.append("*" + p.name)
+            star = True
+            continue
+        if p.kind == p.VAR_KEYWORD:
+            parts.append("**" + p.name)
+            continue
+        if p.kind == p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        if p.default is p.empty:
+            parts.append(p.name)
+        elif type(p.default).__name__ == "_HAS_DEFAULT_FACTORY_CLASS":
+            parts.append(f"{p.name}=...")
+        else:
+            parts.append(f"{p.name}={p.default!r}")
+    return ", ".join(parts)
+
+
+def test_api_reference_signatures_match_the_code():
+    import symcalc
+    import symcalc.nn
+    text = (DOCS / "api.md").read_text()
+    documented = re.findall(r"^- `(sc|nn)\.(\w+)\((.*?)\)`", text, re.M)
+    assert len(documented) > 40
+    for prefix, name, args in documented:
+        obj = getattr(symcalc if prefix == "sc" else symcalc.nn, name)
+        assert args == plain_signature(obj), f"api.md: {prefix}.{name}({args}) but the code has ({plain_signature(obj)})"
