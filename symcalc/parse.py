@@ -228,9 +228,10 @@ class _Parser:
     def source(self, node):
         return ast.get_source_segment(self.text, node) or ast.unparse(node)
 
-    def shape_error(self, node, what, *parts):
+    def shape_error(self, node, what, *parts, hint=""):
         described = " and ".join(f"{self.source(p)} is {_shape(v)}" for p, v in parts)
-        return self.error(node, f"{what} in {self.source(node)}: {described}", ShapeError)
+        hint = f" ({hint})" if hint else ""
+        return self.error(node, f"{what} in {self.source(node)}: {described}{hint}", ShapeError)
 
     # driver ---------------------------------------------------------------
     def run(self):
@@ -350,7 +351,9 @@ class _Parser:
                 return sp.Trace(a) ** b
             raise self.error(node, f"a matrix power needs an integer exponent, not {self.source(node.right)}")
         if a.rows != a.cols:
-            raise self.shape_error(node, "a matrix power needs a square matrix", (node.left, a))
+            base = self.source(node.left)
+            raise self.shape_error(node, "a matrix power needs a square matrix", (node.left, a),
+                                   hint=f"entry by entry, write hadamard({base}, {base})")
         if abs(b) > MAX_MATRIX_POWER:
             raise self.error(node, f"matrix power {b} is beyond the limit ±{MAX_MATRIX_POWER} (the "
                                    "derivative's cost grows with the exponent)")
