@@ -88,12 +88,14 @@ def run_symcalc(command, cwd, subprocess_=False):
     ``symcalc.cli.main`` (fast), or as ``python -m symcalc`` with ``subprocess_=True``."""
     args = shlex.split(command)[1:]
     if subprocess_:
+        env = {**os.environ, "COLUMNS": "100"}
         run = subprocess.run([sys.executable, "-m", "symcalc", *args], cwd=cwd, capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=120, env=env)
         return run.returncode, run.stdout + run.stderr
     from symcalc.cli import main
     buffer = io.StringIO()
-    here = Path.cwd()
+    here, columns = Path.cwd(), os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps help text to the terminal's width
     try:
         os.chdir(cwd)
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
@@ -103,6 +105,10 @@ def run_symcalc(command, cwd, subprocess_=False):
                 code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
     finally:
         os.chdir(here)
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
     return code, buffer.getvalue()
 
 
