@@ -45,6 +45,7 @@ from sympy.tensor.array import NDimArray
 
 from ..diff.indices import sum_to_matrix
 from ..errors import SymcalcError, UnsupportedError
+from ..shapes import check as check_shapes
 from ..functions import (
     ELEMENT, SCALAR_FUNCTIONS, OneHot, Softmax, SymmetricMatrix, canonical_elementwise,
 )
@@ -780,6 +781,9 @@ def function_source(exprs, args, name: str = "f", structure: bool = True) -> str
     memo = {}
     outputs = [_canonical(sp.ImmutableMatrix(o) if isinstance(o, sp.MatrixBase) else sp.sympify(o),
                           memo) for o in outputs]
+    for o in outputs:  # no code for an ill-shaped expression (numpy.trace of a row is not an error)
+        if not isinstance(o, NDimArray):
+            check_shapes(o)
 
     b = _Builder(args, structure)
     b.declare()

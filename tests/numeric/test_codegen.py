@@ -184,6 +184,13 @@ def test_missing_argument_is_named():
         lambdify([X], X * w)
 
 
+def test_ill_shaped_expression_is_refused():
+    """SymPy builds Trace(row) (its tr(a ⊗ b) = tr(a) tr(b) rule); NumPy would sum a diagonal."""
+    r = sp.MatrixSymbol("r", 1, n)
+    with pytest.raises(ShapeError, match="trace"):
+        lambdify([r], sp.Trace(r))
+
+
 def test_unsupported_power_is_named():
     A = sp.MatrixSymbol("A", n, n)
     with pytest.raises(UnsupportedError, match="exponent"):
