@@ -197,6 +197,11 @@ class Explicit:
             return functools.reduce(_kron, [X(a) for a in e.args])
         if isinstance(e, ElementwiseApplyFunction):
             f = e.function
+            if isinstance(f, sp.Lambda):  # scalar symbols inside the body (an alpha) get values
+                (var,) = f.variables
+                body = f.expr.xreplace({s: self.table[s] for s in f.expr.free_symbols
+                                        if s != var and s in self.table})
+                f = sp.Lambda(var, body)
             return X(e.expr).applyfunc(lambda t: f(t))
         if isinstance(e, DiagMatrix):
             v = X(e.args[0])

@@ -209,6 +209,9 @@ CASES = [
     case("elementwise sigmoid", weighted(F.sigmoid)),
     case("elementwise relu", weighted(F.relu)),
     case("elementwise leaky_relu", weighted(lambda X: F.leaky_relu(X, sp.Rational(1, 10)))),
+    case("elementwise leaky_relu alpha symbol", weighted(lambda X: F.leaky_relu(X, c))),
+    case("elementwise leaky_relu wrt alpha", lambda m, n, p, q: (
+        F.sum(F.leaky_relu(M("X", m, n), c)), c)),
     case("elementwise softplus", weighted(F.softplus)),
     case("elementwise of product", weighted(lambda X: F.tanh(X * M("B", X.shape[1], X.shape[1])))),
     case("elementwise nested log sigmoid", weighted(lambda X: F.log(F.sigmoid(X)))),
