@@ -3,7 +3,8 @@
 x is n×1, y is m×1, X is p×q, Y is m×n (DESIGN §2). For every row the script prints both results
 with their shapes, checks each against central finite differences, and checks that the two layouts
 are transposes of each other. The last rows show the vec (Kronecker) form and the 4-way array of a
-matrix-by-matrix derivative, and the chain rule's order in each layout. Exits 1 if a check fails.
+matrix-by-matrix derivative, and the chain rule's order in each layout, with the derivation of
+σ(Ax) written out in both. Exits 1 if a check fails.
 
     python examples/jacobian_layouts.py
 """
@@ -61,6 +62,14 @@ for title, expr, wrt, options in ROWS:
     if not same and hasattr(num, "shape"):
         same = bool(sc.check(expr, wrt, layout="denominator", derivative=num.T, seed=22))
     report("the two layouts are transposes of each other", same)
+    print()
+
+# The chain rule's order, written out: numerator layout multiplies from the output to the input,
+# denominator layout from the input to the output.
+for layout in ("numerator", "denominator"):
+    derivation = sc.derive(sc.sigmoid(A * x), x, layout=layout)
+    print(derivation)
+    report("every step of the derivation holds", bool(derivation.check(seed=24)))
     print()
 
 # Matrix by matrix without vec: a 4-way array, which exists for concrete sizes only.
