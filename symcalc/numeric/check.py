@@ -331,10 +331,12 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
           eps=1e-6, tol=1e-5, attempts=20):
     """Compare ``symcalc.diff(expr, wrt, layout, vec)`` with central finite differences.
 
-    ``sizes`` maps size symbols to integers (default: distinct random sizes 2..5); ``seed`` makes
-    sizes and values reproducible. ``derivative`` checks a given expression instead of symcalc's
-    result (a claim). Draws whose values leave the domain (a singular inverse, a non-finite value)
-    are redrawn, up to ``attempts`` times. Returns a ``CheckReport``.
+    ``sizes`` maps size symbols (or their names) to integers (default: distinct random sizes 2..5);
+    ``seed`` makes sizes and values reproducible. ``derivative`` checks a given expression instead
+    of symcalc's result (a claim). Draws whose values leave the domain (a singular inverse, a
+    non-finite value) are redrawn, up to ``attempts`` times. Returns a ``CheckReport``; it is ok
+    when the largest difference, relative to the largest entry of the finite-difference
+    derivative (or absolute below 1), is at most ``tol``.
     """
     if layout not in LAYOUTS:
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
@@ -342,8 +344,9 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
     if derivative is not None and isinstance(derivative, sp.MatrixBase):
         derivative = sp.ImmutableMatrix(derivative)
     rng = np.random.default_rng(seed)
-    given = {s: int(v) for s, v in (sizes or {}).items()}
     syms = size_symbols(expr, wrt, *([derivative] if derivative is not None else []))
+    by_name = {s.name: s for s in syms}
+    given = {by_name.get(s, s) if isinstance(s, str) else s: int(v) for s, v in (sizes or {}).items()}
     missing = [s for s in syms if s not in given]
     if sizes is not None and missing:
         raise SymcalcError(f"sizes has no value for {missing}")

@@ -56,6 +56,7 @@ def test_given_sizes_are_used():
     report = check(sp.Trace(B * A * X), X, sizes={m: 2, n: 3, p: 4})
     assert report.sizes == {"m": 2, "n": 3, "p": 4}
     assert report.actual.shape == (3, 4)
+    assert check(sp.Trace(B * A * X), X, sizes={"m": 2, "n": 3, "p": 5}).actual.shape == (3, 5)
 
 
 def test_four_way_array_layouts():
