@@ -11,7 +11,7 @@
   ``$`` (pip, apt-get) are not run.
 - Text between ``<!-- rendered -->`` and ``<!-- /rendered -->`` (Markdown output pasted so that the
   page renders it) is the output block shown just before it.
-- docs/index.md links every page; relative links and images resolve (images < 200 KB); the
+- docs/index.md links every page and every example; relative links and images resolve (images < 200 KB); the
   supported-operations page lists every rule of ``symcalc.diff.rules.RULES``; the API reference
   names every public name of ``symcalc`` and ``symcalc.nn``.
 
@@ -167,6 +167,12 @@ def rendered_regions(text):
 def test_rendered_regions_match_their_output(page):
     for pasted, shown in rendered_regions(page.read_text()):
         assert normal(pasted) == normal(shown), f"{page.name}: a rendered region differs from the output above it"
+
+
+def test_index_lists_every_example():
+    index = (DOCS / "index.md").read_text()
+    missing = [e.name for e in sorted((ROOT / "examples").glob("*.py")) if f"../examples/{e.name}" not in index]
+    assert not missing, f"docs/index.md does not list the examples {missing}"
 
 
 def test_index_links_every_page():
