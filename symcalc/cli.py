@@ -397,8 +397,6 @@ def _equation_output(args, rows, notes=()):
 
 
 def run_hessian(args):
-    import sympy as sp
-
     from .diff import gradient, hessian
     from .numeric.check import check
     from .printing import latex, text
@@ -407,30 +405,41 @@ def run_hessian(args):
     wrt2 = p.symbol(args.wrt2, "--wrt2") if args.wrt2 else None
     H = hessian(p.expr, p.wrt, wrt2, assumptions=p.assumptions)
     other = wrt2 if wrt2 is not None else p.wrt
-    lhs_tex = (r"\frac{\partial^2 L}{\partial %s \, \partial %s^{\top}}"
-               % (latex(p.wrt, p.notation), latex(other, p.notation)))
-    lhs_txt = f"d2L/d{p.wrt} d{other}^T"
+    def var(v):  # a matrix variable enters as vec(V)
+        t, x = latex(v, p.notation), str(v)
+        return (t, x) if _column(v) else (r"\operatorname{vec}(%s)" % t, f"vec({x})")
+    (t1, x1), (t2, x2) = var(p.wrt), var(other)
+    if wrt2 is None and not getattr(p.wrt, "is_Matrix", False):
+        lhs_tex, lhs_txt = r"\frac{\partial^2 L}{\partial %s^2}" % t1, f"d2L/d{x1}^2"
+    else:
+        lhs_tex = r"\frac{\partial^2 L}{\partial %s \, \partial %s^{\top}}" % (t1, t2)
+        lhs_txt = f"d2L/d{x1} d{x2}^T"
     shape = " x ".join(str(s) for s in H.shape) if hasattr(H, "shape") else "1 x 1"
     notes = [f"shape: {shape}"]
     status = EXIT_OK
     if args.check:
+        g_report = check(p.expr, p.wrt, layout=args.layout)
+        notes.append(f"gradient check: {'OK' if g_report.ok else 'FAILED'} at "
+                     f"{_sizes_text(g_report.sizes)}: max relative error {g_report.max_rel_error:.1e}")
         G = gradient(p.expr, p.wrt, assumptions=p.assumptions)
-        g_report = check(p.expr, p.wrt, layout="denominator")
-        if getattr(G, "is_Matrix", False) and G.cols == 1 and wrt2 is None and p.wrt.cols == 1:
-            h_report = check(G, p.wrt, layout="numerator", derivative=H)
+        ok = g_report.ok
+        if _column(G) and _column(other):  # H is the Jacobian of the gradient (numerator layout)
+            h_report = check(G, other, layout="numerator", derivative=H)
             notes.append(f"Hessian check: {'OK' if h_report.ok else 'FAILED'} vs finite differences "
                          f"of the gradient at {_sizes_text(h_report.sizes)}: max relative error "
                          f"{h_report.max_rel_error:.1e}")
-            ok = h_report.ok
+            ok = ok and h_report.ok
         else:
-            notes.append("Hessian check: only for a column-vector variable without --wrt2")
-            ok = True
-        notes.insert(1, f"gradient check: {'OK' if g_report.ok else 'FAILED'} at "
-                        f"{_sizes_text(g_report.sizes)}: max relative error {g_report.max_rel_error:.1e}")
-        status = EXIT_OK if (ok and g_report.ok) else EXIT_WRONG
+            notes.append("Hessian check: only for scalar or column-vector variables")
+        status = EXIT_OK if ok else EXIT_WRONG
     rhs_tex = latex(H, p.notation)
     _emit(args, _equation_output(args, [(lhs_tex, rhs_tex, lhs_txt, text(H))], notes))
     return status
+
+
+def _column(e):
+    """A scalar or a column vector."""
+    return not getattr(e, "is_Matrix", False) or e.cols == 1
 
 
 def run_solve(args):

@@ -85,6 +85,17 @@ def test_hessian():
     assert r.returncode == 0 and r"\mathbf{A} + \mathbf{A}^{\top}" in r.stdout
 
 
+@pytest.mark.parametrize("argv, first", [
+    (["a*b**3", "--scalar", "a,b", "--wrt", "b"], "d2L/db^2 = 6*a*b"),
+    (["x.T*A*y", "--shape", "x=n", "--shape", "A=n,m", "--shape", "y=m", "--wrt", "x", "--wrt2", "y"],
+     "d2L/dx dy^T = A"),
+])
+def test_hessian_scalar_and_mixed_are_checked(argv, first, capsys):
+    status, out, err = run_inline(["hessian", *argv, "--check"], capsys)
+    assert status == 0, err
+    assert out.startswith(first) and "Hessian check: OK" in out
+
+
 def test_solve():
     r = run("solve", *LS)
     assert r.returncode == 0, r.stderr
