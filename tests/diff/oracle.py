@@ -289,10 +289,7 @@ def _symbols_below(e, skip_positive=True):
     if isinstance(e, sp.Lambda) or not isinstance(e, sp.Basic):
         return set()
     out = set()
-    args = e.args
-    if isinstance(e, sp.MatrixSymbol):
-        args = ()
-    for a in args:
+    for a in e.args:
         out |= _symbols_below(a, skip_positive)
     return out
 
@@ -354,7 +351,11 @@ def draw(sym, kind, rng):
     symmetric = isinstance(sym, F.SymmetricMatrix) or kind == "symmetric"
     if kind == "pd":
         a = rng.uniform(0.1, 1.0, size=(r, r))
-        return a @ a.T / r + np.eye(r)
+        if symmetric:
+            return a @ a.T / r + np.eye(r)
+        # Not symmetric (a symmetric draw would hide X^-1 vs X^-T), positive entries, and by
+        # Gershgorin every eigenvalue has a positive real part: invertible, det > 0.
+        return a + r * np.eye(r)
     if kind == "positive":
         v = rng.uniform(0.5, 1.5, size=(r, c))
     else:

@@ -38,11 +38,14 @@ def test_square_case_rejects_transposed_gradient():
     rejects(C, sp.Trace(C * Y), Y, sizes={n: 3})
 
 
-def test_log_det_draws_positive_definite_values():
+def test_log_det_draws_invertible_unsymmetric_values():
     point = O.make_point(sp.log(sp.Determinant(Y)), {n: 3})
     v = point.values[Y.subs(n, 3)]
-    assert np.all(np.linalg.eigvalsh((v + v.T) / 2) > 0)
+    assert np.linalg.det(v) > 0 and not np.allclose(v, v.T)
     O.check(Y.I.T, sp.log(sp.Determinant(Y)), Y, sizes={n: 3})
+    rejects(Y.I, sp.log(sp.Determinant(Y)), Y, sizes={n: 3})
+    rejects(-Y.I * Y.I, sp.Trace(Y.I), Y, sizes={n: 3})
+    O.check(-(Y.I * Y.I).T, sp.Trace(Y.I), Y, sizes={n: 3})
     O.check(sp.Determinant(Y) * Y.I.T, sp.Determinant(Y), Y, sizes={n: 3})
 
 
