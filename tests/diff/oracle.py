@@ -342,7 +342,8 @@ def draw(sym, kind, rng):
     """A random value for one symbol of the given domain kind."""
     if isinstance(sym, sp.Symbol):
         v = rng.uniform(0.5, 1.5)
-        return v if kind in ("positive", "pd") else v * rng.choice([-1.0, 1.0])
+        positive = kind in ("positive", "pd") or sym.is_nonnegative
+        return v if positive else v * rng.choice([-1.0, 1.0])
     r, c = int(sym.rows), int(sym.cols)
     if isinstance(sym, F.OneHot) or kind == "onehot":
         v = np.zeros((r, c))
