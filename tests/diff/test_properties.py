@@ -45,7 +45,8 @@ def matrices(draw, shape, depth, names):
         return left if c == n else left * constant(n, c)
     sub = lambda s: matrices(s, depth - 1, names)  # noqa: E731
     op = draw(st.sampled_from(["matmul", "matmul", "add", "scale", "transpose", "hadamard",
-                               "elementwise", "elementwise", "inverse"]))
+                               "elementwise", "elementwise", "inverse", "softmax", "power",
+                               "scalar times"]))
     if op == "matmul":
         k = draw(st.sampled_from(DIMS))
         return draw(sub((r, k))) * draw(sub((k, c)))
@@ -59,8 +60,14 @@ def matrices(draw, shape, depth, names):
         return sp.HadamardProduct(draw(sub(shape)), draw(sub(shape)))
     if op == "elementwise":
         return draw(st.sampled_from(ELEMENTWISE))(draw(sub(shape)))
+    if op == "softmax":
+        return F.softmax(draw(sub(shape)))
+    if op == "power" and r == c:
+        return draw(sub(shape)) ** 2
+    if op == "scalar times":  # a scalar made of matrices (a trace of a 1 x 1 sum) scaling a matrix
+        return sp.Trace(F.sum(draw(sub(shape)))) * draw(sub(shape))
     # inverse: only of a square shape, of a matrix that is always invertible (I + G^T G)
-    if r != c:
+    if op == "power" or r != c:
         return draw(sub(shape))
     k = draw(st.sampled_from(DIMS))
     G = draw(sub((k, r)))
