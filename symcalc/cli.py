@@ -755,7 +755,10 @@ def build_notes(out: Path, pdf=True, check=True) -> int:
               "--no-install-recommends texlive-latex-base texlive-latex-recommended latexmk")
         return EXIT_OK
     print(f"compiling {booklet} with latexmk ...", flush=True)
-    print(f"wrote {compile_pdf(booklet)}")
+    pdf = compile_pdf(booklet)
+    import subprocess  # the PDF compiled: remove LaTeX's auxiliary files (.aux, .log, .toc, ...)
+    subprocess.run(["latexmk", "-c", booklet.name], cwd=out, capture_output=True, timeout=60)
+    print(f"wrote {pdf}")
     return EXIT_OK
 
 
