@@ -26,6 +26,7 @@ EXAMPLES = {
   symcalc derive "bce(sigmoid(X*w), y)" --shape X=n,d --shape w=d --shape y=n --wrt w --format latex
   symcalc derive "x.T*A*x" --shape x=n --shape A=n,n --symmetric A --wrt x
   symcalc derive "logdet(X)" --shape X=n,n --wrt X --format markdown
+  symcalc derive "A*X*B" --shape A=m,n --shape X=n,p --shape B=p,q --wrt X --vec --layout numerator
   symcalc derive {LEAST_SQUARES} --standalone --out ls.tex --pdf""",
     "net": """examples:
   symcalc net "linear(d,h) sigmoid linear(h,1) sigmoid" --loss bce
@@ -92,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     _expression_options(derive)
     derive.add_argument("--style", choices=("chain", "differential", "index"), default="chain",
                         help="how the derivation is written (default: chain)")
+    derive.add_argument("--vec", action="store_true",
+                        help="matrix by matrix: the Kronecker (vec) form, result only")
     derive.add_argument("--no-closed-form", action="store_true",
                         help="do not end with the stationary point when the gradient is affine")
     _output_options(derive)
@@ -273,6 +276,8 @@ def run_derive(args):
     from .numeric.check import check
 
     p = Problem(args)
+    if args.vec:
+        return _derive_vec(args, p)
     d = derive(p.expr, p.wrt, layout=args.layout, style=args.style, notation=p.notation,
                closed_form=not args.no_closed_form)
     extra, status = "", EXIT_OK
@@ -284,6 +289,36 @@ def run_derive(args):
                  f"differences at {_sizes_text(fd.sizes)}: max relative error {fd.max_rel_error:.1e}")
         status = EXIT_OK if (steps.ok and fd.ok) else EXIT_WRONG
     _write_derivation(args, d, extra)
+    return status
+
+
+def _derive_vec(args, p):
+    """The Magnus–Neudecker form ∂vec(Y)/∂vec(X)ᵀ (its transpose in denominator layout): the result
+    only, as a derivation has no steps for it."""
+    from .diff import diff
+    from .numeric.check import check
+    from .printing import latex, text
+
+    if args.standalone and args.pdf:
+        from .errors import SymcalcError
+        raise SymcalcError("--vec prints the result only; --pdf needs a derivation")
+    K = diff(p.expr, p.wrt, layout=args.layout, vec=True)
+    y, x = latex(p.expr, p.notation), latex(p.wrt, p.notation)
+    num = (r"\partial \operatorname{vec}(%s)" % y, r"\partial \operatorname{vec}(%s)^{\top}" % x)
+    txt = (f"dvec({p.expr})", f"dvec({p.wrt})^T")
+    if args.layout == "denominator":
+        num = (r"\partial \operatorname{vec}(%s)^{\top}" % y, r"\partial \operatorname{vec}(%s)" % x)
+        txt = (f"dvec({p.expr})^T", f"dvec({p.wrt})")
+    notes = [f"shape: {K.rows} x {K.cols} ({args.layout} layout)"]
+    status = EXIT_OK
+    if args.check:
+        report = check(p.expr, p.wrt, layout=args.layout, vec=True)
+        notes.append(f"numeric check: {'OK' if report.ok else 'FAILED'}, result vs central finite "
+                     f"differences at {_sizes_text(report.sizes)}: max relative error "
+                     f"{report.max_rel_error:.1e}")
+        status = EXIT_OK if report.ok else EXIT_WRONG
+    row = (r"\frac{%s}{%s}" % num, latex(K, p.notation), "%s/%s" % txt, text(K))
+    _emit(args, _equation_output(args, [row], notes))
     return status
 
 

@@ -54,6 +54,17 @@ def test_derive_formats_and_layouts(tmp_path):
     assert tex.startswith("\\documentclass") and "\\end{document}" in tex
 
 
+def test_derive_vec(capsys):
+    argv = ["derive", "A*X*B", "--shape", "A=m,n", "--shape", "X=n,p", "--shape", "B=p,q", "--wrt", "X",
+            "--vec", "--check"]
+    status, out, err = run_inline(argv + ["--layout", "numerator"], capsys)
+    assert status == 0, err
+    assert out.startswith("dvec(A*X*B)/dvec(X)^T = B.T ⊗ A") and "numeric check: OK" in out
+    status, out, err = run_inline(argv + ["--format", "latex"], capsys)
+    assert status == 0, err
+    assert r"\operatorname{vec}(\mathbf{X})}" in out and r"\otimes" in out
+
+
 def test_net():
     r = run("net", "linear(d,h) sigmoid linear(h,1) sigmoid", "--loss", "bce", "--check")
     assert r.returncode == 0, r.stderr
