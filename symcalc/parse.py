@@ -145,31 +145,33 @@ def declare(shapes=None, scalars=(), symmetric=(), onehot=(), positive=()) -> di
     """The namespace of an expression: {name: MatrixSymbol, scalar Symbol or size Symbol}.
 
     ``shapes`` maps matrix names to (rows, cols), each a positive integer or a size name;
-    ``scalars`` are real scalar symbols and ``positive`` positive ones; names in ``symmetric`` (square) become
-    ``SymmetricMatrix`` and names in ``onehot`` become ``OneHot`` (both must be in ``shapes``).
+    ``scalars`` are real scalar symbols and ``positive`` positive ones; names in ``symmetric``
+    (square) become ``SymmetricMatrix`` and names in ``onehot`` ``OneHot`` (both need a shape).
     """
     shapes = dict(shapes or {})
-    space: dict = {}
+    for name in (*symmetric, *onehot):
+        if name not in shapes:
+            raise ParseError(f"{name} is declared symmetric or one-hot but has no shape; "
+                             f"give it one (--shape {name}=ROWS,COLS)")
+    matrices, sizes = {}, {}
     for name, shape in shapes.items():
         check_name(name, "matrix name")
         if len(tuple(shape)) != 2:
             raise ParseError(f"shape of {name} must be (rows, cols), got {shape!r}")
         rows, cols = (_size(s, name) for s in shape)
-        for s in (rows, cols):
-            if isinstance(s, sp.Symbol):
-                space[s.name] = s
+        sizes.update({s.name: s for s in (rows, cols) if isinstance(s, sp.Symbol)})
         if name in symmetric:
             if rows != cols:
                 raise ShapeError(f"{name} is declared symmetric but its shape {rows} x {cols} is not square")
-            space[name] = F.SymmetricMatrix(name, rows)
+            matrices[name] = F.SymmetricMatrix(name, rows)
         elif name in onehot:
-            space[name] = F.OneHot(name, rows, cols)
+            matrices[name] = F.OneHot(name, rows, cols)
         else:
-            space[name] = sp.MatrixSymbol(name, rows, cols)
-    for name in (*symmetric, *onehot):
-        if name not in shapes:
-            raise ParseError(f"{name} is declared symmetric or one-hot but has no shape; "
-                             f"give it one (--shape {name}=ROWS,COLS)")
+            matrices[name] = sp.MatrixSymbol(name, rows, cols)
+    both = sorted(set(sizes) & set(matrices))
+    if both:
+        raise ParseError(f"{both[0]} is both a matrix and a size; give the size another name")
+    space = {**sizes, **matrices}
     for name, assumption in [*((s, "real") for s in scalars), *((s, "positive") for s in positive)]:
         check_name(name, "scalar name")
         if name in space:
@@ -177,13 +179,6 @@ def declare(shapes=None, scalars=(), symmetric=(), onehot=(), positive=()) -> di
                 if isinstance(space[name], sp.Symbol) else "a matrix"
             raise ParseError(f"{name} is declared a scalar and is also {clash}")
         space[name] = sp.Symbol(name, **{assumption: True})
-    for name, value in space.items():
-        if isinstance(value, sp.MatrixSymbol) and any(
-                isinstance(s, sp.Symbol) and s.name == name for s in value.shape):
-            raise ParseError(f"{name} is used both as a matrix name and as its own size")
-    for name, value in list(space.items()):
-        if isinstance(value, sp.Symbol) and value.is_integer and name in shapes:
-            raise ParseError(f"{name} is both a matrix and a size")
     return space
 
 

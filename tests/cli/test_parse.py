@@ -94,6 +94,8 @@ def test_declarations():
     lambda: declare({"T": ("n", 1)}), lambda: declare({}, scalars=["a b"]),
     lambda: declare({"x": ("n", 1)}, scalars=["x"]), lambda: declare({"x": ("n", 1)}, scalars=["n"]),
     lambda: declare({"x": ("x", 1)}), lambda: declare({}, symmetric=["A"]),
+    lambda: declare({"X": ("n", "d"), "n": (3, 1)}), lambda: declare({"n": (3, 1), "X": ("n", "d")}),
+    lambda: declare({}, scalars=["a"], positive=["a"]),
     lambda: declare({"x": ("__import__('os')", 1)}),
 ])
 def test_invalid_declarations(call):
