@@ -1,7 +1,7 @@
 """The ``symcalc`` command line: derive, net, verify, hessian, solve, notes and demo.
 
 Expressions are read by ``symcalc.parse`` (an ``ast`` whitelist; nothing the user types is
-evaluated). The engine is imported inside each subcommand, so ``symcalc --help`` is instant.
+evaluated). Each subcommand imports the parts of the library it uses.
 Exit status: 0 success; 1 a claim is wrong (``verify``) or a numeric check failed (``--check``);
 2 an error (one line on stderr); 3 a claim that could not be verified.
 """
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symcalc", formatter_class=formatter,
         description="Symbolic matrix calculus: derivatives in numerator or denominator layout, "
                     "step-by-step derivations, backpropagation, checked numerically.",
-        epilog="\n\n".join(EXAMPLES[k] .replace("examples:", f"{k}:") for k in EXAMPLES)
+        epilog="\n\n".join(EXAMPLES[k].replace("examples:", f"{k}:") for k in EXAMPLES)
         + "\n\n" + GRAMMAR)
     parser.add_argument("--version", action="version", version=f"symcalc {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
