@@ -21,9 +21,14 @@ a_m, b_m, c_m = M("a", m), M("b", m), M("c", m)
 W = F.SymmetricMatrix("W", m)  # (84)-(88) assume W symmetric
 
 
-def cb(eq, expr, wrt, form=None, *, concrete=False):
-    """One identity: d expr / d wrt = form (denominator layout), Cookbook equation ``eq``."""
-    return pytest.param(expr, wrt, form, concrete, id=f"({eq})")
+def cb(eq, expr, wrt, form=None, *, concrete=False, bug=None):
+    """One identity: d expr / d wrt = form (denominator layout), Cookbook equation ``eq``.
+
+    ``bug`` names an open engine bug (tracked in the team's bug list): the case is then a strict
+    xfail, so it turns red the moment the bug is fixed and the mark must go.
+    """
+    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+    return pytest.param(expr, wrt, form, concrete, id=f"({eq})", marks=marks)
 
 
 IDENTITIES = [
