@@ -5,12 +5,13 @@ concrete values for them, which only the oracle uses. Every example is checked i
 """
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 import symcalc.functions as F
 from symcalc.diff import diff
 
+from . import oracle
 from .common import LAYOUTS, assert_derivative, m, n, p
 
 DIMS = (m, n, p)
@@ -62,10 +63,11 @@ def matrices(draw, shape, depth, names):
         return draw(st.sampled_from(ELEMENTWISE))(draw(sub(shape)))
     if op == "softmax":
         return F.softmax(draw(sub(shape)))
+    # (bounded by tanh: values of size 1e4 under a sin leave finite differences nothing to see)
     if op == "power" and r == c:
-        return draw(sub(shape)) ** 2
+        return F.tanh(draw(sub(shape))) ** 2
     if op == "scalar times":  # a scalar made of matrices (a trace of a 1 x 1 sum) scaling a matrix
-        return sp.Trace(F.sum(draw(sub(shape)))) * draw(sub(shape))
+        return sp.tanh(sp.Trace(F.sum(draw(sub(shape))))) * draw(sub(shape))
     # inverse: only of a square shape, of a matrix that is always invertible (I + G^T G)
     if op == "power" or r != c:
         return draw(sub(shape))
@@ -105,7 +107,10 @@ def _check(expr, config):
     assume(expr.has(X))
     for layout in LAYOUTS:
         result = diff(expr, X, layout=layout)
-        assert_derivative(result, expr, X, layout=layout, sizes=config)
+        try:
+            assert_derivative(result, expr, X, layout=layout, sizes=config)
+        except (oracle.Undecided, FloatingPointError):
+            reject()  # a point where finite differences cannot tell right from wrong
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
