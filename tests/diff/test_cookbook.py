@@ -115,7 +115,9 @@ IDENTITIES = [
                      * (M("X", p, n).T * F.SymmetricMatrix("B", p) * M("X", p, n))),
        M("X", p, n)),
     # ---- 2.6 vector norms, 2.7 matrix norms
-    cb(129, sp.sqrt(F.norm2(x - a_n)), x),
+    cb(129, sp.sqrt(F.norm2(x - a_n)), x,
+       bug="engine bug #8 (bugs-engine.md): sqrt of a 1x1 quantity, MatPow(norm2, 1/2), raises "
+           "UnsupportedError 'needs a positive integer exponent'"),
     cb(130, (x - a_n) * (1 / sp.sqrt(sp.Trace((x - a_n).T * (x - a_n)))), x),
     cb(131, F.norm2(x), x, 2 * x),
     cb("131b", x.T * x, x, 2 * x),
