@@ -55,6 +55,30 @@ def _ends_with_superscript(s: str) -> bool:
     return False
 
 
+def _last_group(s: str) -> int:
+    """Where the brace group that ends ``s`` opens (-1 when ``s`` does not end in one)."""
+    if not s.endswith("}"):
+        return -1
+    depth = 0
+    for j in range(len(s) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(s[j], 0)
+        if depth == 0:
+            return j
+    return -1
+
+
+def _subscripted(base: str, index: str) -> str:
+    r"""``base`` with the entry index ``index``: ``W_{1}`` and ``jk`` give ``W_{1,jk}``, as
+    textbooks write an entry of a numbered matrix. (``{W_{1}}_{jk}`` is a double subscript to TeX
+    when the base carries an accent, as ``\tilde{a}_{1}`` does.)"""
+    j = _last_group(base)
+    if j > 0 and base[j - 1] == "_":
+        return "%s,%s}" % (base[:-1], index)
+    if "_" in base or "^" in base:
+        return "{%s}{}_{%s}" % (base, index)
+    return "%s_{%s}" % (base, index)
+
+
 class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     """SymPy's LaTeX printer with symcalc's notation; settings: ``notation`` (a Notation)."""
 
@@ -135,12 +159,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         parent = expr.parent
         if parent.shape == (1, 1):
             return self._print(parent)  # a 1 x 1 matrix used as a scalar
-        if isinstance(parent, MatrixSymbol):
-            base = self._symbol(parent.name, bold=False)
-            if "_" in base:
-                base = "{%s}" % base
-        else:
-            base = self._paren(self._print(parent))
+        named = isinstance(parent, MatrixSymbol)
+        base = self._symbol(parent.name, bold=False) if named else self._paren(self._print(parent))
         if parent.shape[1] == 1:
             indices = [expr.i]
         elif parent.shape[0] == 1:
@@ -149,7 +169,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
             indices = [expr.i, expr.j]
         printed = [self._print(i) for i in indices]
         sep = "" if all(len(p) == 1 for p in printed) else ", "
-        return "%s_{%s}" % (base, sep.join(printed))
+        index = sep.join(printed)
+        return _subscripted(base, index) if named else "%s_{%s}" % (base, index)
 
     def _print_Sum(self, expr):
         """``\\sum_{k} A_{ik} x_{k}`` when every index runs over a whole (symbolic) dimension,

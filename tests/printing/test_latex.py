@@ -81,6 +81,10 @@ GOLDEN = [
     (F.elementwise(1 - sp.tanh(E) ** 2, x.T * W.T),  # ones oriented like the argument
      r"\mathbf{1}^{\top} - \tanh(\mathbf{x}^{\top} \mathbf{W}^{\top})^{\circ 2}"),
     (sp.MatrixSymbol("W__o", h, d).T, r"{\mathbf{W}^{o}}^{\top}"),  # no double superscript
+    # an entry of a numbered matrix merges the subscripts ({\tilde{a}_{1}}_{k} does not compile)
+    (MatrixElement(sp.MatrixSymbol("W1", h, d), sp.Symbol("j"), sp.Symbol("k")), "W_{1,jk}"),
+    (MatrixElement(sp.MatrixSymbol("atilde1", h, 1), sp.Symbol("k"), 0), r"\tilde{a}_{1,k}"),
+    (MatrixElement(sp.MatrixSymbol("W__o", h, d), sp.Symbol("j"), sp.Symbol("k")), "{W^{o}}{}_{jk}"),
 ]
 
 
