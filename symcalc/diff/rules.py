@@ -20,7 +20,7 @@ from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
     is_matrix,
 )
-from ..simplify import add, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose
+from ..simplify import add, as_matrix11, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,11 @@ def _inverse(node, G):
 @rule(sp.MatPow, "matrix power", r"\bar{A} = \sum_{i=0}^{k-1} (A^{i})^{\top} \bar{G} (A^{k-1-i})^{\top}")
 def _matpow(node, G):
     base, k = node.base, node.exp
+    if base.shape == (1, 1) and not (k.is_Integer and k > 0):  # a scalar power: sqrt(xᵀx)
+        return [(base, as_matrix11(scalar(G) * k * scalar(base) ** (k - 1)))]
     if not (k.is_Integer and k > 0):
         raise UnsupportedError(f"the power {node} needs a positive integer exponent (negative powers are "
-                               "rewritten as powers of the inverse); got exponent {k}")
+                               f"rewritten as powers of the inverse); got exponent {k}")
 
     def power(i):
         return sp.Identity(base.rows) if i == 0 else (base if i == 1 else sp.MatPow(base, i))

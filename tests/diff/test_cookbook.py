@@ -21,14 +21,9 @@ a_m, b_m, c_m = M("a", m), M("b", m), M("c", m)
 W = F.SymmetricMatrix("W", m)  # (84)-(88) assume W symmetric
 
 
-def cb(eq, expr, wrt, form=None, *, concrete=False, bug=None):
-    """One identity: d expr / d wrt = form (denominator layout), Cookbook equation ``eq``.
-
-    ``bug`` names an open engine bug (tracked in the team's bug list): the case is then a strict
-    xfail, so it turns red the moment the bug is fixed and the mark must go.
-    """
-    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-    return pytest.param(expr, wrt, form, concrete, id=f"({eq})", marks=marks)
+def cb(eq, expr, wrt, form=None, *, concrete=False):
+    """One identity: d expr / d wrt = form (denominator layout), Cookbook equation ``eq``."""
+    return pytest.param(expr, wrt, form, concrete, id=f"({eq})")
 
 
 IDENTITIES = [
@@ -115,9 +110,7 @@ IDENTITIES = [
                      * (M("X", p, n).T * F.SymmetricMatrix("B", p) * M("X", p, n))),
        M("X", p, n)),
     # ---- 2.6 vector norms, 2.7 matrix norms
-    cb(129, sp.sqrt(F.norm2(x - a_n)), x,
-       bug="engine bug #8 (bugs-engine.md): sqrt of a 1x1 quantity, MatPow(norm2, 1/2), raises "
-           "UnsupportedError 'needs a positive integer exponent'"),
+    cb(129, sp.sqrt(F.norm2(x - a_n)), x),
     cb(130, (x - a_n) * (1 / sp.sqrt(sp.Trace((x - a_n).T * (x - a_n)))), x),
     cb(131, F.norm2(x), x, 2 * x),
     cb("131b", x.T * x, x, 2 * x),
