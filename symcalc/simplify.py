@@ -44,6 +44,11 @@ def _is_unit(m):
     return isinstance(m, sp.Identity) or (isinstance(m, sp.OneMatrix) and m.shape == (1, 1))
 
 
+def _is_ones(m):
+    """The all-ones matrix, which the 1 x 1 identity also is: the unit of ⊙."""
+    return isinstance(m, sp.OneMatrix) or (isinstance(m, sp.Identity) and m.shape == (1, 1))
+
+
 def _cancels(a, b):
     """A A⁻¹ = I."""
     return (isinstance(b, sp.Inverse) and b.arg == a) or (isinstance(a, sp.Inverse) and a.arg == b)
@@ -176,7 +181,7 @@ def hadamard(*factors):
             scalar_part *= c
             if isinstance(a, sp.ZeroMatrix):
                 return a
-            if isinstance(a, sp.OneMatrix):
+            if _is_ones(a):
                 continue
             base, p = (a.base, a.exp) if isinstance(a, sp.HadamardPower) else (a, sp.S.One)
             powers[base] = powers.get(base, 0) + p
@@ -272,7 +277,7 @@ def _entrywise_atoms(e, atoms):
         return sp.Mul(*[_entrywise_atoms(a, atoms) for a in e.args])
     if isinstance(e, sp.HadamardPower) and e.exp.is_number:
         return _entrywise_atoms(e.base, atoms) ** e.exp
-    if isinstance(e, sp.OneMatrix):
+    if _is_ones(e):
         return sp.S.One
     c, core = coefficient(e)
     if c != 1:

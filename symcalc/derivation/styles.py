@@ -284,10 +284,10 @@ def untrace(e):
         return e.arg
     if isinstance(e, sp.Mul):
         traces = [a for a in e.args if isinstance(a, sp.Trace) and a.arg.shape == (1, 1)]
-        if len(traces) == 1:
-            rest = sp.Mul(*[a for a in e.args if a is not traces[0]])
-            if not rest.has(sp.Trace):
-                return mul(rest, traces[0].arg)
+        if traces:
+            rest = sp.Mul(*[a for a in e.args if a not in traces])
+            if not rest.has(sp.Trace):  # 1 x 1 factors multiply as matrices do
+                return mul(rest, *[t.arg for t in traces])
     if isinstance(e, sp.Add) and all(untrace(a) is not a for a in e.args):
         parts = [untrace(a) for a in e.args]
         if all(is_matrix(p) for p in parts):

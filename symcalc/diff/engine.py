@@ -163,6 +163,8 @@ def backward(expr, wrts, seed=None, assumptions=True):
     for node in order:
         parts = shares.pop(node, [])
         G = add(node.shape if is_matrix(node) else None, *parts)
+        if isinstance(G, sp.MatAdd):  # (1 − y) ⊙ σ − y ⊙ (1 − σ) = σ − y before it travels on
+            G = textbook(G)
         adjoints[node] = G
         if node in targets or isinstance(node, _LEAVES):
             continue

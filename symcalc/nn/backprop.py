@@ -105,7 +105,9 @@ class Backprop:
             if s.linear.intercept:
                 inp = augment(prev, sp.S.One, None)
             jac[(z, prev)] = lay(self._effective_weight(s))
-            jac[(z, s.W)] = lay(sp.KroneckerProduct(transpose(inp), sp.Identity(out)))
+            # ∂z/∂vec(W) = aᵀ ⊗ I, which is aᵀ for a single output unit
+            kron = transpose(inp) if out == 1 else sp.KroneckerProduct(transpose(inp), sp.Identity(out))
+            jac[(z, s.W)] = lay(kron)
             if s.b is not None:
                 jac[(z, s.b)] = sp.Identity(out)
             if a is not z:

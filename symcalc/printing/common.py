@@ -64,6 +64,48 @@ def lambda_parts(function):
     return var, function(var)
 
 
+#: operations that are the identity on a 1 x 1 matrix: diag(a) = sum(a) = mean(a) = a
+_UNARY_11 = (DiagMatrix, F.EntrySum, F.EntryMean)
+
+
+def is_11(e) -> bool:
+    """A 1 x 1 matrix expression: printed as the number it is (``a (1 - a)``, not ``a ⊙ (1 - a)``)."""
+    return getattr(e, "is_Matrix", False) and e.shape == (1, 1)
+
+
+def entry_of_11(expr):
+    """A whole expression that is tr(M), M 1 x 1, printed as M: the parentheses that ``tr`` of a
+    1 x 1 needs inside a product (``2 (a + b)``) are noise on their own."""
+    if isinstance(expr, Trace) and is_11(expr.arg):
+        return expr.arg
+    return expr
+
+
+def scalar_parts(expr):
+    """(numerator factors, denominator factors) of a 1 x 1 Hadamard product or power, read as a
+    product of numbers: ``(a - y) ⊙ (a ⊙ (1 - a))^{∘-1}`` is (a - y) / (a (1 - a))."""
+    numer, denom = [], []
+    factors = expr.args if isinstance(expr, HadamardProduct) else [expr]
+    for f in factors:
+        if isinstance(f, HadamardPower) and f.exp.is_negative:
+            base = f.base
+            parts = list(base.args) if isinstance(base, HadamardProduct) else [base]
+            if f.exp == -1:
+                denom += parts
+            else:
+                denom.append(HadamardPower(base, -f.exp))
+        else:
+            numer.append(f)
+
+    def order(fs):  # a (1 - a), (1 - y) log(1 - a): sums after symbols, before functions
+        def rank(f):
+            if isinstance(f, (MatAdd, sp.Add)):
+                return 1
+            return 0 if isinstance(f, (MatMul, sp.MatrixSymbol, Transpose)) else 2
+        return sorted(hadamard_order(fs), key=rank)
+    return order(numer), order(denom)
+
+
 class MatrixPrinting:
     """Mixin for a SymPy printer; the printer supplies ``_paren(s)``."""
 
@@ -76,6 +118,13 @@ class MatrixPrinting:
     def _level(self, e) -> int:
         if e in self._bound:
             return self._level(self._bound[e])
+        if isinstance(e, _UNARY_11) and is_11(e.args[0]):
+            return self._level(e.args[0])
+        if is_11(e):  # a 1 x 1 quantity reads as a number (see ``scalar_parts``)
+            if isinstance(e, HadamardProduct):
+                return MUL
+            if isinstance(e, HadamardPower):
+                return MUL if e.exp.is_negative else POW
         if isinstance(e, (MatAdd, sp.Add)):
             return ADD
         if isinstance(e, (HadamardProduct, KroneckerProduct)):
@@ -105,6 +154,12 @@ class MatrixPrinting:
         if isinstance(e, sp.Number) and e.is_negative:
             return ADD
         return ATOM
+
+    def _print_11_unary(self, expr):
+        return self._print(expr.args[0])
+
+    def _product_11(self, factors, times: str) -> str:
+        return times.join(self._wrap(f, MUL) for f in factors) if factors else "1"
 
     def _hadamard_factor(self, e) -> str:
         """A factor of ⊙: products and sums in parentheses, a nested ⊙ not (it associates)."""

@@ -19,12 +19,14 @@ Choices a reader sees:
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions import Determinant, Inverse, MatrixSymbol, Transpose
+from sympy.matrices.expressions import (
+    Determinant, HadamardPower, HadamardProduct, Inverse, MatrixSymbol, Transpose,
+)
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
-from .common import ATOM, MUL, POW, MatrixPrinting, hadamard_order
+from .common import ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
@@ -216,7 +218,9 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         if coeff.could_extract_minus_sign():
             sign, coeff = "-", -coeff
         parts = [] if coeff == 1 else [self._wrap(coeff, MUL)]
-        parts += [self._wrap(m, MUL) for m in matrices]
+        # a 1 x 1 product or quotient among matrices is one factor: W^T (a (1 - a)) δ
+        parts += [self._wrap(m, MUL + 1 if is_11(m) and isinstance(m, (HadamardProduct, HadamardPower))
+                             else MUL) for m in matrices]
         return sign + " ".join(parts)
 
     def _print_Mul(self, expr):
@@ -240,6 +244,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         return sign + " ".join(parts)
 
     def _print_HadamardProduct(self, expr):
+        if is_11(expr):
+            return self._fraction_11(expr)
         had = " %s " % self.notation.hadamard
         return had.join(self._hadamard_factor(a) for a in hadamard_order(expr.args))
 
@@ -272,7 +278,19 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
             return "%d/%d" % (e.p, e.q)
         return self._print(e)
 
+    def _fraction_11(self, expr) -> str:
+        numer, denom = scalar_parts(expr)
+        top = self._product_11(numer, " ")
+        if not denom:
+            return top
+        bottom = " ".join(self._wrap(f, MUL) if len(denom) > 1 else self._print(f) for f in denom)
+        return r"\frac{%s}{%s}" % (top if len(numer) != 1 else self._print(numer[0]), bottom)
+
     def _print_HadamardPower(self, expr):
+        if is_11(expr):
+            if expr.exp.is_negative:
+                return self._fraction_11(expr)
+            return self._superscript(expr.base, self._exponent(expr.exp))
         return self._superscript(expr.base, r"\circ %s" % self._exponent(expr.exp))
 
     def _print_Pow(self, expr, exp=None):
@@ -351,12 +369,18 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         return self._call(r"\det", expr.arg)
 
     def _print_DiagMatrix(self, expr):
+        if is_11(expr.args[0]):
+            return self._print_11_unary(expr)
         return self._call(r"\operatorname{diag}", expr.args[0])
 
     def _print_EntrySum(self, expr):
+        if is_11(expr.args[0]):
+            return self._print_11_unary(expr)
         return self._call(r"\operatorname{sum}", expr.arg)
 
     def _print_EntryMean(self, expr):
+        if is_11(expr.args[0]):
+            return self._print_11_unary(expr)
         return self._call(r"\operatorname{mean}", expr.arg)
 
     def _print_LogSumExp(self, expr):
@@ -395,7 +419,7 @@ def _styled(base: str, bold: bool) -> str:
 
 def latex(expr, notation: Notation | None = None) -> str:
     """LaTeX of a SymPy expression (matrix, scalar, or array) in symcalc's notation."""
-    return SymcalcLatexPrinter({"notation": notation}).doprint(expr)
+    return SymcalcLatexPrinter({"notation": notation}).doprint(entry_of_11(expr))
 
 
 def shape_latex(shape, notation: Notation | None = None) -> str:

@@ -10,10 +10,11 @@ print as the function of the matrix, without SymPy's ``Lambda(_z, ...)`` wrapper
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions import Inverse, Transpose
+from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, Transpose
 from sympy.printing.str import StrPrinter
 
-from .common import ATOM, MUL, MatrixPrinting, hadamard_order
+from .. import functions as F
+from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
 
 
 class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
@@ -28,6 +29,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         self._had = " .* " if ascii_only else " ⊙ "
         self._hpow = ".^" if ascii_only else "^∘"
         self._kron = " kron " if ascii_only else " ⊗ "
+
+    def _print(self, expr, **kwargs):
+        # sum(a) and mean(a) of a 1 x 1 a are a (their own _sympystr would win over a _print_ method)
+        if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
+            return self._print_11_unary(expr)
+        return super()._print(expr, **kwargs)
 
     def _call(self, name, *args):
         return "%s(%s)" % (name, ", ".join(self._print(a) for a in args))
@@ -54,7 +61,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
                                self._print(expr.j))
 
     def _print_Identity(self, expr):
-        return "I"
+        return "1" if expr.shape == (1, 1) else "I"
 
     def _print_OneMatrix(self, expr):
         return "1.T" if expr.shape[0] == 1 and expr.shape[1] != 1 else "1"
@@ -79,7 +86,9 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         divides = any(f.is_Rational and not f.is_Integer or f.is_Pow and f.exp.is_negative
                       for f in sp.Mul.make_args(coeff))
         parts = [] if coeff == 1 else [self._wrap(coeff, MUL + 1 if divides else MUL)]
-        parts += [self._wrap(m, MUL) for m in matrices]
+        # a 1 x 1 product or quotient among matrices is one factor: W^T (a (1 - a)) δ
+        parts += [self._wrap(m, MUL + 1 if is_11(m) and isinstance(m, (HadamardProduct, HadamardPower))
+                             else MUL) for m in matrices]
         return sign + "*".join(parts)
 
     def _print_Mul(self, expr):
@@ -100,6 +109,8 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         return sign + (body if const == 1 else "%s*%s" % (self._wrap(const, MUL), body))
 
     def _print_HadamardProduct(self, expr):
+        if is_11(expr):
+            return self._fraction_11(expr)
         return self._had.join(self._hadamard_factor(a) for a in hadamard_order(expr.args))
 
     def _print_KroneckerProduct(self, expr):
@@ -123,7 +134,21 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
     def _print_MatPow(self, expr):
         return self._superscript(expr.base, "^" + self._exponent(expr.exp))
 
+    def _fraction_11(self, expr) -> str:
+        numer, denom = scalar_parts(expr)
+        top = self._product_11(numer, "*")
+        if not denom:
+            return top
+        bottom = self._product_11(denom, "*")
+        return "%s/%s" % (self._wrap(numer[0], MUL) if len(numer) == 1 else
+                          (top if not numer else "(%s)" % top),
+                          bottom if len(denom) == 1 and self._level(denom[0]) >= ATOM else "(%s)" % bottom)
+
     def _print_HadamardPower(self, expr):
+        if is_11(expr):
+            if expr.exp.is_negative:
+                return self._fraction_11(expr)
+            return self._superscript(expr.base, "^" + self._exponent(expr.exp))
         return self._superscript(expr.base, self._hpow + self._exponent(expr.exp))
 
     def _print_Pow(self, expr, rational=False):
@@ -166,10 +191,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         return self._call("det", expr.arg)
 
     def _print_DiagMatrix(self, expr):
+        if is_11(expr.args[0]):
+            return self._print_11_unary(expr)
         return self._call("diag", expr.args[0])
 
 
 def text(expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""
-    return SymcalcStrPrinter({"ascii": ascii}).doprint(expr)
+    return SymcalcStrPrinter({"ascii": ascii}).doprint(entry_of_11(expr))
 

@@ -8,7 +8,7 @@
   as ``python -m symcalc`` in a subprocess); the lines after it, up to the next ``$`` line, are its
   output (stdout and stderr) — all of it, or its first lines when they end with a line ``...``; a
   trailing ``# exit status N`` comment is the expected status (0 otherwise). Console lines without
-  ``$`` (pip, apt-get) are not run. Errors of 1e-6 and below compare as equal (``normal``).
+  ``$`` (pip, apt-get) are not run. Errors of 1e-6 and below compare as equal (``comparable``).
 - Text between ``<!-- rendered -->`` and ``<!-- /rendered -->`` (Markdown output pasted so that the
   page renders it) is the output block shown just before it.
 - docs/index.md links every page and every example; relative links and images resolve (images < 200 KB); the
@@ -57,11 +57,14 @@ ROUNDING = re.compile(r"\b\d(?:\.\d+)?e-(\d+)\b")
 
 
 def normal(s):
-    """Trailing blanks dropped, and rounding noise (errors of 1e-6 and below, which differ with
-    the BLAS and the order of floating-point sums) written as ``<1e-6``: a shown error that
-    grows past 1e-6 still fails."""
-    s = "\n".join(line.rstrip() for line in s.strip("\n").splitlines())
-    return ROUNDING.sub(lambda m: "<1e-6" if int(m.group(1)) >= 6 else m.group(0), s)
+    return "\n".join(line.rstrip() for line in s.strip("\n").splitlines())
+
+
+def comparable(s):
+    """``normal``, with rounding noise (errors of 1e-6 and below, which differ with the BLAS and
+    the order of floating-point sums) written as ``<1e-6``: a shown error that grows past 1e-6
+    still fails."""
+    return ROUNDING.sub(lambda m: "<1e-6" if int(m.group(1)) >= 6 else m.group(0), normal(s))
 
 
 def run_python(code, namespace, label):
@@ -129,7 +132,7 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
         if lang == "python" or (lang == "py" and HAVE_IPYTHON):
             output = run_python(code, namespace, f"{page.name}, python block {number}")
         elif lang in OUTPUT and adjacent and output is not None:
-            assert normal(output) == normal(code), (
+            assert comparable(output) == comparable(code), (
                 f"{page.name}, block {number}: the output shown differs from what the code prints:\n"
                 f"--- printed ---\n{output}\n--- shown ---\n{code}")
             output = None
@@ -146,19 +149,19 @@ def test_console_commands_run(page, command, tmp_path):
     line, status, shown = command
     code, output = run_symcalc(line, tmp_path)
     assert code == status, f"{page.name}: `{line}` exited {code}, the page says {status}:\n{output}"
-    shown = normal("\n".join(shown))
+    shown = comparable("\n".join(shown))
     if shown.endswith("\n..."):
         shown = shown[: -len("\n...")]
-        assert normal(output).startswith(shown), f"{page.name}: `{line}` printed\n{output}"
+        assert comparable(output).startswith(shown), f"{page.name}: `{line}` printed\n{output}"
     elif shown:
-        assert normal(output) == shown, f"{page.name}: `{line}` printed\n{output}"
+        assert comparable(output) == shown, f"{page.name}: `{line}` printed\n{output}"
 
 
 def test_console_entry_point():
     """The documented commands also run as a user runs them: ``python -m symcalc`` in a process."""
     page, (line, status, shown) = next((p, c) for p, c in CONSOLE if "--claim" in c[0] and c[1] == 1)
     code, output = run_symcalc(line, ROOT, subprocess_=True)
-    assert code == status and normal(output).startswith(normal("\n".join(shown[:1]))), output
+    assert code == status and comparable(output).startswith(comparable("\n".join(shown[:1]))), output
 
 
 def rendered_regions(text):

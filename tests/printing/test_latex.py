@@ -19,6 +19,7 @@ x = sp.MatrixSymbol("x", d, 1)
 z = sp.MatrixSymbol("z", h, 1)
 t = sp.MatrixSymbol("t", h, 1)
 E = F.ELEMENT
+A11, Y11 = sp.MatrixSymbol("a", 1, 1), sp.MatrixSymbol("y", 1, 1)
 
 GOLDEN = [
     # least squares gradient: SymPy stores -X*theta + y; positive terms print first
@@ -85,6 +86,16 @@ GOLDEN = [
     (MatrixElement(sp.MatrixSymbol("W1", h, d), sp.Symbol("j"), sp.Symbol("k")), "W_{1,jk}"),
     (MatrixElement(sp.MatrixSymbol("atilde1", h, 1), sp.Symbol("k"), 0), r"\tilde{a}_{1,k}"),
     (MatrixElement(sp.MatrixSymbol("W__o", h, d), sp.Symbol("j"), sp.Symbol("k")), "{W^{o}}{}_{jk}"),
+    # 1 x 1 quantities read as numbers: no ⊙, sum, diag or ∘ powers for a scalar
+    (sp.HadamardProduct(A11, sp.OneMatrix(1, 1) - A11), "a (1 - a)"),
+    (sp.HadamardProduct(A11 - Y11, sp.HadamardPower(sp.HadamardProduct(A11, sp.OneMatrix(1, 1) - A11), -1)),
+     r"\frac{a - y}{a (1 - a)}"),
+    (-F.sum(sp.HadamardProduct(Y11, F.log(A11))), r"-y \log(a)"),
+    (sp.DiagMatrix(sp.HadamardProduct(A11, sp.OneMatrix(1, 1) - A11)), "a (1 - a)"),
+    (3 * sp.HadamardPower(A11, 2), "3 a^{2}"),
+    (sp.Trace(A11 - Y11), "a - y"),
+    (sp.MatrixSymbol("W2", 1, h).T * sp.HadamardProduct(A11, sp.OneMatrix(1, 1) - A11),
+     r"\mathbf{W}_{2}^{\top} (a (1 - a))"),
 ]
 
 

@@ -15,6 +15,7 @@ b = sp.MatrixSymbol("b", h, 1)
 x = sp.MatrixSymbol("x", d, 1)
 z = sp.MatrixSymbol("z", h, 1)
 E = F.ELEMENT
+A11, Y11 = sp.MatrixSymbol("a", 1, 1), sp.MatrixSymbol("y", 1, 1)
 
 GOLDEN = [
     (-2 * X.T * (y - X * theta), "-2*X.T*(y - X*theta)"),
@@ -38,6 +39,11 @@ GOLDEN = [
     (2 * sp.Symbol("lam") * theta - 2 * X.T * (y - X * theta), "2*lam*theta - 2*X.T*(y - X*theta)"),
     (sp.OneMatrix(1, h), "1.T"),
     (sp.MatPow(A, -2), "A^-2"),
+    # 1 x 1 quantities read as numbers
+    (sp.HadamardProduct(A11 - Y11, sp.HadamardPower(sp.HadamardProduct(A11, sp.OneMatrix(1, 1) - A11), -1)),
+     "(a - y)/(a*(1 - a))"),
+    (-F.sum(sp.HadamardProduct(sp.Identity(1) - Y11, F.log(A11))), "-(1 - y)*log(a)"),
+    (sp.DiagMatrix(sp.HadamardProduct(A11, sp.OneMatrix(1, 1) - A11)), "a*(1 - a)"),
     (sp.Determinant(A) ** 2, "det(A)^2"),
     (-sp.Symbol("alpha") * A * x + x, "x - alpha*A*x"),
 ]
