@@ -37,7 +37,8 @@ class Step:
               may be written between ``$...$`` in LaTeX
     lhs, rhs  SymPy objects (use ``symcalc.derivation.partial`` for ∂f/∂x, ``differential`` for dx)
     shapes    the shapes involved, {object: (rows, cols)}; filled from lhs and rhs when omitted
-    note      an optional remark, plain text like ``rule``
+    note      an optional remark, plain text like ``rule``; ``{0}``, ``{1}``, ... stand for the
+              SymPy objects of ``note_args``, printed in the derivation's notation
     section   the heading the step stands under ("Intermediate variables", "Backward pass")
     relation  LaTeX between the sides: ``=`` (default), ``\triangleq`` for a definition by name
     where     {symbol: value}: the step holds at that point only (setting a gradient to zero)
@@ -51,6 +52,7 @@ class Step:
     section: str = ""
     relation: str = "="
     where: dict | None = None
+    note_args: tuple = ()
 
     def __post_init__(self):
         self.lhs = sp.sympify(self.lhs, strict=True)
@@ -68,6 +70,14 @@ class Step:
     @property
     def is_definition(self):
         return self.rule == DEFINITION and isinstance(self.lhs, (sp.Symbol, sp.MatrixSymbol))
+
+    def words(self, math) -> str:
+        """The rule and the note as one phrase, ``math(obj)`` printing the note's objects."""
+        words = self.rule if self.rule != DEFINITION else ""
+        note = self.note.format(*(math(a) for a in self.note_args)) if self.note_args else self.note
+        if note:
+            words = "%s; %s" % (words, note) if words else note
+        return words
 
 
 def _indices(e):
@@ -222,9 +232,7 @@ class Derivation:
             row = r"%s &%s %s" % (lhs, rel, latex(s.rhs, notation))
             shape = s.shape
             row += " && " + (shape_latex(shape, notation) if shape is not None and not same else "")
-            words = s.rule if s.rule != DEFINITION else ""
-            if s.note:
-                words = "%s; %s" % (words, s.note) if words else s.note
+            words = s.words(lambda a: "$%s$" % latex(a, notation))
             if s.where:
                 where = ", ".join("%s = %s" % (latex(k, notation), latex(v, notation))
                                   for k, v in s.where.items())
@@ -295,9 +303,7 @@ class Derivation:
                 if s.shape is not None and not same:
                     line += "   in R^(%s)" % " x ".join(str(k) for k in s.shape) if s.shape != (1, 1) \
                         else "   in R"
-                words = s.rule if s.rule != DEFINITION else ""
-                if s.note:
-                    words = "%s; %s" % (words, s.note) if words else s.note
+                words = plain_words(s.words(text))
                 if s.where:
                     words += "; at " + ", ".join("%s = %s" % (text(k), text(v)) for k, v in s.where.items())
                 if words:
@@ -359,6 +365,27 @@ def _layout_sentence(layout):
 
 def _markdown_text(s):
     return s
+
+
+_PLAIN_MATH = [(r"\partial ", "∂"), (r"\partial", "∂"), (r"\Rightarrow", "⇒"), (r"\top", "ᵀ"),
+               (r"\Delta", "Δ"), (r"\delta", "δ"), (r"\sigma", "σ"), (r"\odot", "⊙"), (r"\otimes", "⊗"),
+               (r"\lambda", "λ"), (r"\theta", "θ"), (r"\cdot", "·"), (r"\neq", "≠"), (r"\ne", "≠"),
+               (r"\,", " "), (r"\;", " ")]
+
+
+def plain_words(s: str) -> str:
+    """A rule's words for plain text: the LaTeX between ``$...$`` as Unicode (∂L/∂x, Aᵀ, ⇒)."""
+    def math(m):
+        t = m.group(1)
+        for tex, uni in _PLAIN_MATH:
+            t = t.replace(tex, uni)
+        t = re.sub(r"\\(?:operatorname|mathbf|mathrm|boldsymbol)\{([^}]*)\}", r"\1", t)
+        t = re.sub(r"\^\{(\[[^}]*)\}", r"\1", t)  # W^{[k]} -> W[k], as CS229's superscripts read
+        t = re.sub(r"\^\{ᵀ\}", "ᵀ", t).replace("^ᵀ", "ᵀ")
+        t = re.sub(r"\^\{-1\}", "⁻¹", t)
+        t = re.sub(r"_\{([^}]*)\}", r"_\1", t)
+        return t.replace("\\", "")
+    return re.sub(r"\$([^$]*)\$", math, s)
 
 
 def _plain(s):

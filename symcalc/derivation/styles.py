@@ -324,10 +324,17 @@ def _final_steps(lhs, simplified, links, result, rule_simplify="simplified"):
     return out
 
 
+#: rules whose step only restates the line before when nothing changed
+_RESTATING = ("simplified", "rearranged", "intermediates substituted", "textbook form")
+
+
 def _dedupe(steps):
+    """Steps without repeats: the same line twice in a section, or a "simplified" or
+    "rearranged" line that changed nothing."""
     out = []
     for s in steps:
-        if out and s.lhs == out[-1].lhs and s.rhs == out[-1].rhs and s.section == out[-1].section:
+        if out and s.lhs == out[-1].lhs and s.rhs == out[-1].rhs and (
+                s.section == out[-1].section or s.rule in _RESTATING):
             continue
         out.append(s)
     return out
@@ -435,13 +442,27 @@ def _identify(out, wrt, G, layout):
         rule = "identification: $dL = g\\,dx \\Rightarrow \\partial L/\\partial x = g$"
     elif wrt.cols == 1:
         form = mul(transpose(G), dx)
-        rule = ("identification: $dL = a^\\top dx \\Rightarrow \\partial L/\\partial x = a$ "
-                + ("(denominator)" if layout == "denominator" else "$^\\top$ (numerator)"))
+        rule = ("identification: $dL = a^\\top dx \\Rightarrow \\partial L/\\partial x = "
+                + ("a$ (denominator)" if layout == "denominator" else "a^\\top$ (numerator)"))
     else:
         form = sp.Trace(mul(transpose(G), dx))
-        rule = ("identification: $dL = \\operatorname{tr}(A^\\top dX) \\Rightarrow \\partial L/\\partial X = A$ "
-                + ("(denominator)" if layout == "denominator" else "$^\\top$ (numerator)"))
+        rule = ("identification: $dL = \\operatorname{tr}(A^\\top dX) \\Rightarrow \\partial L/\\partial X = "
+                + ("A$ (denominator)" if layout == "denominator" else "A^\\top$ (numerator)"))
     return form, rule
+
+
+def _read_off(dL, wrt):
+    """G with dL = ⟨G, dX⟩, from dL written with the differential dX: dL is linear in dX, so G is
+    its gradient by dX (in whatever names dL uses). None when dL is not a matrix expression."""
+    dx = differential(wrt)
+    probe = _probe(wrt)
+    linear = dL.xreplace({dx: probe})
+    if linear.has(dx) or not linear.has(probe):
+        return None
+    try:
+        return textbook(backward(linear, [probe]).gradients[probe])
+    except SymcalcError:
+        return None
 
 
 def differential_steps(expr, wrt, layout, links, out, result):
@@ -470,12 +491,21 @@ def differential_steps(expr, wrt, layout, links, out, result):
     if _short(back):
         steps.append(Step("intermediates substituted", lhs, back, section=SUBSTITUTION))
     if scalar_out:
-        G = result if layout == "denominator" else textbook(transpose(result)) if is_matrix(result) else result
+        # the gradient read off dL in the intermediates' names, as the lines above write it
+        G = _read_off(steps[-1].rhs, wrt)
+        if G is None:
+            G = result if layout == "denominator" else textbook(transpose(result)) if is_matrix(result) else result
         form, rule = _identify(out, wrt, G, layout)
         last = steps[-1].rhs
         linear_in_dx = isinstance(last, sp.MatMul) and last.args[-1] == differential(wrt)
         if not linear_in_dx:
             steps.append(Step("rearranged", lhs, untrace(form), section=IDENTIFICATION))
+        shown = G if layout == "denominator" or not is_matrix(G) else textbook(transpose(G))
+        steps.append(Step(rule, partial(out, wrt, layout), shown, section=IDENTIFICATION))
+        if shown != result and _short(result):
+            steps.append(Step("intermediates substituted", partial(out, wrt, layout), result,
+                              section=IDENTIFICATION))
+        return _dedupe(steps)
     else:
         J = result if layout == "numerator" else textbook(transpose(result))
         form = mul(J, differential(wrt)) if is_matrix(wrt) else mul(J, differential(wrt))
@@ -598,11 +628,6 @@ def _applies(style, expr, wrt):
 
 # ---------------------------------------------------------------------- closed form
 
-def _tex(e):
-    from ..printing import latex
-    return latex(e)
-
-
 def closed_form_steps(original, expr, wrt, layout, out, gradient):
     """Set an affine gradient to zero and solve: the normal equations. [] when it does not apply."""
     if not is_matrix(wrt) or wrt.cols != 1:
@@ -618,26 +643,26 @@ def closed_form_steps(original, expr, wrt, layout, out, gradient):
     rhs_eq = textbook(mul(-1 / k, c))
     star = sp.MatrixSymbol(_fresh(wrt.name + "hat", _taken(expr, wrt)), *wrt.shape)
     solution = mul(sp.Inverse(core), rhs_eq)
-    note = "the stationary point, when $%s$ is invertible" % _tex(core)
+    conditions, nature = [core], None
     try:  # the verifier's solver is the authority on the solution's form and its conditions
         from ..numeric.closed_form import solve_stationary
         cf = solve_stationary(original, wrt)
         solution = cf.solution
-        conditions = [c.matrix for c in cf.conditions if getattr(c, "matrix", None) is not None]
-        if conditions:
-            note = "the stationary point, when %s invertible" % " and ".join(
-                "$%s$ is" % _tex(m) for m in conditions)
-        if cf.nature in ("minimum", "maximum"):
-            note += "; a %s" % cf.nature
+        conditions = [c.matrix for c in cf.conditions if getattr(c, "matrix", None) is not None] or conditions
+        nature = cf.nature if cf.nature in ("minimum", "maximum") else None
     except (ImportError, SymcalcError):
         pass
+    note = "the stationary point, when %s invertible" % " and ".join(
+        "{%d} is" % k for k in range(len(conditions)))
+    if nature:
+        note += "; a %s" % nature
     P = partial(out, wrt, "denominator")
     first = "the gradient is affine in the variable" + (
         "" if layout == "denominator" else " (written as a column, in denominator layout)")
     return [
         Step(first, P, add(wrt.shape, mul(M, wrt), c), section=CLOSED),
         Step("set to zero (normal equations)", lhs_eq, rhs_eq, section=CLOSED, where={wrt: star}),
-        Step(DEFINITION, star, solution, section=CLOSED, note=note),
+        Step(DEFINITION, star, solution, section=CLOSED, note=note, note_args=tuple(conditions)),
     ]
 
 

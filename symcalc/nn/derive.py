@@ -20,10 +20,45 @@ FORWARD, JACOBIANS, ENTRIES, BACKWARD, GRADIENTS = (
     "Parameter gradients")
 
 _FUSED = {
-    nlo.BinaryCrossEntropy: "sigmoid output with binary cross-entropy: δ = a − y",
-    nlo.CrossEntropy: "softmax output with cross-entropy, one-hot y (1ᵀy = 1): δ = a − y",
-    nlo.LogisticLoss: "logistic loss on logits: δ = σ(z) − y",
+    nlo.BinaryCrossEntropy: ("sigmoid output with binary cross-entropy: ", "%(d)s = %(a)s - %(y)s"),
+    nlo.CrossEntropy: (r"softmax output with cross-entropy, one-hot targets ($\mathbf{1}^{\top} y = 1$): ",
+                       "%(d)s = %(a)s - %(y)s"),
+    nlo.LogisticLoss: ("logistic loss on logits: ", r"%(d)s = \sigma(%(z)s) - %(y)s"),
 }
+
+
+def _math(s: str, batch) -> str:
+    """A rule's formula in the network's form: ``%(d)s`` is δ (Δ for a batch), ``%(a)s`` a."""
+    d, a, y, z = (r"\Delta", "A", "Y", "Z") if batch else (r"\delta", "a", "y", "z")
+    return "$" + s % {"d": d, "a": a, "y": y, "z": z, "T": r"^{\top}"} + "$"
+
+
+def _recursion_rule(batch, num):
+    """δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f′(z[k]), as the batch form and the layout write it."""
+    z = "Z" if batch else "z"
+    if batch == "rows":
+        body = (r"%(d)s^{[k]\top} = (W^{[k+1]\top} %(d)s^{[k+1]\top}) \odot f'(Z^{[k]})%(T)s" if num else
+                r"%(d)s^{[k]} = (%(d)s^{[k+1]} W^{[k+1]}) \odot f'(Z^{[k]})")
+    elif num:
+        body = r"%(d)s^{[k]\top} = (%(d)s^{[k+1]\top} W^{[k+1]}) \odot f'(" + z + r"^{[k]})%(T)s"
+    else:
+        body = r"%(d)s^{[k]} = (W^{[k+1]\top} %(d)s^{[k+1]}) \odot f'(" + z + r"^{[k]})"
+    return r"$\delta$ recursion: " + _math(body, batch)
+
+
+def _gradient_rule(batch, num, weight: bool):
+    """∂L/∂W[k] = δ[k] a[k−1]ᵀ and ∂L/∂b[k] = δ[k], as the batch form and the layout write them."""
+    if weight:
+        lhs = r"\partial L/\partial W^{[k]} = "
+        body = {(None, False): r"%(d)s^{[k]} %(a)s^{[k-1]\top}", (None, True): r"%(a)s^{[k-1]} %(d)s^{[k]\top}",
+                ("rows", False): r"%(d)s^{[k]\top} %(a)s^{[k-1]}", ("rows", True): r"%(a)s^{[k-1]\top} %(d)s^{[k]}"}
+    else:
+        lhs = r"\partial L/\partial b^{[k]} = "
+        body = {(None, False): r"%(d)s^{[k]}", (None, True): r"%(d)s^{[k]\top}",
+                ("columns", False): r"%(d)s^{[k]} \mathbf{1}", ("columns", True): r"\mathbf{1}^{\top} %(d)s^{[k]\top}",
+                ("rows", False): r"%(d)s^{[k]\top} \mathbf{1}", ("rows", True): r"\mathbf{1}^{\top} %(d)s^{[k]}"}
+    key = (None if batch == "columns" and weight else batch, num)
+    return "linear layer: " + _math(lhs + body[key], batch)
 
 
 def network_derivation(bp) -> Derivation:
@@ -37,7 +72,7 @@ def network_derivation(bp) -> Derivation:
         for (out, inp), J in bp.jacobians.items():
             if isinstance(inp, sp.MatrixSymbol) and inp in bp.parameters and inp.name.startswith("W"):
                 continue  # ∂z/∂W is matrix by matrix: its vec form is in bp.jacobians, not a step
-            steps.append(Step(_jacobian_rule(net, out, inp), partial(out, inp, layout), J,
+            steps.append(Step(_jacobian_rule(net, out, inp, num), partial(out, inp, layout), J,
                               section=JACOBIANS))
 
     steps += _weight_entries(net)
@@ -48,11 +83,13 @@ def network_derivation(bp) -> Derivation:
                           section=BACKWARD, relation=r"\triangleq"))
         note = ""
         if s is stages[-1]:
-            rule = _FUSED.get(type(net.loss), "output layer: the loss gradient through the activation")
+            words, formula = _FUSED.get(type(net.loss), ("output layer: the loss gradient through the "
+                                                         "activation", None))
+            rule = words + (_math(formula, net.batch) if formula else "")
             if isinstance(net.loss, nlo.CrossEntropy):
                 note = "holds when each sample's target is one-hot (its entries sum to 1)"
         else:
-            rule = "δ recursion: δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f′(z[k])"
+            rule = _recursion_rule(net.batch, num)
             if single:
                 nxt = stages[s.k]
                 factors = [partial(s.a, s.z, layout)] if s.a is not s.z else []
@@ -65,8 +102,7 @@ def network_derivation(bp) -> Derivation:
         steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD, note=note))
 
     for p, g in bp.gradients.items():
-        rule = "linear layer: ∂L/∂W[k] = δ[k] a[k−1]ᵀ" if p.name.startswith("W") else \
-            "linear layer: ∂L/∂b[k] = δ[k]"
+        rule = _gradient_rule(net.batch, num, p.name.startswith("W"))
         steps.append(Step(rule, partial(net.L, p, layout), g, section=GRADIENTS))
 
     title = "Backpropagation" + {None: " (one sample)", "columns": " (samples as columns)",
@@ -95,21 +131,22 @@ def _weight_entries(net):
             lhs, rhs = partial(s.z[i, m], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[k, m]
         else:
             lhs, rhs = partial(s.z[i, 0], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[k, 0]
-        rule = "affine map, one entry" + ("" if i == 0 else ": z_i depends on row i of W only")
+        rule = "affine map, one entry" + ("" if i == 0 else ": $z_i$ depends on row $i$ of $W$ only")
         steps.append(Step(rule, lhs, rhs, section=ENTRIES))
     return steps
 
 
-def _jacobian_rule(net, out, inp):
+def _jacobian_rule(net, out, inp, num):
+    weight = r"W" if num else r"W^{\top}"
     if out == net.L:
         return "loss gradient"
     for s in net.stages:
         if inp == s.b:
-            return "affine map: ∂z/∂b = I"
+            return r"affine map: $\partial z/\partial b = I$"
         if out == s.a and inp == s.z:
             if isinstance(s.activation, nl.Softmax):
-                return "softmax: diag(s) − s sᵀ"
-            return "activation, entry by entry: diag(f′(z))"
+                return r"softmax: $\operatorname{diag}(s) - s s^{\top}$"
+            return r"activation, entry by entry: $\operatorname{diag}(f'(z))$"
         if out == s.z and s.linear.intercept:
-            return "affine map with intercept: ∂z/∂a = W without its column 0"
-    return "affine map: ∂z/∂a = W"
+            return r"affine map with intercept: $\partial z/\partial a = %s$, $W$ without its column 0" % weight
+    return r"affine map: $\partial z/\partial a = %s$" % weight

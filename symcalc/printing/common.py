@@ -64,8 +64,8 @@ def lambda_parts(function):
     return var, function(var)
 
 
-#: operations that are the identity on a 1 x 1 matrix: diag(a) = sum(a) = mean(a) = a
-_UNARY_11 = (DiagMatrix, F.EntrySum, F.EntryMean)
+#: operations that are the identity on a 1 x 1 matrix: diag(a) = sum(a) = mean(a) = aᵀ = a
+_UNARY_11 = (DiagMatrix, F.EntrySum, F.EntryMean, Transpose)
 
 
 def is_11(e) -> bool:

@@ -255,6 +255,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     # ------------------------------------------------------------------ powers
 
     def _print_Transpose(self, expr):
+        if is_11(expr.arg):  # a number is its own transpose
+            return self._print(expr.arg)
         if isinstance(expr.arg, Inverse):
             return self._superscript(expr.arg.arg, "-" + self.notation.transpose)
         return self._superscript(expr.arg, self.notation.transpose)

@@ -55,10 +55,15 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
     _print_Dummy = _print_Symbol
 
     def _print_MatrixElement(self, expr):
-        if expr.parent.shape == (1, 1):
-            return self._print(expr.parent)
-        return "%s[%s, %s]" % (self._wrap(expr.parent, ATOM), self._print(expr.i),
-                               self._print(expr.j))
+        parent = expr.parent
+        if parent.shape == (1, 1):
+            return self._print(parent)
+        if parent.shape[1] == 1 or parent.shape[0] == 1:  # an entry of a vector has one index
+            return "%s[%s]" % (self._wrap(parent, ATOM), self._print(expr.i if parent.shape[1] == 1 else expr.j))
+        return "%s[%s, %s]" % (self._wrap(parent, ATOM), self._print(expr.i), self._print(expr.j))
+
+    def _print_KroneckerDelta(self, expr):
+        return "δ_%s%s" % tuple(self._print(i) for i in expr.args[:2])
 
     def _print_Identity(self, expr):
         return "1" if expr.shape == (1, 1) else "I"
@@ -119,6 +124,8 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
     # ------------------------------------------------------------------ powers
 
     def _print_Transpose(self, expr):
+        if is_11(expr.arg):  # a number is its own transpose
+            return self._print(expr.arg)
         if isinstance(expr.arg, Inverse):
             return self._superscript(expr.arg.arg, "^-T")
         return self._superscript(expr.arg, ".T")

@@ -145,3 +145,23 @@ def test_standalone_compiles(name, style, tmp_path):
     assert pdf.is_file() and pdf.stat().st_size > 1000
     frag = d.write_tex(tmp_path / "frag.tex", standalone=False)
     assert r"\documentclass" not in frag.read_text() and r"\begin{align*}" in frag.read_text()
+
+
+def test_rule_math_reads_as_unicode_in_plain_text():
+    from symcalc.derivation.core import plain_words
+    assert plain_words(r"linear layer: $\partial L/\partial W^{[k]} = \delta^{[k]} a^{[k-1]\top}$") \
+        == "linear layer: ∂L/∂W[k] = δ[k] a[k-1]ᵀ"
+    assert plain_words(r"$dL = \operatorname{tr}(A^\top dX) \Rightarrow \partial L/\partial X = A$") \
+        == "dL = tr(Aᵀ dX) ⇒ ∂L/∂X = A"
+
+
+def test_note_math_is_printed_in_the_derivations_notation():
+    """The closed form's condition names the inverted matrix in the user's notation (λ, not lam)."""
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, y, w = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("y", n, 1), sp.MatrixSymbol("w", d, 1)
+    lam = sp.Symbol("lam", positive=True)
+    D = derive((y - X * w).T * (y - X * w) + lam * w.T * w, w,
+               notation=Notation(names={"lam": r"\lambda"}))
+    last = D.latex().splitlines()[-2]
+    assert r"when $\lambda \mathbf{I}" in last and "invertible" in last and "lam " not in last
+    assert "lam*I + X.T*X is invertible" in str(D)
