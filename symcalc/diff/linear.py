@@ -50,8 +50,8 @@ def split(e, v):
             _nonlinear(e, v, "the variable appears in more than one factor of a product")
         i = hits[0]
         left, f, right = factors[:i], factors[i], factors[i + 1:]
-        if f.cols == 1:  # right is a run of 1 x 1 factors: scalars
-            s = sp.Mul(*[scalar(r) for r in right])
+        if f.cols == 1:  # e has one column, so the product of the factors to the right is 1 x 1
+            s = scalar(mul(*right)) if right else sp.S.One
             M, k = split(f, v)
             return mul(c * s, *left, M), (None if k is None else mul(c * s, *left, k, *right))
         if isinstance(f, DiagMatrix) and f.args[0].cols == 1 and len(right) == 1 and right[0].cols == 1:

@@ -57,6 +57,16 @@ def test_hessian_logistic_loss():
     assert_derivative(H, X.T * (F.sigmoid(X * theta) - y), theta, layout="numerator", sizes=S)
 
 
+def test_hessian_softmax_cross_entropy_soft_targets():
+    """(1ᵀt)(diag(p) − ppᵀ) for targets that do not sum to one (a regression: the scalar part
+    once came out as tr(1) tr(tᵀ))."""
+    z, t = sp.MatrixSymbol("z", n, 1), sp.MatrixSymbol("t", n, 1)
+    loss = F.cross_entropy(F.softmax(z), t)
+    H = hessian(loss, z)
+    assert H.shape == (n, n)
+    assert_derivative(H, diff(loss, z), z, layout="numerator", sizes=S)
+
+
 def test_backward_gives_every_gradient_at_once():
     loss = F.norm2(F.tanh(W * x + b) - y)
     bp = backward(loss, [W, x, b])

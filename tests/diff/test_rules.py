@@ -218,6 +218,14 @@ CASES = [
     case("elementwise vector by vector", lambda m, n, p, q: (
         F.sigmoid(M("W", m, n) * M("x", n)), M("x", n))),
     case("sigmoid layer wrt W", sigmoid_layer),
+    # a vector scaled by a 1 x 1 function of the variable: the Jacobian's scalar part is aᵀx, not
+    # tr(a) tr(xᵀ) (the factors right of the column multiply to a 1 x 1, each one need not be 1 x 1)
+    case("vector times a'x by vector", lambda m, n, p, q: (
+        M("x", n) * (M("a", n).T * M("x", n)), M("x", n))),
+    case("Wx times a'b by vector", lambda m, n, p, q: (
+        M("W", m, n) * M("x", n) * (M("a", p).T * M("b", p)), M("x", n))),
+    case("sigmoid times a'x by vector", lambda m, n, p, q: (
+        F.sigmoid(M("x", n)) * (M("a", n).T * M("x", n)), M("x", n))),
     # ---- M.applyfunc(f) with a SymPy function or a Lambda
     case("applyfunc exp", weighted(lambda X: X.applyfunc(sp.exp))),
     case("applyfunc tan", weighted(lambda X: X.applyfunc(sp.tan)),
