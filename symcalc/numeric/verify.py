@@ -31,6 +31,7 @@ __all__ = ["Counterexample", "Verdict", "verify", "verify_entrywise"]
 
 TRIALS = 3          # random draws (sizes and values) a claim must pass
 RTOL = 1e-5         # agreement with central differences, relative to the derivative's scale
+EXACT_RTOL = 1e-9   # agreement with a derivative evaluated from its formula (no differencing error)
 STEP = 1e-5         # central-difference step, relative to the entry
 
 
@@ -287,9 +288,16 @@ def expected_shape(expr, wrt, layout, vec=False):
     return num if layout == "numerator" or not num else (num[1], num[0])
 
 
+class Exact(np.ndarray):
+    """A reference derivative evaluated from symcalc's formula, after central differences
+    confirmed it: free of differencing error, so a claim is held to EXACT_RTOL. (Central
+    differences alone cannot see a claim that is off by one part in a million, or a derivative of
+    1e-6 claimed to be 0.) Transposes and multiples of it stay exact."""
+
+
 def _other_layout(R):
     """The same derivative in the other layout: a transpose (of the array's two halves)."""
-    R = np.asarray(R)
+    R = np.asanyarray(R)
     if R.ndim == 2:
         return R.T
     if R.ndim == 4:
@@ -298,10 +306,16 @@ def _other_layout(R):
 
 
 def close(a, b):
+    """a agrees with the reference b: to EXACT_RTOL of b's scale when b is ``Exact``, else to
+    RTOL of the larger of its scale and 1 (central differences carry absolute noise)."""
+    exact = isinstance(b, Exact)
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.shape != b.shape or not np.all(np.isfinite(a)):
         return False
-    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
+    top = float(np.max(np.abs(b))) if b.size else 0.0
+    if exact:
+        return bool(np.all(np.abs(a - b) <= EXACT_RTOL * (top + np.abs(b)) + 1e-300))
+    scale = max(1.0, top)
     return bool(np.all(np.abs(a - b) <= RTOL * scale + RTOL * np.abs(b)))
 
 
@@ -399,7 +413,7 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
                      "not contain; they were given independent random values")
     sampler = Sampler([expr, claim], symbols, assumptions, seed)
     try:
-        trials = _trials(sampler, expr, claim, wrt, symbols, layout, vec)
+        trials = _trials(sampler, expr, claim, wrt, symbols, layout, vec, expected=expected)
     except _Unevaluable as err:
         text = f"the claim could not be checked numerically ({err})"
         if symbolic:
@@ -479,8 +493,23 @@ def _symbolic(claim, expr, wrt, layout, vec, assumptions, same_shape):
     return expected, None
 
 
-def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=()):
-    """[(sizes, values, claimed, correct)] at TRIALS random draws."""
+def _exact(f_expected, values, R):
+    """symcalc's derivative at the values, as ``Exact``, when central differences R confirm it."""
+    if f_expected is None:
+        return R
+    try:
+        with np.errstate(all="ignore"):
+            E = np.asarray(f_expected(values), float)
+    except Exception:  # noqa: BLE001 - no exact reference; the differences stand
+        return R
+    if np.ndim(R) == 0 and E.size == 1:
+        E = np.reshape(E, ())
+    return E.view(Exact) if close(E, R) else R
+
+
+def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=(), expected=None):
+    """[(sizes, values, claimed, correct)] at TRIALS random draws; ``correct`` is symcalc's
+    ``expected`` derivative (``Exact``) where central differences confirm it, else the differences."""
     out = []
     for _ in range(TRIALS):
         sizes = sampler.draw_sizes()
@@ -489,6 +518,11 @@ def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=()):
             f_claim = compile_at(claim, symbols, sizes)
         except Exception as err:  # noqa: BLE001 - any failure to compile means "cannot check"
             raise _Unevaluable(f"{type(err).__name__}: {err}") from err
+        try:
+            f_expected = None if expected is None or isinstance(expected, NDimArray) else \
+                compile_at(expected, symbols, sizes)
+        except Exception:  # noqa: BLE001 - then the differences alone are the reference
+            f_expected = None
         yshape = tuple(int(k) for k in concrete(_shape2(expr), sizes))
         for positive in (False, True):
             values = sampler.draw_values(sizes, symmetric, positive)
@@ -502,6 +536,7 @@ def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=()):
             if np.ndim(R) == 0 and np.size(C) == 1:
                 C = np.reshape(C, ())
             if np.all(np.isfinite(R)) and np.all(np.isfinite(C)):
+                R = _exact(f_expected, values, R)
                 break
         else:
             raise _Unevaluable("no random values were found at which both are finite")

@@ -116,6 +116,20 @@ def test_zero_claims():
     assert verify(sp.ZeroMatrix(d, 1), L, theta).diagnosis == "entries"   # not "a factor 0"
 
 
+@pytest.mark.parametrize("claim, expr, why", [
+    (sp.Rational(1, 10**6) * x, sp.Rational(1, 10**6) * x.T * x, "a missing 2 on a derivative of size 1e-6"),
+    (sp.ZeroMatrix(n, 1), sp.Rational(1, 10**6) * x.T * x, "0 for a derivative of size 1e-6"),
+    (2 * 10**6 * x, 10**6 * x.T * x + y.T * x, "a dropped term one millionth of the rest"),
+])
+def test_small_and_relatively_small_mistakes_are_wrong(claim, expr, why):
+    """Central differences alone pass these (their tolerance is 1e-5 of a scale of at least 1);
+    symcalc's derivative, confirmed by the differences, is the exact reference."""
+    y_ = sp.MatrixSymbol("y", n, 1)
+    v = verify(claim, expr.xreplace({y: y_}), x)
+    assert v.status == "wrong", why
+    assert verify(2 * sp.Rational(1, 10**6) * x, sp.Rational(1, 10**6) * x.T * x, x).ok
+
+
 def test_wrong_shape():
     v = verify(X * theta, L, theta)
     assert v.diagnosis == "shape" and "d x 1" in v.explanation and "n x 1" in v.explanation
