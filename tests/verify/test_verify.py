@@ -124,8 +124,7 @@ def test_zero_claims():
 def test_small_and_relatively_small_mistakes_are_wrong(claim, expr, why):
     """Central differences alone pass these (their tolerance is 1e-5 of a scale of at least 1);
     symcalc's derivative, confirmed by the differences, is the exact reference."""
-    y_ = sp.MatrixSymbol("y", n, 1)
-    v = verify(claim, expr.xreplace({y: y_}), x)
+    v = verify(claim, expr, x)
     assert v.status == "wrong", why
     assert verify(2 * sp.Rational(1, 10**6) * x, sp.Rational(1, 10**6) * x.T * x, x).ok
 
