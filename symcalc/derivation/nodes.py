@@ -120,6 +120,20 @@ class PartialMatrix(_PartialBase, MatrixExpr):
         return MatrixElement(self, i, j)
 
 
+class PartialFactor(PartialMatrix):
+    """∂f/∂x of a scalar by a scalar as a 1 x 1 matrix, for a product of Jacobians: SymPy moves
+    scalar factors to the front, and the chain rule's order is the point of writing it."""
+
+    @property
+    def shape(self):
+        return (sp.S.One, sp.S.One)
+
+
+def as_factor(p):
+    """p, ready to stand in a written product of local derivatives (see ``PartialFactor``)."""
+    return PartialFactor(p.num, p.den, p.layout) if isinstance(p, Partial) else p
+
+
 def partial(num, den, layout="denominator"):
     r"""∂num/∂den in ``layout``: a scalar ``Partial`` or a ``PartialMatrix`` of the layout's shape."""
     num, den = sp.sympify(num, strict=True), sp.sympify(den, strict=True)

@@ -23,7 +23,7 @@ from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import Softmax, is_matrix
 from ..simplify import add, coefficient, mul, scalar, textbook, transpose
 from .core import DEFINITION, Derivation, Step
-from .nodes import LAYOUTS, differential, partial, partial_shape
+from .nodes import LAYOUTS, as_factor, differential, partial, partial_shape
 
 STYLES = ("chain", "differential", "index")
 
@@ -377,8 +377,9 @@ def chain_steps(expr, wrt, layout, links, out, result):
             if link.body != link.var:  # σ'(z) = σ(z)(1 − σ(z)) reads a ⊙ (1 − a) once a = σ(z)
                 J = J.xreplace({link.body: link.var})
             P = partial(link.var, link.prev, layout)
+            J11 = tidy11(J)
             J = tidy11(scalar(J) if not is_matrix(P) and is_matrix(J) else J)
-            local[link.var] = (P, J)
+            local[link.var] = (P, J, J11)
             steps.append(Step(rule_names(link.body, link.prev) or "local derivative", P, J, section=LOCAL))
     if not scalar_out and any(l.var not in local for l in links):
         raise UnsupportedError(
@@ -386,9 +387,31 @@ def chain_steps(expr, wrt, layout, links, out, result):
             "needs every local derivative in matrix form; use style='differential', or differentiate "
             "a scalar function of it")
     composite = simplified = None
+    inserted = {}  # written factor -> its value
+    lone = None  # (factor, 1 x 1 value) while the product is a single scalar factor
+
+    def keeps_place(P, neighbour):
+        """Whether a scalar factor beside ``neighbour`` can be written as a 1 x 1 matrix, so that
+        it keeps its place in the product (SymPy moves scalars to the front)."""
+        if neighbour is None or not is_matrix(neighbour):
+            return False
+        return (neighbour.rows if layout == "denominator" else neighbour.cols) == 1
+
     for link in reversed(links):
         if link.var in local:
-            P, J = local[link.var]
+            P, J, J11 = local[link.var]
+            if lone is not None and is_matrix(P) and \
+                    (P.cols if layout == "denominator" else P.rows) == 1:
+                del inserted[composite]
+                composite, simplified = as_factor(lone[0]), lone[1]
+                inserted[composite] = simplified
+            lone = None
+            if not is_matrix(P) and is_matrix(J11):
+                if composite is None:
+                    lone = (P, J11)
+                elif keeps_place(P, composite):
+                    P, J = as_factor(P), J11
+            inserted[P] = J
             if composite is None:
                 composite, simplified = P, J
             elif layout == "denominator":
@@ -400,11 +423,12 @@ def chain_steps(expr, wrt, layout, links, out, result):
                 raise UnsupportedError(f"{expr}: the last link has no matrix-form derivative")
             composite = _vjp(link, composite, layout)
             simplified = _vjp(link, simplified, layout)
+            lone = None
     lhs = partial(out, wrt, layout)
     order = "from the input to the output" if layout == "denominator" else "from the output to the input"
     steps.append(Step(f"chain rule, {layout} layout: factors {order}", lhs, composite, section=CHAIN))
     if len(links) > 1:
-        substituted = composite.xreplace({P: J for P, J in local.values()})
+        substituted = composite.xreplace(inserted)
         if substituted != composite:
             steps.append(Step("local derivatives inserted", lhs, substituted, section=CHAIN))
     steps += _final_steps(lhs, textbook(simplified), links, result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import DEFINITION, Derivation, Step, partial
+from ..derivation.nodes import as_factor
 from ..simplify import transpose
 from . import layers as nl
 from . import losses as nlo
@@ -98,7 +99,7 @@ def network_derivation(bp) -> Derivation:
                 if num:
                     chain = list(reversed(chain))
                 steps.append(Step("chain rule in " + layout + " layout", partial(net.L, s.z, layout),
-                                  sp.MatMul(*chain), section=BACKWARD))
+                                  sp.MatMul(*map(as_factor, chain)), section=BACKWARD))
         steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD, note=note))
 
     for p, g in bp.gradients.items():

@@ -74,3 +74,16 @@ def test_derivation_steps_hold_samples_as_rows(layout):
                      loss=nn.SquaredError(reduction="mean"), batch="rows", samples=3)
     report = net.backprop(layout).derivation.check()
     assert report.ok, [(r.step.rule, r.message) for r in report.results if not r.ok]
+
+
+@pytest.mark.parametrize("layout, order", [
+    ("denominator", "da1/dz1*dz2/da1*dL/dz2"), ("numerator", "dL/dz2*dz2/da1*da1/dz1")])
+def test_chain_rule_keeps_the_layouts_order_with_a_scalar_factor(layout, order):
+    """∂L/∂z2 is a scalar here; it stays where the layout puts it instead of moving to the front."""
+    from symcalc.printing import text
+    net = nn.Network([nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid()],
+                     loss=nn.BinaryCrossEntropy())
+    d = net.backprop(layout).derivation
+    (chain,) = [s for s in d.steps if s.rule.startswith("chain rule")]
+    assert text(chain.rhs) == order
+    assert d.check().ok
