@@ -392,7 +392,22 @@ class SymmetricMatrix(sp.MatrixSymbol):
 
 
 class OneHot(sp.MatrixSymbol):
-    """A target matrix symbol declared one-hot: every column sums to one (1ᵀy = 1)."""
+    """A target matrix symbol declared one-hot: every column sums to one (1ᵀY = 1ᵀ), or with
+    ``axis=1`` every row (Y 1 = 1, samples as rows)."""
+
+    def __new__(cls, name, n, m, axis=0):
+        if int(axis) not in (0, 1):
+            raise ValueError(f"axis is 0 (one-hot columns) or 1 (one-hot rows), not {axis!r}")
+        return sp.Basic.__new__(cls, *sp.MatrixSymbol(name, n, m).args, sp.Integer(axis))
+
+    @property
+    def shape(self):
+        return self.args[1], self.args[2]
+
+    @property
+    def axis(self) -> int:
+        """The axis whose entries sum to one (NumPy's convention): 0 for columns, 1 for rows."""
+        return int(self.args[3])
 
 
 # --------------------------------------------------------------------------- losses

@@ -94,8 +94,13 @@ def mul(*factors):
         if out and isinstance(out[-1], DiagMatrix) and isinstance(m, sp.OneMatrix) and m.cols == 1:
             out[-1] = out[-1].args[0]  # diag(a) 1 = a
             continue
-        if out and isinstance(out[-1], sp.OneMatrix) and out[-1].rows == 1 and isinstance(m, OneHot):
-            out[-1] = sp.OneMatrix(1, m.cols)  # 1ᵀ y = 1ᵀ for one-hot columns
+        if out and isinstance(out[-1], sp.OneMatrix) and out[-1].rows == 1 and isinstance(m, OneHot) \
+                and m.axis == 0:
+            out[-1] = sp.OneMatrix(1, m.cols)  # 1ᵀ Y = 1ᵀ for one-hot columns
+            continue
+        if out and isinstance(out[-1], OneHot) and out[-1].axis == 1 and isinstance(m, sp.OneMatrix) \
+                and m.cols == 1:
+            out[-1] = sp.OneMatrix(out[-1].rows, 1)  # Y 1 = 1 for one-hot rows
             continue
         out.append(m)
     kept = [m for m in out if not _is_unit(m)]

@@ -26,6 +26,7 @@ from ..functions import (
     EntryMean, EntrySum, FrobeniusSquared, LogSumExp, OneHot, Softmax, SquaredNorm, SymmetricMatrix,
     is_matrix,
 )
+from ..numeric.check import one_hot
 from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
 
 H = 1e-6
@@ -146,9 +147,7 @@ class Evaluator:
             return float(self.rng.uniform(0.5, 1.5))
         rows, cols = (int(k) for k in s.shape)
         if isinstance(s, OneHot):
-            out = np.zeros((rows, cols))
-            out[self.rng.integers(0, rows, size=cols), np.arange(cols)] = 1.0
-            return out
+            return one_hot(rows, cols, s.axis, self.rng)
         if rows == cols:
             a = 0.3 * self.rng.standard_normal((rows, cols))
             if isinstance(s, SymmetricMatrix):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..functions import OneHot
 from ..simplify import add, mul, transpose
 from .network import Network, augment, augment_products, without_intercept
 
@@ -114,7 +115,7 @@ class Backprop:
                 jac[(a, z)] = s.activation.jacobian(z, a)
             nodes.append((prev, z, a))
             prev = a
-        ys = type(net.y)("y", prev.rows, 1)
+        ys = OneHot("y", prev.rows, 1) if isinstance(net.y, OneHot) else sp.MatrixSymbol("y", prev.rows, 1)
         g = net.loss.gradient(prev, ys, sp.S.One)
         jac[(self.loss, prev)] = transpose(g) if num else g
         self.jacobians = jac

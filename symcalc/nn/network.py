@@ -151,9 +151,11 @@ class Network:
         name = (lambda s: s.upper()) if upper else (lambda s: s)
         first, last = self.stages[0], self.stages[-1]
         self.x = sp.MatrixSymbol(name("x"), *self.shape(first.linear.in_features))
-        target = OneHot if isinstance(self.loss, nlo.CrossEntropy) and self.batch != "rows" \
-            else sp.MatrixSymbol
-        self.y = target(name("y"), *self.shape(last.linear.out_features))
+        shape = self.shape(last.linear.out_features)
+        if isinstance(self.loss, nlo.CrossEntropy):  # δ = a − y needs each sample's target one-hot
+            self.y = OneHot(name("y"), *shape, axis=1 if self.batch == "rows" else 0)
+        else:
+            self.y = sp.MatrixSymbol(name("y"), *shape)
         prev = self.x
         for s in self.stages:
             label = s.linear.name or str(s.k)

@@ -214,6 +214,16 @@ def _domain_arg(node):
     return None
 
 
+def one_hot(rows, cols, axis, rng):
+    """A random one-hot matrix: one 1 in each column (axis 0) or in each row (axis 1)."""
+    v = np.zeros((rows, cols))
+    if axis == 0:
+        v[rng.integers(0, rows, size=cols), np.arange(cols)] = 1.0
+    else:
+        v[np.arange(rows), rng.integers(0, cols, size=rows)] = 1.0
+    return v
+
+
 def draw_values(symbols, sizes, rng, expr=None):
     """Random values for ``symbols`` at ``sizes`` that respect the domain of ``expr``.
 
@@ -236,8 +246,7 @@ def draw_values(symbols, sizes, rng, expr=None):
             continue
         r, c = (int(sp.sympify(d).subs(sizes)) for d in s.shape)
         if isinstance(s, OneHot):
-            v = np.zeros((r, c))
-            v[rng.integers(0, r, size=c), np.arange(c)] = 1.0
+            v = one_hot(r, c, s.axis, rng)
         elif s in inverted and r == c:
             B = rng.normal(size=(r, r))
             v = B @ B.T / r + np.eye(r)

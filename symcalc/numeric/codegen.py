@@ -710,9 +710,10 @@ class _Builder:
                           f"atol=1e-4 * (1 + numpy.abs({v}).max(initial=0))):")
                 self.emit(f"    raise ValueError({msg!r})")
             elif isinstance(a, OneHot):
-                msg = (f"argument {a.name} is declared one-hot, but a column does not sum to 1: "
-                       "results simplified with 1ᵀy = 1 would be wrong for it")
-                self.emit(f"if not numpy.allclose(numpy.sum({v}, axis=0), 1, rtol=0, atol=1e-4):")
+                part, rule = ("a column", "1ᵀY = 1ᵀ") if a.axis == 0 else ("a row", "Y 1 = 1")
+                msg = (f"argument {a.name} is declared one-hot, but {part} does not sum to 1: "
+                       f"results simplified with {rule} would be wrong for it")
+                self.emit(f"if not numpy.allclose(numpy.sum({v}, axis={a.axis}), 1, rtol=0, atol=1e-4):")
                 self.emit(f"    raise ValueError({msg!r})")
 
     def _bind_sizes(self, sizes) -> None:

@@ -70,6 +70,26 @@ def test_generated_functions_check_their_inputs():
         fwd({"W1": P["W1"], "b1": P["b1"]}, np.ones((3, 7)))
 
 
+@pytest.mark.parametrize("batch", [None, "columns", "rows"])
+def test_cross_entropy_refuses_targets_that_are_not_one_hot(batch):
+    """δ = a − y holds only when each sample's target sums to one; other targets are refused in
+    every form (samples as rows once got a silently wrong gradient)."""
+    bp = nn.Network([nn.Linear(3, 4), nn.Softmax()], loss=nn.CrossEntropy(), batch=batch,
+                    samples=5 if batch else None).backprop()
+    _, bwd = bp.numpy()
+    P = {"W1": np.ones((4, 3)), "b1": np.ones((4, 1))}
+    x = np.ones({None: (3, 1), "columns": (3, 5), "rows": (5, 3)}[batch])
+    y = np.full({None: (4, 1), "columns": (4, 5), "rows": (5, 4)}[batch], 0.5)
+    with pytest.raises(ValueError, match="one-hot"):
+        bwd(P, x, y)
+    hot = np.zeros_like(y)
+    if batch == "rows":
+        hot[:, 0] = 1
+    else:
+        hot[0, :] = 1
+    assert all(np.all(np.isfinite(g)) for g in bwd(P, x, hot).values())
+
+
 def test_generated_functions_with_symbolic_sizes_take_any_sizes():
     d, h, n = sp.symbols("d h n", integer=True, positive=True)
     sym = nn.Network([nn.Linear(d, h), nn.Sigmoid(), nn.Linear(h, 1), nn.Sigmoid()],
