@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import keyword
+import sys
 import unicodedata
 from collections import Counter
 
@@ -765,6 +767,19 @@ class _Builder:
             self.emit(f"    raise ShapeError(f{msg!r})")
 
 
+@contextlib.contextmanager
+def _deep_recursion(limit=100_000):
+    """Room for the recursion of SymPy's printers and of the DAG walks below on a deep network's
+    gradient (its depth grows with the number of layers; Python's default limit is 1000). Python
+    3.11 runs Python-to-Python calls without growing the C stack, so a high limit is safe."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def function_source(exprs, args, name: str = "f", structure: bool = True) -> str:
     """The ``def`` of a NumPy function of ``args`` returning ``exprs`` (one, or a tuple for a list).
 
@@ -772,6 +787,11 @@ def function_source(exprs, args, name: str = "f", structure: bool = True) -> str
     ``structure=False`` leaves out the checks of declared structure (symmetric, one-hot), for
     finite differences that perturb one entry at a time.
     """
+    with _deep_recursion():
+        return _function_source(exprs, args, name, structure)
+
+
+def _function_source(exprs, args, name, structure):
     if validate_name(name, "function") != name:
         raise SymcalcError(f"the function name {name!r} is a Python keyword or reserved; choose another")
     single = not isinstance(exprs, (list, tuple))
@@ -782,9 +802,8 @@ def function_source(exprs, args, name: str = "f", structure: bool = True) -> str
     memo = {}
     outputs = [_canonical(sp.ImmutableMatrix(o) if isinstance(o, sp.MatrixBase) else sp.sympify(o),
                           memo) for o in outputs]
-    for o in outputs:  # no code for an ill-shaped expression (numpy.trace of a row is not an error)
-        if not isinstance(o, NDimArray):
-            check_shapes(o)
+    # no code for an ill-shaped expression (numpy.trace of a row is not an error)
+    check_shapes(*[o for o in outputs if not isinstance(o, NDimArray)])
 
     b = _Builder(args, structure)
     b.declare()
@@ -841,23 +860,25 @@ class _DescribePrinter(StrPrinter):
         return self._print(expr.function.expr.xreplace({expr.function.variables[0]: arg}))
 
 
-def tree_size(e) -> int:
-    """Nodes of ``e`` written out as a tree (a DAG with sharing can be exponentially larger)."""
-    memo = {}
-
-    def size(x):
-        if x not in memo:
-            memo[x] = 1 + builtins.sum(size(a) for a in getattr(x, "args", ()))
-        return memo[x]
-    return size(e)
+def tree_size(e, limit=None) -> int:
+    """Nodes of ``e`` written out as a tree (a DAG with sharing can be exponentially larger);
+    the count stops early once it passes ``limit``."""
+    count, stack = 0, [e]
+    while stack:
+        x = stack.pop()
+        count += 1
+        if limit is not None and count > limit:
+            break
+        stack.extend(getattr(x, "args", ()))
+    return count
 
 
 def describe(e, limit=120) -> str:
     """A one-line description; never prints an expression too big to print (SymPy's str of a
-    deep network's gradient takes minutes)."""
-    if tree_size(e) > 400:
+    deep network's gradient takes minutes). Cheap: a network's many outputs share one DAG."""
+    if tree_size(e, limit=400) > 400:
         shape = f"{e.shape[0]} x {e.shape[1]} " if _is_matrix(e) else ""
-        return f"<{shape}expression with {len(_analyse([e])[1])} distinct sub-expressions>"
+        return f"<{shape}expression too large to print>"
     text = _DescribePrinter().doprint(e).replace('"', "'").replace("\\", "/")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

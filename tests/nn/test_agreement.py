@@ -111,3 +111,28 @@ def test_chain_of_local_jacobians_is_delta():
             rows = bp.network.stages[k - 1].z.rows if k else bp.x.rows
             assert a.shape == b.shape == ((1, rows) if layout == "numerator" else (rows, 1))
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_numpy_of_a_network_deeper_than_the_recursion_limit_allows():
+    """120 layers: code generation once hit Python's recursion limit (and grew quadratically);
+    the generated gradient still agrees with differences of the generated loss."""
+    depth = 120
+    layers = []
+    for k in range(depth):
+        layers += [nn.Linear(3, 3 if k < depth - 1 else 1),
+                   nn.Tanh() if k < depth - 1 else nn.Sigmoid()]
+    bp = nn.Network(layers, loss=nn.BinaryCrossEntropy(), batch="columns", samples=4).backprop()
+    _, bwd = bp.numpy()
+    loss = bp.numpy_loss()
+    rng = np.random.default_rng(0)
+    params = {p.name: rng.normal(scale=1.2, size=tuple(int(s) for s in p.shape)) for p in bp.parameters}
+    x, y = rng.normal(size=(3, 4)), rng.integers(0, 2, size=(1, 4)).astype(float)
+    g = bwd(params, x, y)
+    for name in ("W1", "W60", "b120"):
+        P, h = params[name], 1e-6
+        for idx in [(0, 0), (P.shape[0] - 1, P.shape[1] - 1)]:
+            up, down = P.copy(), P.copy()
+            up[idx] += h
+            down[idx] -= h
+            fd = (loss({**params, name: up}, x, y) - loss({**params, name: down}, x, y)) / (2 * h)
+            assert g[name][idx] == pytest.approx(fd, rel=1e-4, abs=1e-9), (name, idx)
