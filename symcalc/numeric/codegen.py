@@ -339,6 +339,14 @@ class NumericPrinter(NumPyPrinter):
             return f"numpy.sum({self._chain(factors[:-1])}, axis=1, keepdims=True)"
         if isinstance(first, sp.OneMatrix) and first.rows == 1:  # 1ᵀ A = column sums of A
             return f"numpy.sum({self._chain(factors[1:])}, axis=0, keepdims=True)"
+        if isinstance(first, sp.OneMatrix):  # 1 1ᵀ A: column sums, repeated (not a k x k product)
+            rest = factors[1:]
+            shape = f"({self._size(first.rows)}, {self._size(rest[-1].cols)})"
+            return f"numpy.broadcast_to(numpy.sum({self._chain(rest)}, axis=0, keepdims=True), {shape})"
+        if isinstance(last, sp.OneMatrix):  # A 1 1ᵀ: row sums, repeated
+            rest = factors[:-1]
+            shape = f"({self._size(rest[0].rows)}, {self._size(last.cols)})"
+            return f"numpy.broadcast_to(numpy.sum({self._chain(rest)}, axis=1, keepdims=True), {shape})"
         ops = [self.operand(f) for f in factors]
         if len(ops) == 2:
             return f"{ops[0]} @ {ops[1]}"
@@ -825,6 +833,8 @@ def _function_source(exprs, args, name, structure):
         code = printer._print(e)
         if not _is_matrix(e) and not isinstance(e, NDimArray):
             code = f"float({code})"
+        if code.startswith("numpy.broadcast_to("):  # a read-only view: hand back an array of its own
+            code = f"numpy.array({code})"
         results.append(_tidy(code))
     if single:
         b.emit(f"return {results[0]}")

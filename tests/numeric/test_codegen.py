@@ -233,3 +233,19 @@ def test_generated_module_written_to_a_file_imports_and_runs(tmp_path):
     with pytest.raises(mod.ShapeError, match="argument y"):
         mod.logistic(Xv, yv.ravel(), wv)
     assert issubclass(mod.ShapeError, ValueError)
+
+
+def test_a_product_with_a_square_ones_matrix_is_a_repeated_sum():
+    """1 1ᵀ A (the softmax backward pass) is a column sum repeated, not a k x k product."""
+    import numpy as np
+    import sympy as sp
+    from symcalc import codegen, lambdify
+    k = sp.Symbol("k", integer=True, positive=True)
+    A = sp.MatrixSymbol("A", k, 3)
+    exprs = [sp.OneMatrix(k, k) * A, 2 * A * sp.OneMatrix(3, 5)]
+    assert "numpy.ones((k, k))" not in codegen(exprs, [A])
+    a = np.arange(12.0).reshape(4, 3)
+    first, second = lambdify([A], exprs)(a)
+    np.testing.assert_allclose(first, np.ones((4, 4)) @ a)
+    np.testing.assert_allclose(second, 2 * a @ np.ones((3, 5)))
+    first += 1  # an array of its own, not a read-only view
