@@ -114,7 +114,8 @@ def network_derivation(bp) -> Derivation:
 
 def _weight_entries(net):
     """∂z[k]_i / ∂W[k]_jk = 1[i = j] a[k−1]_k (index form of the matrix-by-matrix derivative)."""
-    taken = {str(sym) for s in net.stages for sym in s.W.free_symbols | net.x.free_symbols}
+    sizes = [d for s in net.stages for d in (*s.W.shape, *s.z.shape)] + list(net.x.shape)
+    taken = {str(d) for d in sizes if isinstance(d, sp.Symbol)}
     names = [n for n in ("i", "j", "k", "s", "p", "q", "r", "t") if n not in taken][:4]
     if len(names) < 4:
         return []
