@@ -34,6 +34,8 @@ def children(node):
         return (node.expr,) + tuple(sorted(lam.expr.free_symbols - set(lam.variables), key=str))
     if isinstance(node, MatrixElement):
         return (node.parent,)
+    if isinstance(node, sp.Piecewise):
+        return tuple(e for e, _ in node.args)
     if isinstance(node, sp.MatrixBase):
         return tuple(node)
     if isinstance(node, (sp.MatPow, sp.HadamardPower)):
@@ -47,6 +49,7 @@ def prepare(expr, assumptions=True):
 
     def rewrite(e):
         if isinstance(e, ElementwiseApplyFunction):
+            _scalar_body(e)
             return canonical_elementwise(e)
         if isinstance(e, sp.MatPow) and e.exp.is_Integer:
             k = int(e.exp)
@@ -68,6 +71,18 @@ def prepare(expr, assumptions=True):
                  and sp.ask(sp.Q.symmetric(m), given)}
     expr = expr.xreplace(symmetric)
     return shapes.check(expr), {v: k for k, v in symmetric.items()}
+
+
+def _scalar_body(e):
+    """An entrywise function's body is a function of one entry and scalar symbols only."""
+    lam = e.function
+    inside = next((a for a in sp.preorder_traversal(lam.expr)
+                   if is_matrix(a) or isinstance(a, _MATRIX_TO_SCALAR)), None)
+    if inside is not None:
+        raise UnsupportedError(
+            f"the entrywise function {lam} contains the matrix quantity {inside}; "
+            "an entrywise function's body may hold its entry and scalar symbols only: "
+            "write matrix quantities outside it, e.g. tr(X) * Z.applyfunc(f) for Z.applyfunc(t * tr(X))")
 
 
 _MATRIX_TO_SCALAR = (sp.Trace, sp.Determinant, MatrixElement)

@@ -19,13 +19,13 @@ def _factors(summand, summed):
     coeff, entries = sp.S.One, []
     for f in sp.Mul.make_args(summand):
         base, power = f.as_base_exp()
-        if not (base.free_symbols & summed):
+        if not (f.free_symbols & summed):
             coeff *= f
             continue
         base = _as_entry(base)
         if not (isinstance(base, MatrixElement) and power.is_Integer and power > 0):
             raise UnsupportedError(f"the index sum term {f} is not a product of matrix entries; "
-                                   "write the expression in matrix form")
+                                   "write the expression in matrix form (Σᵢ f(xᵢ) is sc.sum(f(x)) with an entrywise f)")
         entries += [(base.parent, base.i, base.j)] * int(power)
     return coeff, entries
 

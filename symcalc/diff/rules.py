@@ -132,6 +132,10 @@ def _element(node, g):
     parent, i, j = node.args
     if parent.shape == (1, 1):
         return [(parent, mul(g, sp.Identity(1)))]
+    if not (i.is_Integer and j.is_Integer):
+        raise UnsupportedError(f"the element {node} has symbolic indices {i}, {j}: its derivative is the "
+                               "unit matrix e_i e_jᵀ, which has no matrix form; use integer indices, or "
+                               "write the expression in matrix form")
     if not (parent.rows.is_Integer and parent.cols.is_Integer):
         raise UnsupportedError(f"the element {node} of a matrix of symbolic shape {parent.shape} has no "
                                "matrix-form derivative; use concrete sizes, or a 1 x 1 matrix")
@@ -279,6 +283,14 @@ def _function(node, g):
             raise UnsupportedError(f"the function {node.func} has no known derivative in its argument {a}")
         out.append((a, g * d))
     return out
+
+
+@rule(sp.Piecewise, "piecewise", r"\bar{a}_i = \bar{g}\, [\text{case } i \text{ holds}]")
+def _piecewise(node, g):
+    """Each case's expression receives g where its condition is the first that holds (0 a.e. through the conditions)."""
+    cases = node.args
+    return [(e, g * sp.Piecewise(*[(int(j == i), c) for j, (_, c) in enumerate(cases)]))
+            for i, (e, _) in enumerate(cases)]
 
 
 @rule(sp.Abs, "absolute value", r"\bar{a} = \bar{g}\operatorname{sign}(a)")

@@ -231,6 +231,9 @@ class Explicit:
             return sp.ImmutableMatrix(m.rows, m.cols, lambda i, j: _as_scalar(self(m[i, j])))
         if isinstance(e, sp.Lambda) or not e.args:
             return e
+        if isinstance(e, sp.Piecewise):  # its (expression, condition) pairs are not expressions
+            return sp.Piecewise(*[(_as_scalar(self(v)), c.func(*[_as_scalar(self(a)) for a in c.args])
+                                   if c.args else c) for v, c in e.args])
         if isinstance(e, sp.Basic) and e.is_Matrix is not True:
             return e.func(*[_as_scalar(self(a)) for a in e.args])
         raise TypeError(f"the oracle cannot make {type(e).__name__} explicit: {e}")

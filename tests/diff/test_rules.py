@@ -465,3 +465,29 @@ def test_absent_variable_gives_zero_of_its_shape():
     for layout in LAYOUTS:
         g = diff(F.sum(A), X, layout=layout)
         assert_derivative(g, F.sum(A), X, layout=layout, sizes=SIZES["small"])
+
+
+def test_piecewise_differentiates_each_case_where_it_holds():
+    """SymPy's own children skip the (expression, condition) pairs: the gradient used to be 0."""
+    X = M("X", m, n)
+    t = sp.Trace(X * M("B", n, m))
+    expr = sp.Piecewise((t**2, t > 0), (3 * F.sum(X), True))
+    for layout in LAYOUTS:
+        for seed in range(3):  # points on both sides of t = 0
+            assert_derivative(diff(expr, X, layout=layout), expr, X, layout=layout,
+                              sizes=SIZES["small"], seed=seed)
+
+
+@pytest.mark.parametrize("build, named", [
+    (lambda X: F.sum(X.applyfunc(sp.Lambda(c, c * sp.Trace(X)))), "Trace(X)"),
+    (lambda X: F.sum(X.applyfunc(sp.Lambda(c, c * X[0, 1]))), "X[0, 1]"),
+    (lambda X: X[sp.Symbol("i", integer=True), 0], "symbolic indices"),
+    (lambda X: sp.Sum(sp.exp(X[sp.Symbol("i", integer=True), 0]), (sp.Symbol("i", integer=True), 0, 2)),
+     "exp(X[i, 0])"),
+], ids=["trace in entrywise body", "entry in entrywise body", "symbolic entry", "index sum of exp"])
+def test_refuses_what_used_to_be_differentiated_wrong(build, named):
+    """Each of these once came back as a wrong (zero or partial) derivative."""
+    X = M("X", 3, 3)
+    with pytest.raises(UnsupportedError) as err:
+        diff(build(X), X)
+    assert named in str(err.value), err.value
