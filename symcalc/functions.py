@@ -268,11 +268,37 @@ class _MatrixNode(MatrixExpr):
 
 
 class _Reduction(_MatrixNode):
-    """A 1 x 1 result (a scalar, as matrix expressions need it)."""
+    """A 1 x 1 result (a scalar, as matrix expressions need it).
+
+    Added to a scalar (‖X‖_F² + λ tr(BᵀB)) it acts as its one entry, a scalar, where SymPy would
+    raise "Mix of Matrix and Scalar symbols".
+    """
 
     @property
     def shape(self):
         return (sp.S.One, sp.S.One)
+
+    def _with_scalar(self, other, combine):
+        other = sp.sympify(other)
+        if isinstance(other, sp.Expr) and not is_matrix(other):
+            return combine(sp.Trace(self), other)
+        return NotImplemented
+
+    def __add__(self, other):
+        result = self._with_scalar(other, lambda a, b: a + b)
+        return super().__add__(other) if result is NotImplemented else result
+
+    def __radd__(self, other):
+        result = self._with_scalar(other, lambda a, b: b + a)
+        return super().__radd__(other) if result is NotImplemented else result
+
+    def __sub__(self, other):
+        result = self._with_scalar(other, lambda a, b: a - b)
+        return super().__sub__(other) if result is NotImplemented else result
+
+    def __rsub__(self, other):
+        result = self._with_scalar(other, lambda a, b: b - a)
+        return super().__rsub__(other) if result is NotImplemented else result
 
 
 class EntrySum(_Reduction):

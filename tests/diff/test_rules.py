@@ -491,3 +491,14 @@ def test_refuses_what_used_to_be_differentiated_wrong(build, named):
     with pytest.raises(UnsupportedError) as err:
         diff(build(X), X)
     assert named in str(err.value), err.value
+
+
+def test_a_reduction_adds_to_a_scalar():
+    """‖X‖_F² + λ tr(BᵀB) and 1 − mean(X): SymPy raises "Mix of Matrix and Scalar symbols"."""
+    X, B, lam = M("X", m, n), M("B", p, p), sp.Symbol("lambda")
+    for expr in (F.frobenius2(X) + lam * sp.Trace(B.T * B), 1 - F.mean(X), F.sum(X) - c):
+        assert not expr.is_Matrix
+        for layout in LAYOUTS:
+            assert_derivative(diff(expr, X, layout=layout), expr, X, layout=layout, sizes=SIZES["small"])
+    from symcalc.printing import text
+    assert text(1 - F.mean(X)) == "1 - mean(X)"
