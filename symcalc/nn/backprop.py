@@ -24,6 +24,11 @@ def _rows(e):
     return transpose(e)
 
 
+def _per_sample(name):
+    """Z1 → z1, A_H → a_H: a batch quantity's per-sample column; the layer label keeps its case."""
+    return name[0].lower() + name[1:]
+
+
 class Backprop:
     """Backpropagation of a network's loss, in numerator or denominator layout.
 
@@ -100,8 +105,8 @@ class Backprop:
         prev = sp.MatrixSymbol("x", net.stages[0].linear.in_features, 1)
         for s in net.stages:
             out = s.linear.out_features
-            z = sp.MatrixSymbol(s.z.name.lower(), out, 1)
-            a = z if s.a is s.z else sp.MatrixSymbol(s.a.name.lower(), out, 1)
+            z = sp.MatrixSymbol(_per_sample(s.z.name), out, 1)
+            a = z if s.a is s.z else sp.MatrixSymbol(_per_sample(s.a.name), out, 1)
             inp = prev
             if s.linear.intercept:
                 inp = augment(prev, sp.S.One, None)

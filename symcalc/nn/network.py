@@ -159,6 +159,8 @@ class Network:
         prev = self.x
         for s in self.stages:
             label = s.linear.name or str(s.k)
+            if not label.isdigit():  # W_H, z_alpha: a named layer's label is a subscript
+                label = "_" + label
             s.W = sp.MatrixSymbol(f"W{label}", *s.linear.weight_shape)
             if s.linear.bias:
                 s.b = sp.MatrixSymbol(f"b{label}", s.linear.out_features, 1)
@@ -168,7 +170,7 @@ class Network:
                 sp.MatrixSymbol(name("a") + label, *shape)
             s.delta = sp.MatrixSymbol(("Delta" if upper else "delta") + label, *shape)
             if s.linear.intercept:
-                base = prev.name.rstrip("0123456789")
+                base = prev.name.rstrip("0123456789").split("_")[0]  # a1 → atilde1, a_H → atilde_H
                 s.augmented = sp.MatrixSymbol(f"{base}tilde{prev.name[len(base):]}",
                                               *self.shape(s.linear.in_features + 1))
             s.input = prev

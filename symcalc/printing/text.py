@@ -203,6 +203,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             return self._print_11_unary(expr)
         return self._call("diag", expr.args[0])
 
+    def _print_BlockMatrix(self, expr):
+        """[1; x] and [1, X]: blocks on one line, MATLAB-style (rows by ";")."""
+        blocks = expr.blocks
+        return "[%s]" % "; ".join(", ".join(self._print(blocks[i, j]) for j in range(blocks.cols))
+                                  for i in range(blocks.rows))
+
 
 def text(expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""

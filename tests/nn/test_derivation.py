@@ -87,3 +87,22 @@ def test_chain_rule_keeps_the_layouts_order_with_a_scalar_factor(layout, order):
     (chain,) = [s for s in d.steps if s.rule.startswith("chain rule")]
     assert text(chain.rhs) == order
     assert d.check().ok
+
+
+@pytest.mark.parametrize("batch", [None, "rows", "columns"])
+def test_named_layers_keep_their_labels_as_subscripts(batch):
+    """name="H" gives W_H, z_H, δ_H (not WH, or a per-sample z_h the step notes do not recognise)."""
+    net = nn.Network([nn.Linear(3, 4, name="H", intercept=True), nn.Sigmoid(),
+                      nn.Linear(4, 2, name="alpha"), nn.Sigmoid()],
+                     loss=nn.SquaredError(), batch=batch, samples=3 if batch else None)
+    bp = net.backprop()
+    assert [p.name for p in bp.parameters] == ["W_H", "W_alpha", "b_alpha"]
+    d = bp.derivation
+    latex = d.latex()
+    assert r"\mathbf{W}_{H}" in latex and r"\mathbf{W}_{\alpha}" in latex, latex
+    assert d.check().ok
+    if batch is None:
+        rules = {str(s.lhs): s.rule for s in d.steps}
+        assert rules["da_H/dz_H"].startswith("activation"), rules
+    tilde = "xtilde" if batch is None else "Xtilde"
+    assert f"{tilde} = [1" in str(d)

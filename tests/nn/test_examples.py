@@ -154,8 +154,8 @@ def test_nyu_softmax_cross_entropy_relu_all_steps():
     bp = net.backprop()
     WH, bH, WO, bO = bp.parameters
     X, Y = bp.x, bp.y
-    ZH, UH, P = (sp.MatrixSymbol(n, 6, k) for n, k in (("ZH", 4), ("AH", 4), ("AO", 5)))
-    DO, DH = sp.MatrixSymbol("DeltaO", 6, 5), sp.MatrixSymbol("DeltaH", 6, 4)
+    ZH, UH, P = (sp.MatrixSymbol(n, 6, k) for n, k in (("Z_H", 4), ("A_H", 4), ("A_O", 5)))
+    DO, DH = sp.MatrixSymbol("Delta_O", 6, 5), sp.MatrixSymbol("Delta_H", 6, 4)
     ones = sp.OneMatrix(6, 1)
     assert bp.deltas[2] == P - Y                                     # ∂L/∂z_ij^O = softmax − r_ij
     assert bp.gradients[WO] == DO.T * UH                             # Σ_i ∂L/∂z_ij^O u_ik^H
@@ -179,8 +179,8 @@ def test_nyu_exp_model_squared_error():
     bp = net.backprop()
     W, b, alpha = bp.parameters                     # alpha is 1 x M: the notes' αᵀ
     X, Y = bp.x, bp.y
-    U, Yhat = sp.MatrixSymbol("A1", 5, 4), sp.MatrixSymbol("Zalpha", 5, 1)
-    D2, D1 = sp.MatrixSymbol("Deltaalpha", 5, 1), sp.MatrixSymbol("Delta1", 5, 4)
+    U, Yhat = sp.MatrixSymbol("A1", 5, 4), sp.MatrixSymbol("Z_alpha", 5, 1)
+    D2, D1 = sp.MatrixSymbol("Delta_alpha", 5, 1), sp.MatrixSymbol("Delta1", 5, 4)
     assert bp.deltas[2] == sp.MatMul(2, Yhat - Y)                 # ∂L/∂ŷ_i = 2(ŷ_i − y_i)
     assert bp.gradients[alpha] == D2.T * U                  # ∂L/∂α_j = Σ_i ∂L/∂ŷ_i u_ij
     assert bp.deltas[1] == sp.HadamardProduct(D2 * alpha, U)   # ∂L/∂z_ij = ∂L/∂ŷ_i α_j exp(z_ij)
