@@ -90,6 +90,10 @@ class Network:
         self.loss = nlo.as_loss(loss)
         self.batch = batch
         if batch is None:
+            if samples is not None:
+                raise UnsupportedError(
+                    f"samples={samples} is a batch size, but batch is None (one sample): "
+                    "pass batch='columns' or batch='rows' with it")
             self.samples = sp.S.One
         else:
             self.samples = (sp.Symbol("n", integer=True, positive=True) if samples is None
@@ -97,6 +101,12 @@ class Network:
         self.stages = self._group()
         self._check_sizes()
         self.loss.check(self.stages[-1].activation)
+        last = self.stages[-1]
+        if isinstance(last.activation, nl.Softmax) and last.linear.out_features == 1:
+            raise UnsupportedError(
+                f"{last.describe()} has one output, and a softmax over one unit is the constant 1 "
+                "(nothing to learn); give the last Linear layer one output per class, or for two "
+                "classes end with nn.Linear(..., 1), nn.Sigmoid() and nn.BinaryCrossEntropy()")
         self._bind_symbols()
 
     # ------------------------------------------------------------------ structure
@@ -128,10 +138,11 @@ class Network:
         for prev, cur in zip(self.stages, self.stages[1:]):
             out, inp = prev.linear.out_features, cur.linear.in_features
             if sp.simplify(out - inp) != 0:
-                last = self.layers[prev.positions[1] - 1]
+                last = prev.positions[1]
+                after = "" if last == prev.positions[0] else f", after {prev.describe()}"
                 raise ShapeError(
-                    f"{cur.describe()} takes {inp} inputs, but layer {prev.positions[1]} "
-                    f"({last!r}, after {prev.describe()}) gives {out} outputs")
+                    f"{cur.describe()} takes {inp} inputs, but layer {last} "
+                    f"({self.layers[last - 1]!r}{after}) gives {out} outputs")
         names = [s.linear.name or str(s.k) for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"two Linear layers share a name: {names}")

@@ -87,7 +87,7 @@ def test_symbolic_sizes_gradient_shapes():
     d, h, k, n = sp.symbols("d h k n", integer=True, positive=True)
     for batch in (None, "columns", "rows"):
         net = nn.Network([nn.Linear(d, h), nn.ReLU(), nn.Linear(h, k), nn.Softmax()],
-                         loss=nn.CrossEntropy(), batch=batch, samples=n)
+                         loss=nn.CrossEntropy(), batch=batch, samples=n if batch else None)
         for layout in ("denominator", "numerator"):
             bp = net.backprop(layout)
             for p, g in bp.gradients.items():

@@ -52,6 +52,13 @@ def test_structure_errors():
         nn.Linear(2, 2, name="α")          # names become Python identifiers in generated code
     with pytest.raises(ValueError, match="share a name"):
         nn.Network([nn.Linear(2, 2, name="h"), nn.Linear(2, 2, name="h")], loss=nn.SquaredError())
+    with pytest.raises(UnsupportedError, match="samples=4 is a batch size, but batch is None"):
+        nn.Network([nn.Linear(2, 2)], loss=nn.SquaredError(), samples=4)
+    with pytest.raises(UnsupportedError, match="softmax over one unit is the constant 1"):
+        nn.Network([nn.Linear(2, 1), nn.Softmax()], loss=nn.CrossEntropy())
+    with pytest.raises(ShapeError) as err:  # a Linear right after a Linear: "after" only when it says more
+        nn.Network([nn.Linear(3, 2), nn.Linear(3, 2)], loss=nn.SquaredError())
+    assert "after" not in str(err.value)
 
 
 def test_generated_functions_check_their_inputs():
