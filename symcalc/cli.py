@@ -572,8 +572,9 @@ def _steps_line(d, check):
     if not report.ok:
         from .errors import SymcalcError
         raise SymcalcError(f"a step of the derivation {d!r} failed its numeric check: {report}")
+    where = f", sizes {_sizes_text(report.sizes, True)}" if report.sizes else " (its sizes are numbers)"
     return (f"every one of the {len(report.results)} steps ({d.layout} layout) holds at random "
-            f"values, sizes {_sizes_text(report.sizes, True)}")
+            f"values{where}")
 
 
 def _closed_form_lines(cf):
@@ -690,12 +691,21 @@ WORKED_WEIGHTS = {
 WORKED_INPUT, WORKED_TARGET = 2.0, 1.0
 
 
-def _bmatrix(a, digits=4):
+def _decimal(v):
+    """Four significant digits, as LaTeX: 0.2563, -0.002621, 1.2 \\times 10^{-5}."""
+    text = f"{v:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return r"%s \times 10^{%d}" % (mantissa, int(exponent))
+    return text
+
+
+def _bmatrix(a):
     import numpy as np
     rows = np.atleast_2d(np.asarray(a, dtype=float))
     if rows.size == 1:
-        return f"{rows.item():.{digits}f}"
-    body = " \\\\ ".join(" & ".join(f"{v:.{digits}f}" for v in row) for row in rows)
+        return _decimal(rows.item())
+    body = " \\\\ ".join(" & ".join(_decimal(v) for v in row) for row in rows)
     return "\\begin{bmatrix} %s \\end{bmatrix}" % body
 
 
@@ -718,8 +728,9 @@ def _chapter_worked(check):
     for k in (1, 2, 3):
         z = params[f"W{k}"] @ np.vstack([[1.0], a])
         a = 1 / (1 + np.exp(-z))
-        rows += [(f"\\mathbf{{z}}_{{{k}}}", _bmatrix(z)), (f"\\mathbf{{a}}_{{{k}}}", _bmatrix(a))]
-    rows.append(("L", f"{float(loss(params, x, y)):.4f}"))
+        bold = (lambda s: s) if z.size == 1 else (lambda s: r"\mathbf{%s}" % s)  # z3 is a number
+        rows += [(f"{bold('z')}_{{{k}}}", _bmatrix(z)), (f"{bold('a')}_{{{k}}}", _bmatrix(a))]
+    rows.append(("L", _decimal(float(loss(params, x, y)))))
     rows += [(r"\frac{\partial L}{\partial \mathbf{W}_{%d}}" % k, _bmatrix(grads[f"W{k}"])) for k in (1, 2, 3)]
     worst = 0.0
     for name, value in params.items():
@@ -727,7 +738,7 @@ def _chapter_worked(check):
             return float(loss({**params, name: W}, x, y))
         fd = numeric_derivative(f, value)
         worst = max(worst, float(np.max(np.abs(fd - grads[name]))))
-    weights = ", ".join(r"$\mathbf{W}_{%d} = %s$" % (k, _bmatrix(params[f"W{k}"], 1)) for k in (1, 2, 3))
+    weights = ", ".join(r"$\mathbf{W}_{%d} = %s$" % (k, _bmatrix(params[f"W{k}"])) for k in (1, 2, 3))
     extra = ("\\subsection*{The numbers}\nWith the weights %s (column 0 holds the intercepts), the "
              "input $x = %s$ and the label $y = %s$, the generated NumPy code gives:\n"
              "\\begin{align*}\n%s\n\\end{align*}" % (

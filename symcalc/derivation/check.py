@@ -11,7 +11,7 @@ and each step's two sides are computed as numbers:
 * an entry with free indices (``(∂(Ax)/∂x)_ij``) at every index value;
 * a step with ``where`` at that point only.
 
-Expressions are evaluated with SymPy on explicit matrices: slow per call, but the sizes are 2 to 5.
+Expressions are evaluated by generated NumPy code, compiled once per expression (finite differences\nevaluate each many times), and with SymPy on explicit matrices where codegen takes no such node.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from ..functions import (
     is_matrix,
 )
 from ..numeric.check import one_hot
+from ..numeric.lambdify import lambdify
 from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
 
 H = 1e-6
@@ -116,6 +117,7 @@ class Evaluator:
         self.directions = {s: self._draw_direction(s) for s in sorted(varying, key=str)}
         self.memo = {}
         self.special_memo = {}
+        self.compiled = {}
 
     # ------------------------------------------------------------------ drawing
 
@@ -182,13 +184,33 @@ class Evaluator:
         override = override or {}
         e = self._replace_special(e, override)
         e = e.replace(lambda a: isinstance(a, sp.Sum), lambda a: a.doit())
-        mapping = {}
+        inputs = []
         for a in sp.preorder_traversal(e):
-            if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy) and a not in mapping:
+            if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy) and a not in inputs:
                 if a in self.indices or a in self.sizes:
                     continue
-                mapping[a] = _sympy(self.symbol(a, override))
-        return _number(e.xreplace(mapping))
+                inputs.append(a)
+        values = [self.symbol(a, override) for a in inputs]
+        fast = self._compiled(e, tuple(inputs))
+        if fast is not None:
+            try:
+                return _plain(fast(*values))
+            except Exception:  # noqa: BLE001 - a value codegen cannot take: SymPy's own evaluation below
+                pass
+        return _number(e.xreplace({a: _sympy(v) for a, v in zip(inputs, values)}))
+
+    def _compiled(self, e, inputs):
+        """NumPy code for e, compiled once per expression (finite differences evaluate it often);
+        None where codegen does not take it."""
+        key = (e, inputs)
+        if key not in self.compiled:
+            try:
+                if e.free_symbols - set(inputs) - {s for a in inputs for s in getattr(a, "free_symbols", ())}:
+                    raise ValueError("unsized symbols")
+                self.compiled[key] = lambdify(list(inputs), e, structure=False)
+            except Exception:  # noqa: BLE001 - any node codegen lacks: SymPy's own evaluation
+                self.compiled[key] = None
+        return self.compiled[key]
 
     def _replace_special(self, e, override):
         if isinstance(e, SPECIAL):
@@ -312,6 +334,13 @@ def _explicit_node(node):
 
 
 _NODES = (EntrySum, EntryMean, LogSumExp, SquaredNorm, FrobeniusSquared, Softmax)
+
+
+def _plain(v):
+    """Generated code's result as _number gives it: a float, or a 2-D float array."""
+    if isinstance(v, np.ndarray) and v.ndim == 2:
+        return v.astype(float)
+    return float(v)
 
 
 def _number(e):
