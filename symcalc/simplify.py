@@ -94,6 +94,10 @@ def mul(*factors):
         if out and isinstance(out[-1], DiagMatrix) and isinstance(m, sp.OneMatrix) and m.cols == 1:
             out[-1] = out[-1].args[0]  # diag(a) 1 = a
             continue
+        if out and isinstance(m, DiagMatrix) and isinstance(out[-1], sp.OneMatrix) and out[-1].rows == 1 \
+                and m.args[0].cols == 1:
+            out[-1] = transpose(m.args[0])  # 1ᵀ diag(a) = aᵀ
+            continue
         if out and isinstance(out[-1], sp.OneMatrix) and out[-1].rows == 1 and isinstance(m, OneHot) \
                 and m.axis == 0:
             out[-1] = sp.OneMatrix(1, m.cols)  # 1ᵀ Y = 1ᵀ for one-hot columns

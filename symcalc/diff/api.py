@@ -55,11 +55,21 @@ def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
 
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
     """
-    result = _diff(expr, wrt, layout, vec, assumptions)
+    result = _symmetric(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
     explicit = isinstance(expr, sp.MatrixBase) or (isinstance(expr, sp.Basic) and expr.has(sp.MatrixBase))
     if explicit and is_matrix(result) and not isinstance(result, sp.MatrixBase):
         return sp.ImmutableMatrix(result.as_explicit())
     return result
+
+
+def _symmetric(result, expr, assumptions):
+    """Aᵀ = A for a matrix the assumptions declare symmetric: 2xᵀA, not 2xᵀAᵀ, in numerator layout."""
+    if not isinstance(result, sp.Basic) or not result.has(sp.Transpose):
+        return result
+    given = True if assumptions is None else assumptions
+    square = {m for m in sp.sympify(expr).atoms(sp.MatrixSymbol) if m.rows == m.cols}
+    symmetric = {m.T: m for m in square if result.has(m.T) and sp.ask(sp.Q.symmetric(m), given)}
+    return result.xreplace(symmetric) if symmetric else result
 
 
 def _diff(expr, wrt, layout, vec, assumptions):

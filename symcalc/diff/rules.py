@@ -102,7 +102,7 @@ def _inverse(node, G):
 @rule(sp.MatPow, "matrix power", r"\bar{A} = \sum_{i=0}^{k-1} (A^{i})^{\top} \bar{G} (A^{k-1-i})^{\top}")
 def _matpow(node, G):
     base, k = node.base, node.exp
-    if base.shape == (1, 1) and not (k.is_Integer and k > 0):  # a scalar power: sqrt(xᵀx)
+    if base.shape == (1, 1):  # a scalar power, (xᵀx)³ or sqrt(xᵀx): k a^(k−1) g
         return [(base, as_matrix11(scalar(G) * k * scalar(base) ** (k - 1)))]
     if not (k.is_Integer and k > 0):
         raise UnsupportedError(f"the power {node} needs a positive integer exponent (negative powers are "

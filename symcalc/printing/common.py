@@ -161,6 +161,23 @@ class MatrixPrinting:
     def _product_11(self, factors, times: str) -> str:
         return times.join(self._wrap(f, MUL) for f in factors) if factors else "1"
 
+    def _hadamard_quotient(self, args, had: str, div: str):
+        """y ⊙ a^{∘−1} as y ⊘ a: the factors with exponent −1 go after one ⊘; None if there are none
+        (or nothing is left above the line)."""
+        over = [a for a in args if isinstance(a, HadamardPower) and a.exp == -1]
+        above = [a for a in args if a not in over]
+        if not over or not above:
+            return None
+        top = had.join(self._hadamard_factor(a) for a in hadamard_order(above))
+        bases = [a.base for a in over]
+        if len(bases) == 1:
+            bottom = self._hadamard_factor(bases[0])
+            if isinstance(bases[0], HadamardProduct):
+                bottom = self._paren(bottom)
+        else:
+            bottom = self._paren(had.join(self._hadamard_factor(b) for b in hadamard_order(bases)))
+        return top + div + bottom
+
     def _hadamard_factor(self, e) -> str:
         """A factor of ⊙: products and sums in parentheses, a nested ⊙ not (it associates)."""
         level = self._level(e)

@@ -247,6 +247,9 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         if is_11(expr):
             return self._fraction_11(expr)
         had = " %s " % self.notation.hadamard
+        quotient = self._hadamard_quotient(expr.args, had, " %s " % self.notation.division)
+        if quotient is not None:
+            return quotient
         return had.join(self._hadamard_factor(a) for a in hadamard_order(expr.args))
 
     def _print_KroneckerProduct(self, expr):

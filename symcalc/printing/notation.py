@@ -31,6 +31,7 @@ class Notation:
     bold       vectors and matrices in bold (``\\mathbf{x}``, ``\\boldsymbol{\\theta}``); scalars stay italic
     transpose  the transpose mark, ``^{\\top}`` by default (``"T"`` or ``"\\mathsf{T}"`` also common)
     hadamard   the elementwise product, ``\\odot`` by default (``\\circ`` is SymPy's)
+    division   the elementwise quotient, ``\\oslash``: y ⊙ a^{∘−1} is written y ⊘ a
     indicator  the indicator of ReLU', ``\\mathbb{1}[z > 0]``; the standalone preamble makes
                ``\\mathbb{1}`` print as a double-struck one without extra font packages
     """
@@ -39,6 +40,7 @@ class Notation:
     bold: bool = True
     transpose: str = r"\top"
     hadamard: str = r"\odot"
+    division: str = r"\oslash"
     indicator: str = DEFAULT_INDICATOR
 
     def __post_init__(self):

@@ -27,6 +27,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         self._init_binding()
         ascii_only = self._settings["ascii"]
         self._had = " .* " if ascii_only else " ⊙ "
+        self._div = " ./ " if ascii_only else " ⊘ "
         self._hpow = ".^" if ascii_only else "^∘"
         self._kron = " kron " if ascii_only else " ⊗ "
 
@@ -116,6 +117,9 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
     def _print_HadamardProduct(self, expr):
         if is_11(expr):
             return self._fraction_11(expr)
+        quotient = self._hadamard_quotient(expr.args, self._had, self._div)
+        if quotient is not None:
+            return quotient
         return self._had.join(self._hadamard_factor(a) for a in hadamard_order(expr.args))
 
     def _print_KroneckerProduct(self, expr):

@@ -90,3 +90,12 @@ def test_rule_registry_names_each_operation(cls):
 def test_diff_and_gradient_agree():
     loss = sp.Trace(M("A", n, m) * F.sigmoid(W))
     assert diff(loss, W) == gradient(loss, W)
+
+
+def test_symmetry_from_assumptions_holds_in_both_layouts():
+    """Declared by Q.symmetric, A is its own transpose in the result: 2xᵀA in numerator layout."""
+    x, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("A", n, n)
+    sym = sp.Q.symmetric(A)
+    assert diff(x.T * A * x, x, assumptions=sym) == 2 * A * x
+    assert diff(x.T * A * x, x, layout="numerator", assumptions=sym) == 2 * x.T * A
+    assert diff(x.T * A * x, x, layout="numerator") == x.T * (A + A.T)  # not declared: not assumed

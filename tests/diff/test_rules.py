@@ -126,6 +126,8 @@ CASES = [
         M("u", n).T * M("Y", n, n) ** 2 * M("v", n), M("Y", n, n))),
     case("matpow Y^-1", lambda m, n, p, q: (
         M("u", n).T * M("Y", n, n) ** -1 * M("v", n), M("Y", n, n))),
+    case("matpow (x'x)^3, a 1 x 1 power", lambda m, n, p, q: (
+        (M("x", n).T * M("x", n)) ** 3, M("x", n), 6 * sp.Trace(M("x", n).T * M("x", n)) ** 2 * M("x", n))),
     case("matpow tr(Y^-2)", lambda m, n, p, q: (sp.Trace(M("Y", n, n) ** -2), M("Y", n, n))),
     case("matpow of gram", lambda m, n, p, q: (
         sp.Trace((M("X", m, n).T * M("X", m, n)) ** 2), M("X", m, n))),
@@ -244,7 +246,9 @@ CASES = [
     case("mean(sigmoid(AX))", lambda m, n, p, q: (
         F.mean(F.sigmoid(M("A", m, n) * M("X", n, p))), M("X", n, p))),
     case("softmax weighted", lambda m, n, p, q: (M("u", m).T * F.softmax(M("z", m)), M("z", m))),
-    case("softmax jacobian", lambda m, n, p, q: (F.softmax(M("z", m)), M("z", m))),
+    case("softmax jacobian", lambda m, n, p, q: (  # symmetric: the same in both layouts
+        F.softmax(M("z", m)), M("z", m),
+        DiagMatrix(F.softmax(M("z", m))) - F.softmax(M("z", m)) * F.softmax(M("z", m)).T)),
     case("softmax columns cross-entropy", lambda m, n, p, q: (
         F.cross_entropy(F.softmax(M("Z", m, n)), F.OneHot("Y", m, n)), M("Z", m, n))),
     case("softmax cross-entropy", softmax_cross_entropy),
