@@ -49,7 +49,7 @@ from ..diff.indices import sum_to_matrix
 from ..errors import SymcalcError, UnsupportedError
 from ..shapes import check as check_shapes
 from ..functions import (
-    ELEMENT, SCALAR_FUNCTIONS, OneHot, Softmax, SymmetricMatrix, canonical_elementwise,
+    ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, canonical_elementwise,
 )
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
@@ -439,7 +439,15 @@ class NumericPrinter(NumPyPrinter):
         (a,) = expr.args
         if isinstance(a, sp.Determinant) and a not in self.names:
             return f"numpy.linalg.slogdet({self._print(a.arg)})[1]"
+        if isinstance(a, Sigmoid):  # log σ(u) = −log(1 + e^{−u}): finite where σ(u) rounds to 0 or 1
+            return f"(-numpy.logaddexp(0, -{self._paren(a.args[0])}))"
+        u = _one_minus_sigmoid(a)
+        if u is not None:  # log(1 − σ(u)) = −log(1 + e^{u})
+            return f"(-numpy.logaddexp(0, {self._print(u)}))"
         return f"numpy.log({self._print(a)})"
+
+    def _paren(self, e):
+        return f"({self._print(e)})"
 
     def _print_DiagMatrix(self, expr):
         return f"numpy.diagflat({self._print(expr.args[0])})"
@@ -478,6 +486,10 @@ class NumericPrinter(NumPyPrinter):
     # ---- elementwise functions
     def _print_ElementwiseApplyFunction(self, expr):
         Z, body = expr.expr, expr.function.expr
+        if body == sp.log(ELEMENT):  # log∘(1 − σ∘(U)), as bce writes it: stable as −log(1 + e^U)
+            U = _one_minus_sigmoid_matrix(Z)
+            if U is not None:
+                return f"(-numpy.logaddexp(0, {self._print(U)}))"
         z = self.operand(Z)
         if ELEMENT not in body.free_symbols:
             return f"numpy.full({z}.shape, {self._print(body)}, dtype=float)"
@@ -860,6 +872,33 @@ def _value_text(e) -> str:
     if _is_matrix(e):
         return f"[{_shape_text(e)} array]"
     return "[float]"
+
+
+def _one_minus_sigmoid(a):
+    """u where the scalar a is 1 − σ(u)."""
+    if isinstance(a, sp.Add) and len(a.args) == 2 and sp.S.One in a.args:
+        rest = a - 1
+        if isinstance(rest, sp.Mul) and rest.args[0] == -1 and len(rest.args) == 2 \
+                and isinstance(rest.args[1], Sigmoid):
+            return rest.args[1].args[0]
+    return None
+
+
+def _one_minus_sigmoid_matrix(Z):
+    """U where the matrix Z is 1 − σ∘(U) (a matrix of ones minus an elementwise sigmoid)."""
+    if not (isinstance(Z, sp.MatAdd) and len(Z.args) == 2):
+        return None
+    ones = [a for a in Z.args if isinstance(a, sp.OneMatrix)]
+    rest = [a for a in Z.args if not isinstance(a, sp.OneMatrix)]
+    if len(ones) != 1 or len(rest) != 1 or not isinstance(rest[0], sp.MatMul):
+        return None
+    c, mats = rest[0].as_coeff_matrices()
+    if c != -1 or len(mats) != 1 or not isinstance(mats[0], EAF):
+        return None
+    f = mats[0].function
+    if f.expr != Sigmoid(f.variables[0]):
+        return None
+    return mats[0].expr
 
 
 class _DescribePrinter(StrPrinter):

@@ -249,3 +249,20 @@ def test_a_product_with_a_square_ones_matrix_is_a_repeated_sum():
     np.testing.assert_allclose(first, np.ones((4, 4)) @ a)
     np.testing.assert_allclose(second, 2 * a @ np.ones((3, 5)))
     first += 1  # an array of its own, not a read-only view
+
+
+def test_log_of_a_sigmoid_is_finite_where_the_sigmoid_rounds_to_0_or_1():
+    """bce at logits of ±50: log σ and log(1 − σ) are −log(1 + e^∓u), not log(0) = −inf (nan loss)."""
+    from symcalc.functions import Sigmoid
+    X, w, y = sp.MatrixSymbol("X", 2, 2), sp.MatrixSymbol("w", 2, 1), sp.MatrixSymbol("y", 2, 1)
+    f = lambdify([X, w, y], F.bce(F.sigmoid(X * w), y))
+    Xv, wv = np.array([[50.0, 0.0], [0.0, -50.0]]), np.ones((2, 1))
+    right = f(Xv, wv, np.array([[1.0], [0.0]]))[0, 0]
+    wrong = f(Xv, wv, np.array([[0.0], [1.0]]))[0, 0]
+    assert right == pytest.approx(2 * np.log1p(np.exp(-50.0)), rel=1e-12)
+    assert wrong == pytest.approx(2 * np.logaddexp(0, 50.0), rel=1e-12)
+    t = sp.Symbol("t")
+    g = lambdify([t], [sp.log(Sigmoid(t)), sp.log(1 - Sigmoid(t))])
+    with np.errstate(over="ignore"):  # the shared σ(t) binding itself may overflow; the logs do not
+        assert g(-800.0) == (pytest.approx(-800.0), 0.0)
+    assert g(0.3) == pytest.approx((np.log(1 / (1 + np.exp(-0.3))), np.log(1 - 1 / (1 + np.exp(-0.3)))))
