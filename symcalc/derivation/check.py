@@ -11,7 +11,8 @@ and each step's two sides are computed as numbers:
 * an entry with free indices (``(∂(Ax)/∂x)_ij``) at every index value;
 * a step with ``where`` at that point only.
 
-Expressions are evaluated by generated NumPy code, compiled once per expression (finite differences\nevaluate each many times), and with SymPy on explicit matrices where codegen takes no such node.
+Expressions are evaluated by generated NumPy code, compiled once per expression (finite differences
+evaluate each many times), and with SymPy on explicit matrices where codegen takes no such node.
 """
 from __future__ import annotations
 
