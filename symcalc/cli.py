@@ -33,6 +33,8 @@ EXAMPLES = {
   symcalc net "linear(d,h) relu linear(h,k) softmax" --loss cross_entropy --batch columns
   symcalc net "linear(d,h) tanh linear(h,1)" --loss squared_error --batch rows --layout numerator
   symcalc net "linear(1,2,intercept) sigmoid linear(2,1,intercept) sigmoid" --loss bce --check
+  symcalc net "linear(2,2,intercept) relu linear(2,1,intercept)" --loss squared_error \\
+      --at "x=[1,2],y=3,W1=[[2,1,0],[0,2,0]],W2=[0,1,2]"          (worked numbers, one step)
 layers: linear(IN,OUT[,intercept|nobias]), sigmoid, tanh, relu, leaky_relu, softplus, exp,
 identity, softmax; losses: squared_error, mse, bce, logistic, cross_entropy""",
     "verify": """examples:
@@ -111,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(net)
     net.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
     net.add_argument("--check", action="store_true", help="also check every step numerically")
+    net.add_argument("--at", metavar="NAME=VALUE,...",
+                     help="worked numbers at a point: x=[1,2],y=3,W1=[[2,1,0],[0,2,0]],W2=[0,1,2] "
+                          "(every parameter, x and y; rows of a matrix as [[...],[...]] or [1 2; 3 4])")
+    net.add_argument("--lr", type=float, default=0.1, help="learning rate of the worked gradient step (0.1)")
+    net.add_argument("--digits", type=int, default=4,
+                     help="significant digits of the worked numbers, trailing zeros kept (4)")
 
     verify = command("verify", "check a claimed derivative; exit 1 when it is wrong", run_verify)
     _expression_options(verify)
@@ -395,8 +403,94 @@ def run_net(args):
         report = d.check()
         extra = f"step check: {report}"
         status = EXIT_OK if report.ok else EXIT_WRONG
+    if args.at:
+        values = parse_values(args.at)
+        missing = [n for n in [p.name for p in bp.parameters] + ["x", "y"] if n not in values]
+        unknown = sorted(set(values) - {p.name for p in bp.parameters} - {"x", "y"})
+        if missing or unknown:
+            raise ParseError("--at needs a value for every parameter, x and y: "
+                             + (f"missing {', '.join(missing)}" if missing else "")
+                             + ("; " if missing and unknown else "")
+                             + (f"this network has no {', '.join(unknown)}" if unknown else ""))
+        params = {k: v for k, v in values.items() if k not in ("x", "y")}
+        worked = bp.worked(params, values["x"], values["y"], lr=args.lr, digits=args.digits)
+        _write_worked(args, d, worked, extra)
+        return status
     _write_derivation(args, d, extra)
     return status
+
+
+def _write_worked(args, d, worked, extra):
+    """The derivation followed by its worked numbers, in the chosen format."""
+    fmt = _format(args)
+    if fmt == "text":
+        _emit(args, f"{d}\n\nWorked numbers\n{worked}" + (f"\n\n{extra}" if extra else ""))
+        return
+    if fmt == "markdown":
+        _emit(args, d.markdown() + "\n**Worked numbers**\n\n" + worked.markdown()
+              + (f"\n{extra}\n" if extra else ""))
+        return
+    body = d.latex() + "\n\n\\subsection*{Worked numbers}\n" + worked.latex()
+    if not args.standalone:
+        _emit(args, body + ("\n" + "\n".join("% " + x for x in extra.splitlines()) if extra else ""))
+        return
+    from .printing import standalone
+    graph = d.graph_latex()
+    if graph:
+        body = "\\begin{center}\n%s\n\\end{center}\n\n" % graph + body
+    _emit(args, standalone(body, title=d._title_tex(None)))
+    if args.pdf:
+        from .printing import compile_pdf
+        print(f"wrote {compile_pdf(Path(args.out))}")
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def parse_values(text):
+    """``x=[1,2],y=3,W1=[[2,1,0],[0,2,0]]`` -> {name: nested lists of floats}. Matrices are
+    [[row], [row]] or MATLAB's [1 2; 3 4]; nothing is evaluated."""
+    from .errors import ParseError
+
+    values, depth, start = {}, 0, 0
+    pieces = []
+    for i, ch in enumerate(text + ","):
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    for piece in pieces:
+        name, sep, value = piece.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier() or not value:
+            raise ParseError(f"--at {piece.strip()!r} is not NAME=VALUE (e.g. x=[1,2] or W1=[[1,2],[3,4]])")
+        values[name] = _value(value, name)
+    return values
+
+
+def _value(text, name):
+    from .errors import ParseError
+
+    def number(t):
+        t = t.strip()
+        if not _NUMBER.fullmatch(t):
+            raise ParseError(f"--at {name}: {t!r} is not a number")
+        return float(t)
+
+    if not text.startswith("["):
+        return number(text)
+    if not text.endswith("]"):
+        raise ParseError(f"--at {name}: {text!r} has no closing bracket")
+    inner = text[1:-1].strip()
+    if inner.startswith("["):  # [[1, 2], [3, 4]]
+        rows = re.findall(r"\[([^\[\]]*)\]", inner)
+        if re.sub(r"\[[^\[\]]*\]|[\s,]", "", inner):
+            raise ParseError(f"--at {name}: cannot read {text!r}; write [[1, 2], [3, 4]]")
+        return [[number(v) for v in r.split(",")] for r in rows]
+    rows = [r for r in inner.split(";")]
+    if len(rows) > 1:  # [1 2; 3 4]
+        return [[number(v) for v in re.split(r"[\s,]+", r.strip()) if v] for r in rows]
+    return [number(v) for v in re.split(r"[\s,]+", inner) if v]
 
 
 def run_verify(args):

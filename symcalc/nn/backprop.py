@@ -33,7 +33,8 @@ class Backprop:
     """Backpropagation of a network's loss, in numerator or denominator layout.
 
     Attributes: ``parameters`` [W1, b1, …]; ``gradients`` {parameter: ∂L/∂parameter};
-    ``input_gradient`` ∂L/∂x (W1ᵀ δ1);
+    ``input_gradient`` ∂L/∂x (W1ᵀ δ1, the gradient with respect to the data: for saliency maps and
+    adversarial examples); ``activation_gradients`` {k: ∂L/∂a[k]} (W[k+1]ᵀ δ[k+1]) of the hidden layers;
     ``deltas`` {k: δ[k]} (each in terms of δ[k+1], z[k], a[k]); ``forward`` and ``backward`` the
     let-bindings in evaluation order; ``jacobians`` {(numerator, denominator): local Jacobian} of
     one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
@@ -60,7 +61,7 @@ class Backprop:
         stages = net.stages
         last = stages[-1]
         delta = net.loss.delta(last.activation, last.z, last.a, net.y, n, batch or "columns")
-        backward, grads, deltas = [], {}, {}
+        backward, grads, deltas, upstream = [], {}, {}, {}
         for s in reversed(stages):
             backward.append((s.delta, delta))
             deltas[s.k] = delta
@@ -77,6 +78,7 @@ class Backprop:
             G = mul(s.delta, W) if batch == "rows" else mul(transpose(W), s.delta)
             if s.k > 1:
                 prev = stages[s.k - 2]
+                upstream[prev.k] = G
                 delta = prev.activation.backward(G, prev.z, prev.a, batch or "columns")
             else:
                 input_gradient = G
@@ -84,7 +86,9 @@ class Backprop:
             grads = {p: _rows(g) for p, g in grads.items()}
             deltas = {k: _rows(d) for k, d in deltas.items()}
             input_gradient = _rows(input_gradient)
+            upstream = {k: _rows(g) for k, g in upstream.items()}
         self.input_gradient = input_gradient
+        self.activation_gradients = dict(sorted(upstream.items()))
         self.backward = backward
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
@@ -251,6 +255,13 @@ class Backprop:
             self._evaluators[key] = self._compile(exprs, args, "evaluate")
         out = self._evaluators[key](*self._arrays(params), *[np.asarray(v, dtype=float) for v in data])
         return dict(zip(names, out))
+
+    def worked(self, params, x, y, lr=0.1, digits=4):
+        """Worked numbers at a point: forward values, every δ and ∂L/∂a, every gradient, one
+        gradient step with learning rate ``lr`` and the new loss (``symcalc.nn.worked``), to
+        ``digits`` significant digits with trailing zeros. ``params`` maps "W1", … to arrays."""
+        from .worked import worked_example
+        return worked_example(self, params, x, y, lr=lr, digits=digits)
 
     def numpy_loss(self):
         """loss(params, x, y) -> float, generated from the loss expression."""
