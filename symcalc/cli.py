@@ -113,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(net)
     net.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
     net.add_argument("--check", action="store_true", help="also check every step numerically")
+    net.add_argument("--notation", choices=("default", "cs229", "cmu", "nyu"), default="default",
+                     help="a course's conventions: cs229 (W^[k], J, Z = XW + b for rows), cmu "
+                          "(alpha, beta, J), nyu (W^H, W^O, samples as rows)")
+    net.add_argument("--weights", choices=("out_in", "in_out"),
+                     help="W is out x in (z = W a + b) or in x out (z = W^T a + b; rows: Z = X W + b)")
+    net.add_argument("--index", choices=("sub", "super"), help="layer numbers as W_1 or W^[1]")
+    net.add_argument("--relu-at-zero", type=int, choices=(0, 1), help="ReLU'(0): 0 or 1 (CS229)")
+    net.add_argument("--objective", metavar="LATEX", help="the objective's letter (L, J, \\ell)")
+    net.add_argument("--tex", action="append", default=[], metavar="NAME=LATEX",
+                     help="LaTeX for a symbol: --tex 'W1=\\alpha' --tex 'L=J'")
     net.add_argument("--at", metavar="NAME=VALUE,...",
                      help="worked numbers at a point: x=[1,2],y=3,W1=[[2,1,0],[0,2,0]],W2=[0,1,2] "
                           "(every parameter, x and y; rows of a matrix as [[...],[...]] or [1 2; 3 4])")
@@ -393,9 +403,11 @@ def run_net(args):
     from .errors import ParseError
     from .nn.losses import LOSSES
 
-    if args.loss.lower() not in LOSSES:
-        raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES))
-    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch)
+    if args.loss.lower().partition("(")[0].strip() not in LOSSES:
+        raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES)
+                         + " (squared_error(SCALE) for a scale other than the convention's)")
+    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch,
+                     convention=_convention(args), weights=args.weights)
     bp = net.backprop(layout=args.layout)
     d = bp.derivation
     extra, status = "", EXIT_OK
@@ -418,6 +430,20 @@ def run_net(args):
         return status
     _write_derivation(args, d, extra)
     return status
+
+
+def _convention(args):
+    """The notation preset with the options given on the command line."""
+    from .nn.conventions import as_convention
+    names = {}
+    for spec in args.tex:
+        name, sep, tex = spec.partition("=")
+        if not sep or not name.strip() or not tex.strip():
+            from .errors import ParseError
+            raise ParseError(f"--tex {spec!r} is not NAME=LATEX (e.g. --tex 'W1=\\alpha')")
+        names[name.strip()] = tex.strip()
+    return as_convention(args.notation).with_(
+        index=args.index, relu_at_zero=args.relu_at_zero, objective=args.objective, names=names or None)
 
 
 def _write_worked(args, d, worked, extra):

@@ -43,6 +43,7 @@ class Backprop:
     def __init__(self, network: Network, layout="denominator"):
         self.network = network
         self.layout = layout
+        self.notation = network.notation
         self.forward = network.forward_bindings()
         self.loss = network.L
         self.parameters = network.parameters
@@ -66,15 +67,18 @@ class Backprop:
             backward.append((s.delta, delta))
             deltas[s.k] = delta
             inp = s.augmented if s.augmented is not None else s.input
-            if batch == "rows":
-                grads[s.W] = mul(transpose(s.delta), inp)
+            in_out = net.weights == "in_out"
+            if batch == "rows":  # Z = A Wᵀ (out × in) or A W (in × out)
+                grads[s.W] = mul(transpose(inp), s.delta) if in_out else mul(transpose(s.delta), inp)
                 if s.b is not None:
                     grads[s.b] = mul(transpose(s.delta), sp.OneMatrix(n, 1))
-            else:
-                grads[s.W] = mul(s.delta, transpose(inp))
+            else:                # z = W a (out × in) or Wᵀ a (in × out)
+                grads[s.W] = mul(inp, transpose(s.delta)) if in_out else mul(s.delta, transpose(inp))
                 if s.b is not None:
                     grads[s.b] = s.delta if batch is None else mul(s.delta, sp.OneMatrix(n, 1))
             W = self._effective_weight(s)
+            if in_out:
+                W = transpose(W)  # the out × in matrix that acts on a[k−1]
             G = mul(s.delta, W) if batch == "rows" else mul(transpose(W), s.delta)
             if s.k > 1:
                 prev = stages[s.k - 2]
@@ -93,10 +97,11 @@ class Backprop:
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
 
-    @staticmethod
-    def _effective_weight(stage):
-        """The weight acting on a[k−1]: W, or W without its intercept column (W S)."""
-        return without_intercept(stage.W) if stage.linear.intercept else stage.W
+    def _effective_weight(self, stage):
+        """The weight acting on a[k−1]: W, or W without its intercepts."""
+        if stage.linear.intercept:
+            return without_intercept(stage.W, self.network.weights)
+        return stage.W
 
     # ------------------------------------------------------------------ local Jacobians
 
@@ -114,9 +119,16 @@ class Backprop:
             inp = prev
             if s.linear.intercept:
                 inp = augment(prev, sp.S.One, None)
-            jac[(z, prev)] = lay(self._effective_weight(s))
-            # ∂z/∂vec(W) = aᵀ ⊗ I, which is aᵀ for a single output unit
-            kron = transpose(inp) if out == 1 else sp.KroneckerProduct(transpose(inp), sp.Identity(out))
+            W = self._effective_weight(s)
+            in_out = net.weights == "in_out"
+            jac[(z, prev)] = lay(transpose(W) if in_out else W)
+            # ∂z/∂vec(W) = aᵀ ⊗ I (z = W a) or I ⊗ aᵀ (z = Wᵀa): aᵀ for a single output unit
+            if out == 1:
+                kron = transpose(inp)
+            elif in_out:
+                kron = sp.KroneckerProduct(sp.Identity(out), transpose(inp))
+            else:
+                kron = sp.KroneckerProduct(transpose(inp), sp.Identity(out))
             jac[(z, s.W)] = lay(kron)
             if s.b is not None:
                 jac[(z, s.b)] = sp.Identity(out)
