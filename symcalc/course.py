@@ -118,7 +118,7 @@ class Chapter:
                 graph = _graph(d)
                 if graph:
                     parts.append("\\begin{center}\n%s\n\\end{center}" % graph)
-            parts.append(d.latex())
+            parts.append(_short_layout(d))
         if self.extra:
             parts.append(self.extra)
         if self.worked is not None:
@@ -143,6 +143,18 @@ class Chapter:
         if self.checks:
             parts.append("**Checked numerically.**\n\n" + "\n".join("- " + c for c in self.checks))
         return "\n\n".join(parts) + "\n"
+
+
+def _short_layout(d) -> str:
+    """The derivation with its layout named in two words: the booklet's preface explains the
+    layouts once, so the sentence is not repeated under every heading."""
+    from .derivation.core import LAYOUT_TEXT
+    from .derivation import tex_text
+    long = r"\intertext{%s}" % LAYOUT_TEXT[d.layout]
+    tex = d.latex()
+    if long not in tex:
+        long = r"\intertext{%s}" % tex_text(LAYOUT_TEXT[d.layout])
+    return tex.replace(long, r"\intertext{\emph{%s layout.}}" % d.layout.capitalize(), 1)
 
 
 def _graph(d):
@@ -199,7 +211,7 @@ def _steps_line(d):
             f"values{where}")
 
 
-def expression_chapter(where, spec, number, check):
+def expression_chapter(where, spec, number, check, prose="latex"):
     """A chapter whose model is an expression in the command line's language."""
     import sympy as sp
 
@@ -234,7 +246,7 @@ def expression_chapter(where, spec, number, check):
     ders = [derive(expr, wrt, layout=layout, style=style, notation=notation, closed_form=closed)
             for layout in _layouts(where, spec)]
     chapter = Chapter(number, spec.get("slug") or _slug(spec["title"]), spec["title"],
-                      spec.get("before", ""), spec.get("after", ""), spec.get("prose", "latex"), ders)
+                      spec.get("before", ""), spec.get("after", ""), spec.get("prose", prose), ders)
     if check:
         from .numeric.check import check as fd
         chapter.checks += [_steps_line(d) for d in ders]
@@ -264,7 +276,7 @@ def expression_chapter(where, spec, number, check):
     return chapter
 
 
-def network_chapter(where, spec, number, check, notation):
+def network_chapter(where, spec, number, check, notation, prose="latex"):
     """A chapter whose model is a network spec ("linear(d,h) relu linear(h,1)")."""
     from . import nn
     from .cli import parse_layers
@@ -290,7 +302,7 @@ def network_chapter(where, spec, number, check, notation):
         _fail(where, "loss" if "loss" in str(err).lower() else "network", str(err))
     bps = [net.backprop(layout=layout) for layout in _layouts(where, spec)]
     chapter = Chapter(number, spec.get("slug") or _slug(spec["title"]), spec["title"],
-                      spec.get("before", ""), spec.get("after", ""), spec.get("prose", "latex"),
+                      spec.get("before", ""), spec.get("after", ""), spec.get("prose", prose),
                       [bp.derivation for bp in bps])
     if check:
         chapter.checks += [_steps_line(bp.derivation) for bp in bps]
@@ -349,13 +361,14 @@ def load(path, check=True, progress=print) -> Course:
         where = f"{path.name}, chapter {number}" + (f" ({title!r})" if title else "")
         if not isinstance(title, str) or not title:
             _fail(where, "title", "every chapter needs a title")
-        if spec.get("prose", "latex") not in ("latex", "markdown"):
+        if spec.get("prose", data.get("prose", "latex")) not in ("latex", "markdown"):
             _fail(where, "prose", "is 'latex' or 'markdown'")
         start = time.perf_counter()
+        prose = data.get("prose", "latex")
         if "expression" in spec:
-            chapter = expression_chapter(where, spec, number, check)
+            chapter = expression_chapter(where, spec, number, check, prose)
         elif "network" in spec:
-            chapter = network_chapter(where, spec, number, check, notation)
+            chapter = network_chapter(where, spec, number, check, notation, prose)
         else:
             raise CourseError(f"{where}: a chapter needs a model: 'expression' (with 'shapes' and "
                               "'wrt') or 'network' (with 'loss')")

@@ -47,6 +47,7 @@ _LINE = 14.0      # pt: the height of one line of a label
 _PAD = 8.0        # pt: a box's padding (both sides together)
 _FRAME = 3.4      # pt: \fboxsep + \fboxrule, drawn around a box's inside
 _COLLAPSE = 4     # a named definition of more operations than this is drawn as one node
+_WIDEST_OPERATION = 90.0  # pt: a collapsed definition's formula wider than this is left out
 
 COLORS = {  # xcolor fills: parameters light blue, data light green (as in the NYU notes)
     "parameter": "blue!12",
@@ -84,7 +85,7 @@ class Node:
     @property
     def lines(self):
         """The label's lines: the name (if any), then the operation."""
-        if self.name and self.kind in ("operation", "output"):
+        if self.name and self.kind in ("operation", "output") and self.label:
             return [self.name, self.label]
         return [self.name or self.label]
 
@@ -164,7 +165,11 @@ class ComputationGraph:
             uses = sorted(rhs.free_symbols, key=sp.default_sort_key)
             inputs = [(self._visit(self._expanded.get(u, u)), "") for u in uses
                       if not (isinstance(u, sp.Symbol) and u.is_integer)]
-            return self._node(e, self.printer.doprint(rhs), "operation", inputs)
+            label = self.printer.doprint(rhs)
+            node = self._node(e, label, "operation", inputs)
+            if _estimated_width(label) > _WIDEST_OPERATION and node.name:
+                node.label = ""  # too long for a box: the name says it, the derivation shows it
+            return node
         if isinstance(e, (sp.Number, Identity, OneMatrix, ZeroMatrix)) or not e.free_symbols:
             return self._node(e, self.printer.doprint(e), "constant")
         if isinstance(e, (MatAdd, MatMul)) and _transposes(e):
@@ -385,7 +390,7 @@ def _dot_layout(nodes, direction):
     import graphviz
 
     index = {id(n): "n%d" % k for k, n in enumerate(nodes)}
-    g = graphviz.Digraph(graph_attr={"rankdir": direction, "nodesep": "0.15", "ranksep": "0.25",
+    g = graphviz.Digraph(graph_attr={"rankdir": direction, "nodesep": "0.12", "ranksep": "0.17",
                                      "splines": "true", "ordering": "in"},
                          node_attr={"shape": "box", "fixedsize": "true", "label": ""},
                          edge_attr={"arrowsize": "0.4", "fontsize": "9"})
