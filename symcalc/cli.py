@@ -11,7 +11,6 @@ import argparse
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 EXIT_OK, EXIT_WRONG, EXIT_ERROR, EXIT_UNVERIFIED = 0, 1, 2, 3
@@ -33,6 +32,8 @@ EXAMPLES = {
   symcalc net "linear(d,h) relu linear(h,k) softmax" --loss cross_entropy --batch columns
   symcalc net "linear(d,h) tanh linear(h,1)" --loss squared_error --batch rows --layout numerator
   symcalc net "linear(1,2,intercept) sigmoid linear(2,1,intercept) sigmoid" --loss bce --check
+  symcalc net "linear(2,2,intercept) relu linear(2,1,intercept)" --loss squared_error \\
+      --at "x=[1,2],y=3,W1=[[2,1,0],[0,2,0]],W2=[0,1,2]"          (worked numbers, one step)
 layers: linear(IN,OUT[,intercept|nobias]), sigmoid, tanh, relu, leaky_relu, softplus, exp,
 identity, softmax; losses: squared_error, mse, bce, logistic, cross_entropy""",
     "verify": """examples:
@@ -49,8 +50,9 @@ exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
   symcalc solve "norm2(y - X*w) + lam*norm2(w)" --shape X=n,d --shape y=n --shape w=d \\
       --positive lam --wrt w --format latex""",
     "notes": """examples:
-  symcalc notes                   (writes notes/symcalc-notes.tex, one .tex per derivation, and the PDF)
-  symcalc notes --out booklet --no-pdf""",
+  symcalc notes                   (writes notes/symcalc-notes.tex, one .tex per chapter, and the PDF)
+  symcalc notes --out booklet --no-pdf
+  symcalc notes examples/course.toml --out course""",
     "demo": """examples:
   symcalc demo""",
 }
@@ -111,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(net)
     net.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
     net.add_argument("--check", action="store_true", help="also check every step numerically")
+    net.add_argument("--notation", choices=("default", "cs229", "cmu", "nyu"), default="default",
+                     help="a course's conventions: cs229 (W^[k], J, Z = XW + b for rows), cmu "
+                          "(alpha, beta, J), nyu (W^H, W^O, samples as rows)")
+    net.add_argument("--weights", choices=("out_in", "in_out"),
+                     help="W is out x in (z = W a + b) or in x out (z = W^T a + b; rows: Z = X W + b)")
+    net.add_argument("--index", choices=("sub", "super"), help="layer numbers as W_1 or W^[1]")
+    net.add_argument("--relu-at-zero", type=int, choices=(0, 1), help="ReLU'(0): 0 or 1 (CS229)")
+    net.add_argument("--objective", metavar="LATEX", help="the objective's letter (L, J, \\ell)")
+    net.add_argument("--tex", action="append", default=[], metavar="NAME=LATEX",
+                     help="LaTeX for a symbol: --tex 'W1=\\alpha' --tex 'L=J'")
+    net.add_argument("--at", metavar="NAME=VALUE,...",
+                     help="worked numbers at a point: x=[1,2],y=3,W1=[[2,1,0],[0,2,0]],W2=[0,1,2] "
+                          "(every parameter, x and y; rows of a matrix as [[...],[...]] or [1 2; 3 4])")
+    net.add_argument("--lr", type=float, default=0.1, help="learning rate of the worked gradient step (0.1)")
+    net.add_argument("--digits", type=int, default=4,
+                     help="significant digits of the worked numbers, trailing zeros kept (4)")
 
     verify = command("verify", "check a claimed derivative; exit 1 when it is wrong", run_verify)
     _expression_options(verify)
@@ -127,7 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     _expression_options(solve)
     _output_options(solve)
 
-    notes = command("notes", "build the booklet of derivations (.tex files and a PDF)", run_notes)
+    notes = command("notes", "build a booklet of derivations from a course file (.tex, Markdown, PDF)",
+                    run_notes)
+    notes.add_argument("course", nargs="?", metavar="COURSE.toml",
+                       help="the course file (default: the built-in booklet, itself a course file)")
     notes.add_argument("--out", default="notes", metavar="DIR", help="output folder (default: notes)")
     notes.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
     notes.add_argument("--no-check", action="store_true", help="skip the numeric check of the steps")
@@ -385,9 +406,11 @@ def run_net(args):
     from .errors import ParseError
     from .nn.losses import LOSSES
 
-    if args.loss.lower() not in LOSSES:
-        raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES))
-    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch)
+    if args.loss.lower().partition("(")[0].strip() not in LOSSES:
+        raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES)
+                         + " (squared_error(SCALE) for a scale other than the convention's)")
+    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch,
+                     convention=_convention(args), weights=args.weights)
     bp = net.backprop(layout=args.layout)
     d = bp.derivation
     extra, status = "", EXIT_OK
@@ -395,8 +418,108 @@ def run_net(args):
         report = d.check()
         extra = f"step check: {report}"
         status = EXIT_OK if report.ok else EXIT_WRONG
+    if args.at:
+        values = parse_values(args.at)
+        missing = [n for n in [p.name for p in bp.parameters] + ["x", "y"] if n not in values]
+        unknown = sorted(set(values) - {p.name for p in bp.parameters} - {"x", "y"})
+        if missing or unknown:
+            raise ParseError("--at needs a value for every parameter, x and y: "
+                             + (f"missing {', '.join(missing)}" if missing else "")
+                             + ("; " if missing and unknown else "")
+                             + (f"this network has no {', '.join(unknown)}" if unknown else ""))
+        params = {k: v for k, v in values.items() if k not in ("x", "y")}
+        worked = bp.worked(params, values["x"], values["y"], lr=args.lr, digits=args.digits)
+        _write_worked(args, d, worked, extra)
+        return status
     _write_derivation(args, d, extra)
     return status
+
+
+def _convention(args):
+    """The notation preset with the options given on the command line."""
+    from .nn.conventions import as_convention
+    names = {}
+    for spec in args.tex:
+        name, sep, tex = spec.partition("=")
+        if not sep or not name.strip() or not tex.strip():
+            from .errors import ParseError
+            raise ParseError(f"--tex {spec!r} is not NAME=LATEX (e.g. --tex 'W1=\\alpha')")
+        names[name.strip()] = tex.strip()
+    return as_convention(args.notation).with_(
+        index=args.index, relu_at_zero=args.relu_at_zero, objective=args.objective, names=names or None)
+
+
+def _write_worked(args, d, worked, extra):
+    """The derivation followed by its worked numbers, in the chosen format."""
+    fmt = _format(args)
+    if fmt == "text":
+        _emit(args, f"{d}\n\nWorked numbers\n{worked}" + (f"\n\n{extra}" if extra else ""))
+        return
+    if fmt == "markdown":
+        _emit(args, d.markdown() + "\n**Worked numbers**\n\n" + worked.markdown()
+              + (f"\n{extra}\n" if extra else ""))
+        return
+    body = d.latex() + "\n\n\\subsection*{Worked numbers}\n" + worked.latex()
+    if not args.standalone:
+        _emit(args, body + ("\n" + "\n".join("% " + x for x in extra.splitlines()) if extra else ""))
+        return
+    from .printing import standalone
+    graph = d.graph_latex()
+    if graph:
+        body = "\\begin{center}\n%s\n\\end{center}\n\n" % graph + body
+    _emit(args, standalone(body, title=d._title_tex(None)))
+    if args.pdf:
+        from .printing import compile_pdf
+        print(f"wrote {compile_pdf(Path(args.out))}")
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def parse_values(text):
+    """``x=[1,2],y=3,W1=[[2,1,0],[0,2,0]]`` -> {name: nested lists of floats}. Matrices are
+    [[row], [row]] or MATLAB's [1 2; 3 4]; nothing is evaluated."""
+    from .errors import ParseError
+
+    values, depth, start = {}, 0, 0
+    pieces = []
+    for i, ch in enumerate(text + ","):
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    for piece in pieces:
+        name, sep, value = piece.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier() or not value:
+            raise ParseError(f"--at {piece.strip()!r} is not NAME=VALUE (e.g. x=[1,2] or W1=[[1,2],[3,4]])")
+        values[name] = _value(value, name)
+    return values
+
+
+def _value(text, name):
+    from .errors import ParseError
+
+    def number(t):
+        t = t.strip()
+        if not _NUMBER.fullmatch(t):
+            raise ParseError(f"--at {name}: {t!r} is not a number")
+        return float(t)
+
+    if not text.startswith("["):
+        return number(text)
+    if not text.endswith("]"):
+        raise ParseError(f"--at {name}: {text!r} has no closing bracket")
+    inner = text[1:-1].strip()
+    if inner.startswith("["):  # [[1, 2], [3, 4]]
+        rows = re.findall(r"\[([^\[\]]*)\]", inner)
+        if re.sub(r"\[[^\[\]]*\]|[\s,]", "", inner):
+            raise ParseError(f"--at {name}: cannot read {text!r}; write [[1, 2], [3, 4]]")
+        return [[number(v) for v in r.split(",")] for r in rows]
+    rows = [r for r in inner.split(";")]
+    if len(rows) > 1:  # [1 2; 3 4]
+        return [[number(v) for v in re.split(r"[\s,]+", r.strip()) if v] for r in rows]
+    return [number(v) for v in re.split(r"[\s,]+", inner) if v]
 
 
 def run_verify(args):
@@ -517,294 +640,8 @@ def run_demo(args):
 
 
 def run_notes(args):
-    return build_notes(Path(args.out), pdf=not args.no_pdf, check=not args.no_check)
-
-
-# ---------------------------------------------------------------------- the booklet
-
-class Chapter:
-    """One section of the booklet: an introduction, derivations, and what was checked."""
-
-    def __init__(self, slug, title, intro, derivations, extra="", checks=()):
-        self.slug, self.title, self.intro = slug, title, intro
-        self.derivations, self.extra, self.checks = derivations, extra, list(checks)
-
-    def latex(self, heading=r"\section"):
-        parts = [f"{heading}{{{self.title}}}", self.intro]
-        for d in self.derivations:
-            if len(self.derivations) > 1:
-                parts.append(r"\subsection*{%s layout}" % d.layout.capitalize())
-            graph = _graph(d) if d is self.derivations[0] else ""
-            if graph:
-                parts.append("\\begin{center}\n%s\n\\end{center}" % graph)
-            parts.append(d.latex())
-        if self.extra:
-            parts.append(self.extra)
-        if self.checks:
-            from .derivation import tex_text
-            items = "\n".join(r"\item " + tex_text(c) for c in self.checks)
-            parts.append("\\textbf{Checked numerically.}\n\\begin{itemize}\n%s\n\\end{itemize}" % items)
-        return "\n\n".join(parts)
-
-
-def _graph(d):
-    """The computation graph, or "" when the printer cannot draw it (the derivation stands alone)."""
-    try:
-        return d.graph_latex()
-    except (ValueError, TypeError, AttributeError):
-        return ""
-
-
-def _sizes():
-    import sympy as sp
-    return sp.symbols("n d h K", integer=True, positive=True)
-
-
-def _fd_line(what, report):
-    return (f"{what}: {'agrees' if report.ok else 'DISAGREES'} with central finite differences at "
-            f"{_sizes_text(report.sizes, True)} (max relative error {report.max_rel_error:.1e})")
-
-
-def _steps_line(d, check):
-    if not check:
-        return None
-    report = d.check()
-    if not report.ok:
-        from .errors import SymcalcError
-        raise SymcalcError(f"a step of the derivation {d!r} failed its numeric check: {report}")
-    where = f", sizes {_sizes_text(report.sizes, True)}" if report.sizes else " (its sizes are numbers)"
-    return (f"every one of the {len(report.results)} steps ({d.layout} layout) holds at random "
-            f"values{where}")
-
-
-def _closed_form_lines(cf):
-    lines = [f"the closed form makes the gradient vanish to {cf.check.gradient_residual:.1e} (relative)"]
-    if cf.check.solve_difference is not None:
-        lines.append(f"it differs from np.linalg.solve of the normal equations by {cf.check.solve_difference:.1e}")
-    if cf.check.lstsq_difference is not None:
-        lines.append(f"it differs from np.linalg.lstsq by {cf.check.lstsq_difference:.1e}")
-    return lines
-
-
-def _chapter_least_squares(check):
-    import sympy as sp
-
-    from .derivation import derive
-    from .numeric.check import check as fd
-    from .numeric.closed_form import solve_stationary
-    n, d, _, _ = _sizes()
-    X, y, theta = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("y", n, 1), sp.MatrixSymbol("theta", d, 1)
-    L = (y - X * theta).T * (y - X * theta)
-    der = derive(L, theta)
-    cf = solve_stationary(L, theta)
-    checks = [_steps_line(der, check), _fd_line("the gradient", fd(L, theta)), *_closed_form_lines(cf)]
-    intro = (r"The residual sum of squares $L(\boldsymbol{\theta}) = (\mathbf{y} - \mathbf{X}\boldsymbol{\theta})^{\top}"
-             r"(\mathbf{y} - \mathbf{X}\boldsymbol{\theta})$ of a linear model with design matrix "
-             r"$\mathbf{X} \in \mathbb{R}^{n \times d}$. Its gradient is affine in "
-             r"$\boldsymbol{\theta}$, so setting it to zero gives the normal equations and their solution.")
-    return Chapter("least-squares", "Least squares and its closed form", intro, [der], "",
-                   [c for c in checks if c])
-
-
-def _chapter_ridge(check):
-    import sympy as sp
-
-    from .derivation import derive
-    from .numeric.check import check as fd
-    from .numeric.closed_form import solve_stationary
-    from .printing import Notation
-    n, d, _, _ = _sizes()
-    X, y, theta = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("y", n, 1), sp.MatrixSymbol("theta", d, 1)
-    lam = sp.Symbol("lam", positive=True)
-    L = (y - X * theta).T * (y - X * theta) + lam * theta.T * theta
-    notation = Notation(names={"lam": r"\lambda"})
-    der = derive(L, theta, style="differential", notation=notation)
-    cf = solve_stationary(L, theta, assumptions=sp.Q.positive(lam))
-    checks = [_steps_line(der, check), _fd_line("the gradient", fd(L, theta)), *_closed_form_lines(cf)]
-    intro = (r"Least squares with a penalty $\lambda \boldsymbol{\theta}^{\top}\boldsymbol{\theta}$, "
-             r"$\lambda > 0$. The penalty adds $2\lambda\boldsymbol{\theta}$ to the gradient and "
-             r"$\lambda \mathbf{I}$ to the normal equations, which makes them solvable for every $\mathbf{X}$.")
-    intro += (" The derivation is written with differentials: $dL$ is linear in $d\\boldsymbol{\\theta}$, "
-              "and the gradient is read off it.")
-    return Chapter("ridge", "Ridge regression", intro, [der], "",
-                   [c for c in checks if c])
-
-
-def _chapter_logistic(check):
-    import sympy as sp
-
-    from . import functions as F
-    from .derivation import derive
-    from .diff import gradient, hessian
-    from .numeric.check import check as fd
-    from .printing import latex
-    n, d, _, _ = _sizes()
-    X, y, w = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("y", n, 1), sp.MatrixSymbol("w", d, 1)
-    L = F.bce(F.sigmoid(X * w), y)
-    der = derive(L, w)
-    H = hessian(L, w)
-    checks = [_steps_line(der, check), _fd_line("the gradient", fd(L, w)),
-              _fd_line("the Hessian (against differences of the gradient)",
-                       fd(gradient(L, w), w, layout="numerator", derivative=H))]
-    extra = ("The Hessian, the derivative of the gradient (numerator layout of a column, "
-             "$d \\times d$):\n\\begin{align*}\n\\frac{\\partial^2 L}{\\partial %s\\, \\partial %s^{\\top}} "
-             "&= %s\n\\end{align*}" % (latex(w), latex(w), latex(H)))
-    intro = (r"The binary cross-entropy of a logistic model, $L(\mathbf{w}) = -\sum_i [y_i \log \sigma(\mathbf{x}_i^{\top}"
-             r"\mathbf{w}) + (1 - y_i)\log(1 - \sigma(\mathbf{x}_i^{\top}\mathbf{w}))]$ with the samples as the rows "
-             r"of $\mathbf{X}$, its gradient and its Hessian, which is positive semidefinite: the loss is convex.")
-    return Chapter("logistic-regression", "Logistic regression: gradient and Hessian", intro, [der],
-                   extra, [c for c in checks if c])
-
-
-def _chapter_mlp(check):
-    from . import nn
-    _, d, h, _ = _sizes()
-    net = nn.Network([nn.Linear(d, h), nn.Sigmoid(), nn.Linear(h, 1), nn.Sigmoid()],
-                     loss=nn.BinaryCrossEntropy())
-    ders = [net.backprop(layout=layout).derivation for layout in ("denominator", "numerator")]
-    intro = (r"A network with one hidden layer of $h$ sigmoid units and a sigmoid output, trained with "
-             r"binary cross-entropy on one sample $\mathbf{x} \in \mathbb{R}^{d}$. The backward pass is "
-             r"the $\delta$ recursion; the two layouts give transposed $\delta$'s and gradients, and "
-             r"their chain rules multiply the same local Jacobians in opposite orders.")
-    return Chapter("mlp", "A two-layer perceptron in both layouts", intro, ders, "",
-                   [c for c in (_steps_line(x, check) for x in ders) if c])
-
-
-def _chapter_softmax(check):
-    from . import nn
-    _, d, _, K = _sizes()
-    net = nn.Network([nn.Linear(d, K), nn.Softmax()], loss=nn.CrossEntropy(), batch="columns")
-    der = net.backprop().derivation
-    intro = (r"Softmax regression on $n$ samples stored as the columns of $\mathbf{X}$, with one-hot "
-             r"targets $\mathbf{Y}$ and the cross-entropy loss. The softmax Jacobian and the loss's "
-             r"gradient combine into $\mathbf{A} - \mathbf{Y}$, because each column of $\mathbf{Y}$ sums to one.")
-    return Chapter("softmax-cross-entropy", "Softmax and cross-entropy", intro, [der], "",
-                   [c for c in [_steps_line(der, check)] if c])
-
-
-#: The 1-2-3-1 sigmoid network of the CPE 486/586 slides: weights with the intercept in column 0.
-WORKED_WEIGHTS = {
-    "W1": [[0.1, 0.1], [0.2, 0.1]],
-    "W2": [[0.3, 0.2, 0.1], [0.1, 0.3, 0.2], [0.2, 0.1, 0.3]],
-    "W3": [[0.5, 0.4, 0.2, 0.6]],
-}
-WORKED_INPUT, WORKED_TARGET = 2.0, 1.0
-
-
-def _decimal(v):
-    """Four significant digits, as LaTeX: 0.2563, -0.002621, 1.2 \\times 10^{-5}."""
-    text = f"{v:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return r"%s \times 10^{%d}" % (mantissa, int(exponent))
-    return text
-
-
-def _bmatrix(a):
-    import numpy as np
-    rows = np.atleast_2d(np.asarray(a, dtype=float))
-    if rows.size == 1:
-        return _decimal(rows.item())
-    body = " \\\\ ".join(" & ".join(_decimal(v) for v in row) for row in rows)
-    return "\\begin{bmatrix} %s \\end{bmatrix}" % body
-
-
-def _chapter_worked(check):
-    import numpy as np
-
-    from . import nn
-    from .numeric.check import numeric_derivative
-    net = nn.Network([nn.Linear(1, 2, intercept=True), nn.Sigmoid(), nn.Linear(2, 3, intercept=True),
-                      nn.Sigmoid(), nn.Linear(3, 1, intercept=True), nn.Sigmoid()],
-                     loss=nn.BinaryCrossEntropy())
-    bp = net.backprop()
-    der = bp.derivation
-    params = {k: np.array(v) for k, v in WORKED_WEIGHTS.items()}
-    x, y = np.array([[WORKED_INPUT]]), np.array([[WORKED_TARGET]])
-    _, backward = bp.numpy()
-    grads = backward(params, x, y)
-    loss = bp.numpy_loss()
-    rows, a = [], x  # the forward pass, written out with NumPy
-    for k in (1, 2, 3):
-        z = params[f"W{k}"] @ np.vstack([[1.0], a])
-        a = 1 / (1 + np.exp(-z))
-        bold = (lambda s: s) if z.size == 1 else (lambda s: r"\mathbf{%s}" % s)  # z3 is a number
-        rows += [(f"{bold('z')}_{{{k}}}", _bmatrix(z)), (f"{bold('a')}_{{{k}}}", _bmatrix(a))]
-    rows.append(("L", _decimal(float(loss(params, x, y)))))
-    rows += [(r"\frac{\partial L}{\partial \mathbf{W}_{%d}}" % k, _bmatrix(grads[f"W{k}"])) for k in (1, 2, 3)]
-    worst = 0.0
-    for name, value in params.items():
-        def f(W, name=name):
-            return float(loss({**params, name: W}, x, y))
-        fd = numeric_derivative(f, value)
-        worst = max(worst, float(np.max(np.abs(fd - grads[name]))))
-    weights = ", ".join(r"$\mathbf{W}_{%d} = %s$" % (k, _bmatrix(params[f"W{k}"])) for k in (1, 2, 3))
-    extra = ("\\subsection*{The numbers}\nWith the weights %s (column 0 holds the intercepts), the "
-             "input $x = %s$ and the label $y = %s$, the generated NumPy code gives:\n"
-             "\\begin{align*}\n%s\n\\end{align*}" % (
-                 weights, WORKED_INPUT, WORKED_TARGET, " \\\\\n".join(f"{l} &= {r}" for l, r in rows)))
-    checks = [c for c in [_steps_line(der, check)] if c]
-    checks.append(f"the gradients above agree with central differences of the loss to {worst:.1e}")
-    intro = (r"A small network with numbers: one input, hidden layers of two and three sigmoid units, "
-             r"one sigmoid output, the intercepts folded into column 0 of each weight matrix, and "
-             r"binary cross-entropy. The derivation is the one a lecture works by hand; the numbers "
-             r"below come from the code symcalc generates from it.")
-    return Chapter("worked-1-2-3-1", "A 1-2-3-1 sigmoid network, worked with numbers", intro, [der],
-                   extra, checks)
-
-
-CHAPTERS = (_chapter_least_squares, _chapter_ridge, _chapter_logistic, _chapter_mlp,
-            _chapter_softmax, _chapter_worked)
-
-PREFACE = r"""\begin{center}{\LARGE symcalc: derivations for lecture notes}\end{center}
-
-Every derivation below was produced by symcalc from the model's definition and checked
-numerically; the list after each one says how. Vectors are bold lowercase, matrices bold
-uppercase. \emph{Denominator layout} lays a derivative out by its denominator: a gradient has the
-shape of its variable and the chain rule multiplies local derivatives from the input to the
-output. \emph{Numerator layout} is the Jacobian convention: the derivative of an $m$-vector by an
-$n$-vector is $m \times n$ and the chain rule runs from the output to the input. The two are
-transposes of each other.
-
-\tableofcontents"""
-
-
-def build_notes(out: Path, pdf=True, check=True) -> int:
-    """Write the booklet's chapters (one standalone .tex each) and the whole booklet; compile it."""
-    from .printing import compile_pdf, have_latex, standalone
-
-    out.mkdir(parents=True, exist_ok=True)
-    sections, written = [], []
-    count = 0
-    for number, make in enumerate(CHAPTERS, start=1):
-        start = time.perf_counter()
-        chapter = make(check)
-        for d in chapter.derivations:
-            count += 1
-            steps = len(d.steps)
-            print(f"[{number}/{len(CHAPTERS)}] {chapter.title}: {d.layout} layout, {steps} steps"
-                  + (", checked" if check else "") + f" ({time.perf_counter() - start:.1f} s)",
-                  flush=True)
-        path = out / f"{number:02d}-{chapter.slug}.tex"
-        path.write_text(standalone(chapter.latex(r"\section*"), title=None))
-        written.append(path)
-        sections.append(chapter.latex())
-    booklet = out / "symcalc-notes.tex"
-    booklet.write_text(standalone(PREFACE + "\n\n" + "\n\n\\clearpage\n".join(sections)))
-    written.append(booklet)
-    print(f"wrote {len(written)} .tex files ({count} derivations) to {out}/: "
-          + ", ".join(p.name for p in written))
-    if not pdf:
-        return EXIT_OK
-    if not have_latex():
-        print("latexmk/pdflatex not found, so no PDF; on Debian or Ubuntu: apt-get install -y "
-              "--no-install-recommends texlive-latex-base texlive-latex-recommended latexmk")
-        return EXIT_OK
-    print(f"compiling {booklet} with latexmk ...", flush=True)
-    pdf = compile_pdf(booklet)
-    import subprocess  # the PDF compiled: remove LaTeX's auxiliary files (.aux, .log, .toc, ...)
-    subprocess.run(["latexmk", "-c", booklet.name], cwd=out, capture_output=True, timeout=60)
-    print(f"wrote {pdf}")
+    from .course import build_course
+    build_course(args.course, Path(args.out), pdf=not args.no_pdf, check=not args.no_check)
     return EXIT_OK
 
 

@@ -301,7 +301,7 @@ class Derivation:
                 rel = {"=": "=", r"\triangleq": ":="}.get(s.relation, "=")
                 line = "  %s %s %s" % (lhs, rel, text(s.rhs))
                 if s.shape is not None and not same:
-                    line += "   in R^(%s)" % " x ".join(str(k) for k in s.shape) if s.shape != (1, 1) \
+                    line += "   in R^(%s)" % " x ".join(_dim(k) for k in s.shape) if s.shape != (1, 1) \
                         else "   in R"
                 words = plain_words(s.words(text))
                 if s.where:
@@ -326,10 +326,22 @@ class Derivation:
             return ""
         params = self.parameters or ((self.wrt,) if self.wrt is not None else ())
         try:
+            names, definitions = self.graph_names()
             return picture_graph(source, parameters=params, notation=self._notation(notation),
-                                 output=self._output_name() if self.graph is None else None)
+                                 output=self._output_name(), names=names, definitions=definitions)
         except SymcalcError:
             return ""
+
+    def graph_names(self):
+        """({sub-expression of the graph: the intermediate that names it}, {sub-expression: its
+        definition}) from the definitions: z1 = W1 x + b1 names the node W1 x + b1 of the loss."""
+        names, definitions, full = {}, {}, {}
+        for sym, rhs in self.definitions.items():
+            expanded = rhs.xreplace(full)
+            full[sym] = expanded
+            names.setdefault(expanded, sym)
+            definitions.setdefault(expanded, rhs)
+        return names, definitions
 
     def write_tex(self, path, standalone=True, notation=None, compile=False):
         """Write the derivation to ``path``.
@@ -357,6 +369,12 @@ class Derivation:
                 raise ValueError("compile=True needs standalone=True: a fragment is not a document")
             return compile_pdf(path)
         return path
+
+
+def _dim(k) -> str:
+    """A dimension in a plain-text shape: a sum in parentheses, R^((M + 1) x 1)."""
+    text = str(k)
+    return "(%s)" % text if isinstance(k, sp.Add) else text
 
 
 def _layout_sentence(layout):

@@ -38,6 +38,10 @@ def children(node):
         return tuple(e for e, _ in node.args)
     if isinstance(node, sp.MatrixBase):
         return tuple(node)
+    if isinstance(node, sp.BlockMatrix):
+        return tuple(node.blocks)
+    if isinstance(node, sp.MatrixSlice):
+        return (node.parent,)
     if isinstance(node, (sp.MatPow, sp.HadamardPower)):
         return tuple(node.args)
     return tuple(a for a in node.args if isinstance(a, sp.Expr))

@@ -21,6 +21,7 @@ from ..functions import (
     is_matrix,
 )
 from ..simplify import add, as_matrix11, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose
+from .blocks import block_ranges, embed, slice_ranges, submatrix
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,17 @@ def _diag_matrix(node, G):
     v = node.args[0]
     d = diagonal_of(G)
     return [(v, d if v.cols == 1 else transpose(d))]
+
+
+@rule(sp.BlockMatrix, "block matrix", r"\bar{A}_{ij} = \text{block } (i, j) \text{ of } \bar{G}")
+def _block_matrix(node, G):
+    """[1; a] passes each block its part of G: rows 1: of Wᵀδ reach a as W[:, 1:]ᵀ δ."""
+    return [(node.blocks[ij], submatrix(G, *ranges)) for ij, ranges in block_ranges(node).items()]
+
+
+@rule(sp.MatrixSlice, "slice", r"\bar{A} = \bar{G} \text{ in the sliced entries, } 0 \text{ elsewhere}")
+def _matrix_slice(node, G):
+    return [(node.parent, embed(G, node.parent.shape, *slice_ranges(node)))]
 
 
 @rule(sp.ImmutableMatrix, "explicit matrix", r"\bar{a}_{ij} = \bar{G}_{ij}")

@@ -21,11 +21,15 @@ from .graph import ComputationGraph, computation_graph
 from .layers import (
     Activation, Exp, Identity, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Softplus, Tanh,
 )
-from .losses import BinaryCrossEntropy, CrossEntropy, LogisticLoss, Loss, MeanSquaredError, SquaredError
+from .conventions import PRESETS, Convention
+from .losses import (
+    BinaryCrossEntropy, CrossEntropy, LogisticLoss, LogLikelihood, Loss, MeanSquaredError, SquaredError,
+)
 from .network import Network
 
 __all__ = [
-    "Activation", "Backprop", "BinaryCrossEntropy", "ComputationGraph", "CrossEntropy", "Exp",
+    "Activation", "Backprop", "BinaryCrossEntropy", "ComputationGraph", "Convention", "CrossEntropy", "Exp",
+    "LogLikelihood", "PRESETS",
     "Identity", "Layer", "computation_graph",
     "LeakyReLU", "Linear", "LogisticLoss", "Loss", "MeanSquaredError", "Network", "ReLU", "Sigmoid",
     "Softmax", "Softplus", "SquaredError", "Tanh",

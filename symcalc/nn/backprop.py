@@ -33,7 +33,8 @@ class Backprop:
     """Backpropagation of a network's loss, in numerator or denominator layout.
 
     Attributes: ``parameters`` [W1, b1, …]; ``gradients`` {parameter: ∂L/∂parameter};
-    ``input_gradient`` ∂L/∂x (W1ᵀ δ1);
+    ``input_gradient`` ∂L/∂x (W1ᵀ δ1, the gradient with respect to the data: for saliency maps and
+    adversarial examples); ``activation_gradients`` {k: ∂L/∂a[k]} (W[k+1]ᵀ δ[k+1]) of the hidden layers;
     ``deltas`` {k: δ[k]} (each in terms of δ[k+1], z[k], a[k]); ``forward`` and ``backward`` the
     let-bindings in evaluation order; ``jacobians`` {(numerator, denominator): local Jacobian} of
     one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
@@ -42,6 +43,7 @@ class Backprop:
     def __init__(self, network: Network, layout="denominator"):
         self.network = network
         self.layout = layout
+        self.notation = network.notation
         self.forward = network.forward_bindings()
         self.loss = network.L
         self.parameters = network.parameters
@@ -60,23 +62,27 @@ class Backprop:
         stages = net.stages
         last = stages[-1]
         delta = net.loss.delta(last.activation, last.z, last.a, net.y, n, batch or "columns")
-        backward, grads, deltas = [], {}, {}
+        backward, grads, deltas, upstream = [], {}, {}, {}
         for s in reversed(stages):
             backward.append((s.delta, delta))
             deltas[s.k] = delta
             inp = s.augmented if s.augmented is not None else s.input
-            if batch == "rows":
-                grads[s.W] = mul(transpose(s.delta), inp)
+            in_out = net.weights == "in_out"
+            if batch == "rows":  # Z = A Wᵀ (out × in) or A W (in × out)
+                grads[s.W] = mul(transpose(inp), s.delta) if in_out else mul(transpose(s.delta), inp)
                 if s.b is not None:
                     grads[s.b] = mul(transpose(s.delta), sp.OneMatrix(n, 1))
-            else:
-                grads[s.W] = mul(s.delta, transpose(inp))
+            else:                # z = W a (out × in) or Wᵀ a (in × out)
+                grads[s.W] = mul(inp, transpose(s.delta)) if in_out else mul(s.delta, transpose(inp))
                 if s.b is not None:
                     grads[s.b] = s.delta if batch is None else mul(s.delta, sp.OneMatrix(n, 1))
             W = self._effective_weight(s)
+            if in_out:
+                W = transpose(W)  # the out × in matrix that acts on a[k−1]
             G = mul(s.delta, W) if batch == "rows" else mul(transpose(W), s.delta)
             if s.k > 1:
                 prev = stages[s.k - 2]
+                upstream[prev.k] = G
                 delta = prev.activation.backward(G, prev.z, prev.a, batch or "columns")
             else:
                 input_gradient = G
@@ -84,15 +90,18 @@ class Backprop:
             grads = {p: _rows(g) for p, g in grads.items()}
             deltas = {k: _rows(d) for k, d in deltas.items()}
             input_gradient = _rows(input_gradient)
+            upstream = {k: _rows(g) for k, g in upstream.items()}
         self.input_gradient = input_gradient
+        self.activation_gradients = dict(sorted(upstream.items()))
         self.backward = backward
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
 
-    @staticmethod
-    def _effective_weight(stage):
-        """The weight acting on a[k−1]: W, or W without its intercept column (W S)."""
-        return without_intercept(stage.W) if stage.linear.intercept else stage.W
+    def _effective_weight(self, stage):
+        """The weight acting on a[k−1]: W, or W without its intercepts."""
+        if stage.linear.intercept:
+            return without_intercept(stage.W, self.network.weights)
+        return stage.W
 
     # ------------------------------------------------------------------ local Jacobians
 
@@ -110,9 +119,16 @@ class Backprop:
             inp = prev
             if s.linear.intercept:
                 inp = augment(prev, sp.S.One, None)
-            jac[(z, prev)] = lay(self._effective_weight(s))
-            # ∂z/∂vec(W) = aᵀ ⊗ I, which is aᵀ for a single output unit
-            kron = transpose(inp) if out == 1 else sp.KroneckerProduct(transpose(inp), sp.Identity(out))
+            W = self._effective_weight(s)
+            in_out = net.weights == "in_out"
+            jac[(z, prev)] = lay(transpose(W) if in_out else W)
+            # ∂z/∂vec(W) = aᵀ ⊗ I (z = W a) or I ⊗ aᵀ (z = Wᵀa): aᵀ for a single output unit
+            if out == 1:
+                kron = transpose(inp)
+            elif in_out:
+                kron = sp.KroneckerProduct(sp.Identity(out), transpose(inp))
+            else:
+                kron = sp.KroneckerProduct(transpose(inp), sp.Identity(out))
             jac[(z, s.W)] = lay(kron)
             if s.b is not None:
                 jac[(z, s.b)] = sp.Identity(out)
@@ -251,6 +267,13 @@ class Backprop:
             self._evaluators[key] = self._compile(exprs, args, "evaluate")
         out = self._evaluators[key](*self._arrays(params), *[np.asarray(v, dtype=float) for v in data])
         return dict(zip(names, out))
+
+    def worked(self, params, x, y, lr=0.1, digits=4):
+        """Worked numbers at a point: forward values, every δ and ∂L/∂a, every gradient, one
+        gradient step with learning rate ``lr`` and the new loss (``symcalc.nn.worked``), to
+        ``digits`` significant digits with trailing zeros. ``params`` maps "W1", … to arrays."""
+        from .worked import worked_example
+        return worked_example(self, params, x, y, lr=lr, digits=digits)
 
     def numpy_loss(self):
         """loss(params, x, y) -> float, generated from the loss expression."""

@@ -34,39 +34,69 @@ def _math(s: str, batch) -> str:
     return "$" + s % {"d": d, "a": a, "y": y, "z": z, "T": r"^{\top}"} + "$"
 
 
-def _recursion_rule(batch, num):
-    """δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f′(z[k]), as the batch form and the layout write it."""
-    z = "Z" if batch else "z"
-    if batch == "rows":
-        body = (r"%(d)s^{[k]\top} = (W^{[k+1]\top} %(d)s^{[k+1]\top}) \odot f'(Z^{[k]})%(T)s" if num else
-                r"%(d)s^{[k]} = (%(d)s^{[k+1]} W^{[k+1]}) \odot f'(Z^{[k]})")
-    elif num:
-        body = r"%(d)s^{[k]\top} = (%(d)s^{[k+1]\top} W^{[k+1]}) \odot f'(" + z + r"^{[k]})%(T)s"
-    else:
-        body = r"%(d)s^{[k]} = (W^{[k+1]\top} %(d)s^{[k+1]}) \odot f'(" + z + r"^{[k]})"
-    return r"$\delta$ recursion: " + _math(body, batch)
+class _Rules:
+    """Rule texts in the network's convention: W_{k+1} or W^{[k+1]}, its objective's letter, its
+    weights' orientation, the same way the main column writes them."""
 
+    def __init__(self, net, num):
+        self.conv, self.batch, self.num = net.convention, net.batch, num
+        self.in_out = net.weights == "in_out"
+        self.L = net.convention.objective
 
-def _gradient_rule(batch, num, weight: bool):
-    """∂L/∂W[k] = δ[k] a[k−1]ᵀ and ∂L/∂b[k] = δ[k], as the batch form and the layout write them."""
-    if weight:
-        lhs = r"\partial L/\partial W^{[k]} = "
-        body = {(None, False): r"%(d)s^{[k]} %(a)s^{[k-1]\top}", (None, True): r"%(a)s^{[k-1]} %(d)s^{[k]\top}",
-                ("rows", False): r"%(d)s^{[k]\top} %(a)s^{[k-1]}", ("rows", True): r"%(a)s^{[k-1]\top} %(d)s^{[k]}"}
-    else:
-        lhs = r"\partial L/\partial b^{[k]} = "
-        body = {(None, False): r"%(d)s^{[k]}", (None, True): r"%(d)s^{[k]\top}",
-                ("columns", False): r"%(d)s^{[k]} \mathbf{1}", ("columns", True): r"\mathbf{1}^{\top} %(d)s^{[k]\top}",
-                ("rows", False): r"%(d)s^{[k]\top} \mathbf{1}", ("rows", True): r"\mathbf{1}^{\top} %(d)s^{[k]}"}
-    key = (None if batch == "columns" and weight else batch, num)
-    return "linear layer: " + _math(lhs + body[key], batch)
+    def ix(self, base, k):
+        return self.conv.indexed(base, k)
+
+    def T(self, base, k):  # W^{[k]}ᵀ without a double superscript
+        return self.ix(base, k) + r"^{\top}" if self.conv.index == "sub" else r"{%s}^{\top}" % self.ix(base, k)
+
+    def recursion(self):
+        """δ[k] = (W[k+1]ᵀ δ[k+1]) ⊙ f′(z[k]) as the batch form, the layout and the orientation write it."""
+        d = r"\Delta" if self.batch else r"\delta"
+        z = "Z" if self.batch else "z"
+        dk, dk1, zk = self.ix(d, "k"), self.ix(d, "k+1"), self.ix(z, "k")
+        W, WT = self.ix("W", "k+1"), self.T("W", "k+1")
+        if self.in_out:
+            W, WT = WT, W
+        if self.batch == "rows":
+            body = r"%s = (%s %s) \odot f'(%s)" % (dk, dk1, W, zk)
+        else:
+            body = r"%s = (%s %s) \odot f'(%s)" % (dk, WT, dk1, zk)
+        if self.num:
+            body = r"%s^{\top} = (%s)^{\top}" % (dk, body.split(" = ", 1)[1])
+        return r"$\delta$ recursion: $" + body + "$"
+
+    def gradient(self, weight: bool):
+        """∂L/∂W[k] = δ[k] a[k−1]ᵀ and ∂L/∂b[k] = δ[k], as the batch form, layout and orientation write them."""
+        batch, num = self.batch, self.num
+        d = r"\Delta" if batch else r"\delta"
+        a = "A" if batch else "a"
+        dk, ak = self.ix(d, "k"), self.ix(a, "k-1")
+        dT, aT = self.T(d, "k"), self.T(a, "k-1")
+        if weight:
+            lhs = r"\partial %s/\partial %s = " % (self.L, self.ix("W", "k"))
+            if batch == "rows":
+                body = "%s %s" % (aT, dk) if self.in_out else "%s %s" % (dT, ak)
+            else:
+                body = "%s %s" % (ak, dT) if self.in_out else "%s %s" % (dk, aT)
+            if num:
+                body = r"(%s)^{\top}" % body
+        else:
+            lhs = r"\partial %s/\partial %s = " % (self.L, self.ix("b", "k"))
+            one = r"\mathbf{1}"
+            body = {None: dk, "columns": "%s %s" % (dk, one), "rows": "%s %s" % (dT, one)}[batch]
+            if num:
+                body = {None: dT, "columns": r"%s^{\top} %s" % (one, dT),
+                        "rows": r"%s^{\top} %s" % (one, dk)}[batch]
+        return "linear layer: $" + lhs + body + "$"
 
 
 def network_derivation(bp) -> Derivation:
     net, layout = bp.network, bp.layout
     num = layout == "numerator"
+    rules = _Rules(net, num)
     row = (lambda e: transpose(e)) if num else (lambda e: e)
-    steps = [Step(DEFINITION, sym, e, section=FORWARD) for sym, e in bp.forward]
+    steps = [Step(DEFINITION, sym, e, section=FORWARD, **_intercept_note(net, sym))
+             for sym, e in bp.forward]
 
     single = net.batch is None
     if single:
@@ -90,7 +120,7 @@ def network_derivation(bp) -> Derivation:
             if isinstance(net.loss, nlo.CrossEntropy):
                 note = "holds when each sample's target is one-hot (its entries sum to 1)"
         else:
-            rule = _recursion_rule(net.batch, num)
+            rule = rules.recursion()
             if single:
                 nxt = stages[s.k]
                 factors = [partial(s.a, s.z, layout)] if s.a is not s.z else []
@@ -103,13 +133,30 @@ def network_derivation(bp) -> Derivation:
         steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD, note=note))
 
     for p, g in bp.gradients.items():
-        rule = _gradient_rule(net.batch, num, p.name.startswith("W"))
+        rule = rules.gradient(p.name.startswith("W"))
         steps.append(Step(rule, partial(net.L, p, layout), g, section=GRADIENTS))
 
     title = "Backpropagation" + {None: " (one sample)", "columns": " (samples as columns)",
                                  "rows": " (samples as rows)"}[net.batch]
     return Derivation.from_steps(title, steps, layout=layout, result=dict(bp.gradients),
-                                 graph=bp.loss_expr, parameters=bp.parameters)
+                                 graph=bp.loss_expr, parameters=bp.parameters, notation=bp.notation)
+
+
+def _intercept_note(net, sym):
+    """z = W̃ ã for an intercept layer says what W̃ is: [b W], the intercepts in column 0 (row 0
+    when W is in × out), W the weights that act on a."""
+    for s in net.stages:
+        if s.z == sym and s.linear.intercept:
+            conv = net.convention
+            label = s.linear.name if s.linear.name and not s.linear.name.isdigit() else s.k
+            b = conv.indexed(conv.styled(conv.letter("b"), "b", s.linear.out_features != 1), label)
+            b = b.replace("{", "{{").replace("}", "}}")  # the note is a format string
+            if net.weights == "out_in":
+                return {"note": "{0} $= [\\,%s\\;$ {1}$\\,]$: the intercepts in column 0" % b,
+                        "note_args": (s.W, s.W[:, 1:])}
+            return {"note": "{0} $= [\\,%s^{\\top};$ {1}$\\,]$: the intercepts in row 0" % b,
+                    "note_args": (s.W, s.W[1:, :])}
+    return {}
 
 
 def _weight_entries(net):
@@ -127,19 +174,24 @@ def _weight_entries(net):
             i = j = sp.S.Zero
         else:
             i, j = sp.symbols(names[:2], integer=True)
-        if net.batch == "rows":
+        if net.weights == "in_out":  # z_i = Σ_j W_ji a_j: entry (j, k) of W reaches z_k only
+            entry = s.z[m, i] if net.batch == "rows" else s.z[i, m] if net.batch else s.z[i, 0]
+            value = inp[m, j] if net.batch == "rows" else inp[j, m] if net.batch else inp[j, 0]
+            lhs, rhs = partial(entry, s.W[j, k]), sp.KroneckerDelta(i, k) * value
+        elif net.batch == "rows":
             lhs, rhs = partial(s.z[m, i], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[m, k]
         elif net.batch == "columns":
             lhs, rhs = partial(s.z[i, m], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[k, m]
         else:
             lhs, rhs = partial(s.z[i, 0], s.W[j, k]), sp.KroneckerDelta(i, j) * inp[k, 0]
-        rule = "affine map, one entry" + ("" if i == 0 else ": $z_i$ depends on row $i$ of $W$ only")
+        what = "column" if net.weights == "in_out" else "row"
+        rule = "affine map, one entry" + ("" if i == 0 else ": $z_i$ depends on %s $i$ of $W$ only" % what)
         steps.append(Step(rule, lhs, rhs, section=ENTRIES))
     return steps
 
 
 def _jacobian_rule(net, out, inp, num):
-    weight = r"W" if num else r"W^{\top}"
+    weight = r"W" if num == (net.weights == "out_in") else r"W^{\top}"
     if out == net.L:
         return "loss gradient"
     for s in net.stages:
@@ -150,5 +202,5 @@ def _jacobian_rule(net, out, inp, num):
                 return r"softmax: $\operatorname{diag}(s) - s s^{\top}$"
             return r"activation, entry by entry: $\operatorname{diag}(f'(z))$"
         if out == s.z and s.linear.intercept:
-            return r"affine map with intercept: $\partial z/\partial a = %s$, $W$ without its column 0" % weight
+            return r"affine map with intercept: $\partial z/\partial a = %s$ ($W$: the weights that act on $a$)" % weight
     return r"affine map: $\partial z/\partial a = %s$" % weight

@@ -122,13 +122,25 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
+    """max(z, 0). ``at_zero`` is ReLU′(0): 0 (1[z > 0], the default) or 1 (CS229's 1{z ≥ 0})."""
+
     key = "relu"
+
+    def __init__(self, at_zero=None):
+        if at_zero not in (None, 0, 1):
+            raise UnsupportedError(f"ReLU at_zero is ReLU'(0): 0 or 1, not {at_zero!r}")
+        self.at_zero = at_zero
 
     def apply(self, Z):
         return F.relu(Z)
 
     def slope(self, Z, A):
+        if self.at_zero == 1:
+            return F.elementwise(sp.Heaviside(F.ELEMENT, 1), Z)
         return F.step(Z)
+
+    def __repr__(self):
+        return "ReLU()" if not self.at_zero else f"ReLU(at_zero={self.at_zero})"
 
 
 class LeakyReLU(Activation):

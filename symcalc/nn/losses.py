@@ -16,6 +16,16 @@ from ..simplify import add, hadamard, mul
 from . import layers as nl
 
 
+def _scale(text):
+    """A squared error's scale written in a loss name: 1, 1/2, 0.5."""
+    from fractions import Fraction
+    try:
+        q = Fraction(text.strip())
+    except ValueError:
+        raise UnsupportedError(f"squared_error({text}): the scale is a number such as 1, 1/2 or 0.5") from None
+    return sp.Rational(q.numerator, q.denominator)
+
+
 def _number(value):
     return sp.nsimplify(value) if isinstance(value, float) else sp.sympify(value)
 
@@ -152,17 +162,47 @@ class CrossEntropy(Loss):
         return mul(self._per(count), add(A.shape, A, -Y))
 
 
+class LogLikelihood(Loss):
+    """J = Σ [y log p + (1 − y) log(1 − p)] on probabilities p = σ(z), an objective to maximise
+    (CMU lecture 13): δ = ∂J/∂z = y − p, and a gradient step goes up, θ ← θ + η ∂J/∂θ."""
+
+    key = "log_likelihood"
+    requires = nl.Sigmoid
+    needs = "probabilities from a Sigmoid output"
+    advice = "end the network with nn.Sigmoid()"
+    maximise = True
+
+    def value(self, Yhat, Y, count):
+        return mul(-self._per(count), F.bce(Yhat, Y))
+
+    def gradient(self, Yhat, Y, count):
+        one = sp.OneMatrix(*Yhat.shape)
+        num = add(Yhat.shape, Y, -Yhat)
+        den = hadamard(Yhat, add(Yhat.shape, one, -Yhat))
+        return mul(self._per(count), hadamard(num, sp.HadamardPower(den, -1)))
+
+    def delta(self, activation, Z, A, Y, count, samples):
+        return mul(self._per(count), add(A.shape, Y, -A))
+
+
 LOSSES = {cls.key: cls for cls in (SquaredError, MeanSquaredError, BinaryCrossEntropy,
-                                   LogisticLoss, CrossEntropy)}
+                                   LogisticLoss, CrossEntropy, LogLikelihood)}
 
 
-def as_loss(loss):
-    """A Loss from an instance, a class, or a name ("bce")."""
+def as_loss(loss, convention=None):
+    """A Loss from an instance, a class, or a name ("bce", "squared_error(1)" for a scale).
+    A squared error given by name takes the convention's scale."""
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, type) and issubclass(loss, Loss):
         return loss()
-    if isinstance(loss, str) and loss.lower() in LOSSES:
-        return LOSSES[loss.lower()]()
+    if isinstance(loss, str):
+        name, _, arg = loss.strip().lower().partition("(")
+        if arg and name == "squared_error" and arg.endswith(")"):
+            return SquaredError(scale=_scale(arg[:-1]))
+        if name == "squared_error" and not arg and convention is not None:
+            return SquaredError(scale=convention.squared_error)
+        if not arg and name in LOSSES:
+            return LOSSES[name]()
     raise UnsupportedError(f"unknown loss {loss!r}; supported: " + ", ".join(
         f"nn.{cls.__name__} ('{key}')" for key, cls in LOSSES.items()))

@@ -70,9 +70,9 @@ def augment_products(A, n_in, samples, batch):
     return add((m + 1, samples), mul(e, sp.OneMatrix(1, samples)), mul(S, A))
 
 
-def without_intercept(W):
-    """W with its intercept column 0 dropped: what acts on a[k−1]."""
-    return W[:, 1:]
+def without_intercept(W, weights="out_in"):
+    """W without its intercepts (column 0, or row 0 when W is in × out): what acts on a[k−1]."""
+    return W[:, 1:] if weights == "out_in" else W[1:, :]
 
 
 class Network:
@@ -83,11 +83,20 @@ class Network:
     or "rows"; ``samples`` the batch size (a Symbol ``n`` unless given).
     """
 
-    def __init__(self, layers, loss, batch=None, samples=None):
+    def __init__(self, layers, loss, batch=None, samples=None, convention=None, weights=None):
+        from .conventions import as_convention
+        self.convention = as_convention(convention)
+        if batch is None and samples is None:
+            batch = self.convention.batch
         if batch not in BATCH_FORMS:
             raise UnsupportedError(f"batch is None (one sample), 'columns' or 'rows', not {batch!r}")
-        self.layers = [nl.as_layer(layer) for layer in layers]
-        self.loss = nlo.as_loss(loss)
+        self.convention = self.convention.with_(weights=weights)
+        if weights is not None:  # asked for: it holds in every batch form
+            self.convention = self.convention.with_(batch_weights=weights)
+        #: "out_in" (z = W a + b) or "in_out" (z = Wᵀ a + b; samples as rows: Z = A W + 1 bᵀ)
+        self.weights = self.convention.orientation(batch)
+        self.layers = [self._conventional(nl.as_layer(layer)) for layer in layers]
+        self.loss = nlo.as_loss(loss, self.convention)
         self.batch = batch
         if batch is None:
             if samples is not None:
@@ -108,6 +117,17 @@ class Network:
                 "(nothing to learn); give the last Linear layer one output per class, or for two "
                 "classes end with nn.Linear(..., 1), nn.Sigmoid() and nn.BinaryCrossEntropy()")
         self._bind_symbols()
+
+    def _conventional(self, layer):
+        """A ReLU given by name or class takes the convention's ReLU′(0)."""
+        if type(layer) is nl.ReLU and layer.at_zero is None:
+            return nl.ReLU(at_zero=self.convention.relu_at_zero)
+        return layer
+
+    @property
+    def notation(self):
+        """The LaTeX names of this network's symbols in its convention (W^{[1]}, J, …)."""
+        return self.convention.notation(self)
 
     # ------------------------------------------------------------------ structure
 
@@ -172,7 +192,8 @@ class Network:
             label = s.linear.name or str(s.k)
             if not label.isdigit():  # W_H, z_alpha: a named layer's label is a subscript
                 label = "_" + label
-            s.W = sp.MatrixSymbol(f"W{label}", *s.linear.weight_shape)
+            shape = s.linear.weight_shape
+            s.W = sp.MatrixSymbol(f"W{label}", *(shape if self.weights == "out_in" else shape[::-1]))
             if s.linear.bias:
                 s.b = sp.MatrixSymbol(f"b{label}", s.linear.out_features, 1)
             shape = self.shape(s.linear.out_features)
@@ -209,12 +230,13 @@ class Network:
                 aug = augment(inp, n, self.batch)
                 out.append((s.augmented, aug))
                 inp = s.augmented
+            in_out = self.weights == "in_out"
             if self.batch == "rows":
-                terms = [mul(inp, transpose(s.W))]
+                terms = [mul(inp, s.W if in_out else transpose(s.W))]
                 if s.b is not None:
                     terms.append(mul(sp.OneMatrix(n, 1), transpose(s.b)))
             else:
-                terms = [mul(s.W, inp)]
+                terms = [mul(transpose(s.W) if in_out else s.W, inp)]
                 if s.b is not None:
                     terms.append(s.b if self.batch is None else mul(s.b, sp.OneMatrix(1, n)))
             out.append((s.z, add(s.z.shape, *terms)))
@@ -232,4 +254,6 @@ class Network:
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"Network([{inner}], loss={self.loss!r}, batch={self.batch!r})"
+        extra = "" if self.convention.name == "default" else f", convention={self.convention.name!r}"
+        extra += "" if self.weights == "out_in" else ", weights='in_out'"
+        return f"Network([{inner}], loss={self.loss!r}, batch={self.batch!r}{extra})"

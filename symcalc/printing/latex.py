@@ -141,6 +141,13 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         scalar = expr.shape == (1, 1)
         return self._symbol(expr.name, bold=self.notation.bold and not scalar)
 
+    def _print_MatrixSlice(self, expr):
+        """A slice the notation names (W1[:, 1:] of an intercept layer: W_1), else NumPy's slicing."""
+        mapped = self.notation.names.get(str(expr))
+        if mapped is not None:
+            return mapped
+        return super()._print_MatrixSlice(expr)
+
     def _print_Identity(self, expr):
         if expr.shape == (1, 1):
             return "1"

@@ -46,6 +46,8 @@ class Notation:
     def __post_init__(self):
         names = {}
         for key, value in dict(self.names).items():
+            if isinstance(key, sp.MatrixSlice):  # a slice is named by its text: "W1[:, 1:]"
+                key = str(key)
             key = getattr(key, "name", key)  # accept Symbol / MatrixSymbol keys
             if not isinstance(key, str) or not isinstance(value, str):
                 raise NotationError(
@@ -96,6 +98,8 @@ def symbol_names(expr) -> set[str]:
             continue
         if isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
             names.add(node.name)
+        elif isinstance(node, sp.MatrixSlice):
+            names.add(str(node))
     return names
 
 

@@ -215,6 +215,13 @@ class Explicit:
         if isinstance(e, MatrixElement):
             i, j = int(e.i), int(e.j)
             return _as_scalar(X(e.parent)[i, j])
+        if isinstance(e, sp.BlockMatrix):  # the blocks, explicit, laid edge to edge
+            grid = e.blocks
+            rows = [sp.Matrix.hstack(*[X(grid[i, j]) for j in range(grid.cols)]) for i in range(grid.rows)]
+            return sp.ImmutableMatrix(sp.Matrix.vstack(*rows))
+        if isinstance(e, sp.MatrixSlice):
+            (r0, r1, rs), (c0, c1, cs) = e.rowslice, e.colslice
+            return sp.ImmutableMatrix(X(e.parent)[int(r0):int(r1):int(rs), int(c0):int(c1):int(cs)])
         # symcalc's own matrix nodes, from their mathematical definitions
         if isinstance(e, (F.EntrySum, F.EntryMean, F.LogSumExp, F.SquaredNorm,
                           F.FrobeniusSquared, F.Softmax)):

@@ -1,0 +1,50 @@
+"""Course files: the example builds, errors name chapter and key, the default booklet is one."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from symcalc.course import DEFAULT_COURSE, CourseError, load, prose_latex, write
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "course.toml"
+
+
+def test_errors_name_the_chapter_the_key_and_what_works(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('title = "t"\n[[chapter]]\ntitle = "Ridge"\nexpresion = "x.T*x"\n')
+    with pytest.raises(CourseError, match=r"chapter 1 \('Ridge'\).*a chapter needs a model"):
+        load(bad, check=False, progress=lambda s: None)
+    bad.write_text('[[chapter]]\ntitle = "Net"\nnetwork = "linear(2,1)"\nloss = "bce"\nlayots = ["numerator"]\n')
+    with pytest.raises(CourseError, match=r"key 'layots': unknown key \(did you mean 'layouts'\?\)"):
+        load(bad, check=False, progress=lambda s: None)
+    bad.write_text('[[chapter]]\ntitle = "LS"\nexpression = "x.T*x"\nshapes = { x = "n" }\nwrt = "y"\n')
+    with pytest.raises(CourseError, match=r"key 'wrt': 'y' is not declared"):
+        load(bad, check=False, progress=lambda s: None)
+
+
+def test_markdown_prose_is_escaped_and_math_kept():
+    tex = prose_latex("A **bold** $x_1^2$ with 50% and `a_b` & *more*", "markdown")
+    assert r"\textbf{bold}" in tex and "$x_1^2$" in tex and r"50\%" in tex and r"\&" in tex
+    assert r"\texttt{a\_b}" in tex and r"\emph{more}" in tex
+
+
+def test_the_default_booklet_is_a_shipped_course_file():
+    assert DEFAULT_COURSE.is_file()
+    course = load(DEFAULT_COURSE, check=False, progress=lambda s: None)
+    assert [c.slug for c in course.chapters][-1] == "worked-1-2-3-1" and len(course.chapters) == 6
+
+
+@pytest.mark.latex
+def test_example_course_builds_to_a_pdf_without_overfull_boxes(tmp_path):
+    if shutil.which("latexmk") is None:
+        pytest.skip("latexmk is not installed")
+    course = load(EXAMPLE, progress=lambda s: None)
+    assert len(course.chapters) >= 6
+    write(course, tmp_path, pdf=False, progress=lambda s: None)
+    from symcalc.printing import compile_pdf
+    pdf = compile_pdf(tmp_path / "backprop-course.tex")
+    log = (tmp_path / "backprop-course.log").read_text()
+    assert pdf.is_file() and "Overfull" not in log
+    assert (tmp_path / "input" / "02-cmu-folded-biases-sigmoid-units-one-step.tex").is_file()
+    md = (tmp_path / "markdown" / "06-cmu-recitation-5-a-relu-network-worked.md").read_text()
+    assert r"\begin{bmatrix} 4 & 12 & 8 \end{bmatrix}" in md
