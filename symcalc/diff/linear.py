@@ -71,6 +71,8 @@ def split(e, v):
         weight = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
         M, k = split(hits[0], v)
         return mul(DiagMatrix(weight), M), (None if k is None else sp.HadamardProduct(weight, k))
+    if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.HadamardProduct):  # (a ⊙ b)ᵀ = aᵀ ⊙ bᵀ
+        return split(sp.HadamardProduct(*[transpose(a) for a in e.arg.args]), v)
     if isinstance(e, sp.Transpose):
         return split(transpose(e.arg), v) if not isinstance(transpose(e.arg), sp.Transpose) else \
             _nonlinear(e, v, "a transpose that does not reduce")

@@ -529,8 +529,8 @@ def arrange(J, expr, wrt, layout="denominator", vec=False):
     if x_scalar:
         D = J[:, :, 0, 0]
         return D if layout == "numerator" else D.T
-    if n == 1 and q == 1:
-        D = J[:, 0, :, 0]
+    if (n == 1 or m == 1) and q == 1:  # a column or a row by a column: vector by vector
+        D = J[:, :, :, 0].reshape(m * n, p)
         return D if layout == "numerator" else D.T
     return J if layout == "numerator" else J.transpose(2, 3, 0, 1)
 

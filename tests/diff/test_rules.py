@@ -277,6 +277,14 @@ CASES = [
         sp.Trace(DiagMatrix(M("x", m)) * M("A", m, m) * M("B", m, n) * M("C", n, m)), M("x", m))),
     case("diag vector by vector", lambda m, n, p, q: (
         DiagMatrix(M("x", m)) * M("y", m), M("x", m))),
+    # ---- a row by a column (lecture 13: ∂(xᵀB)/∂x = B): an m x n Jacobian like any vector's
+    case("row x'B by x", lambda m, n, p, q: (M("x", n).T * M("B", n, m), M("x", n), M("B", n, m)),
+         form_numerator=lambda m, n, p, q: M("B", n, m).T),
+    case("row sigmoid(x'B) by x", lambda m, n, p, q: (F.sigmoid(M("x", n).T * M("B", n, m)), M("x", n))),
+    case("row (Wx)' + c' by x", lambda m, n, p, q: (
+        (M("W", m, n) * M("x", n)).T + M("c", m).T, M("x", n), M("W", m, n).T)),
+    case("row x'B by x, vec", lambda m, n, p, q: (M("x", n).T * M("B", n, m), M("x", n), M("B", n, m)),
+         vec=True),
     # ---- vector and matrix by matrix: arrays (concrete sizes) and vec forms
     case("array AXB", lambda m, n, p, q: (
         M("A", m, n) * M("X", n, p) * M("B", p, q), M("X", n, p)), concrete=True),

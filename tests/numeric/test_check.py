@@ -23,6 +23,7 @@ ROWS = {
     "scalar by vector": ((y - A * x).T * (y - A * x), x, False),
     "vector by scalar": (F.exp(t * A * x), t, False),
     "vector by vector": (F.sigmoid(A * x), x, False),
+    "row by vector": (x.T * A.T, x, False),
     "scalar by matrix": (sp.Trace(B * A * X), X, False),
     "matrix by scalar": (t**2 * A + F.sin(t * A), t, False),
     "vector by matrix": (A * X * sp.OneMatrix(p, 1), X, False),
