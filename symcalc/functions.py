@@ -90,6 +90,33 @@ class Step(_ScalarFunction):
         return True
 
 
+class Threshold(_ScalarFunction):
+    """The hard threshold 1[x ≥ 0] (1 at 0; the perceptron's unit): its derivative is 0 almost everywhere."""
+
+    nargs = 1
+    latex_name = r"\mathbb{1}"
+    numpy_template = "numpy.greater_equal({0}, 0).astype(float)"
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_nonnegative:
+            return sp.S.One
+        if x.is_negative:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    def _eval_rewrite_as_Heaviside(self, x, **kwargs):
+        return sp.Heaviside(x, 1)
+
+    def _eval_is_real(self):
+        return True
+
+    def _eval_is_nonnegative(self):
+        return True
+
+
 class ReLU(_ScalarFunction):
     """max(0, x); ReLU' = 1[x > 0]."""
 
@@ -165,7 +192,7 @@ class Softplus(_ScalarFunction):
         return self.rewrite(sp.log)._eval_evalf(prec)
 
 
-SCALAR_FUNCTIONS = (Sigmoid, Step, ReLU, LeakyReLU, Softplus)
+SCALAR_FUNCTIONS = (Sigmoid, Step, Threshold, ReLU, LeakyReLU, Softplus)
 
 
 # --------------------------------------------------------------------------- elementwise application
@@ -204,6 +231,7 @@ def _lift(function, *extra):
 sigmoid = _lift(Sigmoid)
 relu = _lift(ReLU)
 step = _lift(Step)
+threshold = _lift(Threshold)
 softplus = _lift(Softplus)
 tanh = _lift(sp.tanh)
 exp = _lift(sp.exp)
@@ -401,6 +429,30 @@ def norm2(x):
 def frobenius2(Z):
     """The squared Frobenius norm ‖Z‖_F² of a matrix."""
     return FrobeniusSquared(Z)
+
+
+def scalar(M):
+    """A 1 x 1 matrix expression as the scalar it stands for: ``sc.scalar(w.T*x) + b``.
+
+    SymPy refuses ``w.T*x + b`` ("Mix of Matrix and Scalar symbols"); the scalar (SymPy's trace of
+    the 1 x 1 matrix, printed as its entry) adds to and multiplies with scalars.
+    """
+    M = sp.sympify(M)
+    if not is_matrix(M):
+        return M
+    if M.shape != (1, 1):
+        raise ShapeError(f"sc.scalar takes a 1 x 1 matrix; {M} is {M.shape[0]} x {M.shape[1]} "
+                         "(for every entry plus a scalar b, write M + b*sp.OneMatrix(*M.shape))")
+    return sp.Trace(M)
+
+
+def dot(u, v):
+    """The inner product uᵀv of two vectors as a scalar, so that ``sc.dot(w, x) + b`` reads like wᵀx + b."""
+    u, v = _as_matrix(u, "dot"), _as_matrix(v, "dot")
+    if u.shape != v.shape or 1 not in u.shape:
+        raise ShapeError(f"dot takes two vectors of one shape; {u} is {u.shape[0]} x {u.shape[1]} and {v} is "
+                         f"{v.shape[0]} x {v.shape[1]}")
+    return sp.Trace(u.T * v) if u.shape[1] == 1 else sp.Trace(u * v.T)
 
 
 # --------------------------------------------------------------------------- declared structure

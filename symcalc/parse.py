@@ -36,8 +36,10 @@ Operators:
 
 Functions (elementwise ones act entry by entry on a matrix and as usual on a scalar):
 
-* ``sigmoid relu tanh softplus exp log sqrt sin cos``: elementwise;
-  ``leaky_relu(Z)`` and ``leaky_relu(Z, alpha)`` (alpha = 1/100 unless given)
+* ``sigmoid relu tanh softplus exp log sqrt sin cos threshold``: elementwise (``threshold`` is
+  1[z ≥ 0]); ``leaky_relu(Z)`` and ``leaky_relu(Z, alpha)`` (alpha = 1/100 unless given)
+* ``max(a, b, ...)``, ``min(a, b, ...)`` of scalars (``max(0, w.T*x + b)``), or of one matrix and
+  scalars, entry by entry
 * ``tr(A)``, ``det(A)``, ``logdet(A)``, ``inv(A)``: trace, determinant, log det, inverse (A square)
 * ``sum(Z)``, ``mean(Z)``: the sum or mean of all entries (1 x 1)
 * ``softmax(Z)`` (column by column), ``logsumexp(z)`` (of a column)
@@ -76,7 +78,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: Elementwise functions: name -> builder of one argument.
 ELEMENTWISE = {
     "sigmoid": F.sigmoid, "relu": F.relu, "tanh": F.tanh, "softplus": F.softplus, "exp": F.exp,
-    "log": F.log, "sqrt": F.sqrt, "sin": F.sin, "cos": F.cos,
+    "log": F.log, "sqrt": F.sqrt, "sin": F.sin, "cos": F.cos, "threshold": F.threshold,
 }
 
 #: Every function name of the grammar, with its argument count as (min, max); None = any number.
@@ -86,6 +88,7 @@ FUNCTIONS = {
     "sum": (1, 1), "mean": (1, 1), "softmax": (1, 1), "logsumexp": (1, 1), "norm2": (1, 1),
     "frobenius2": (1, 1), "hadamard": (2, None), "kron": (2, 2), "diag": (1, 1), "mse": (2, 2),
     "bce": (2, 2), "cross_entropy": (2, 2), "eye": (1, 1), "ones": (2, 2), "zeros": (2, 2),
+    "max": (2, None), "min": (2, None),
 }
 
 _RESERVED = set(FUNCTIONS) | {"T"}
@@ -435,6 +438,8 @@ class _Parser:
     def apply(self, node, name, args):
         if name in ELEMENTWISE:
             return ELEMENTWISE[name](args[0])
+        if name in ("max", "min"):
+            return self.extremum(node, name, args)
         if name == "leaky_relu":
             if len(args) == 2 and is_matrix(args[1]):
                 raise self.shape_error(node, "leaky_relu's alpha is a scalar", (node.args[1], args[1]))
@@ -465,6 +470,19 @@ class _Parser:
         if name == "eye":
             return sp.Identity(sizes[0])
         return (sp.OneMatrix if name == "ones" else sp.ZeroMatrix)(*sizes)
+
+    def extremum(self, node, name, args):
+        """max(0, w.T*x + b) of scalars (1 x 1 matrices count); with one matrix, entry by entry."""
+        f = sp.Max if name == "max" else sp.Min
+        args = [sp.Trace(a) if is_matrix(a) and a.shape == (1, 1) else a for a in args]
+        mats = [k for k, a in enumerate(args) if is_matrix(a)]
+        if not mats:
+            return f(*args)
+        if len(mats) > 1:
+            raise self.shape_error(node, f"{name} takes scalars, or one matrix and scalars (entry by entry)",
+                                   *[(node.args[k], args[k]) for k in mats[:2]])
+        Z = args[mats[0]]
+        return F.elementwise(f(*[F.ELEMENT if k == mats[0] else a for k, a in enumerate(args)]), Z)
 
     def size_arg(self, node, k, args):
         s = args[k]

@@ -14,6 +14,8 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.core.function import AppliedUndef
+from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from ..errors import UnsupportedError
 from ..functions import (
@@ -54,6 +56,23 @@ def inner(G, M):
     """⟨G, M⟩ = tr(Gᵀ M), the scalar that pairs an upstream gradient with a matrix."""
     product = mul(transpose(G), M)
     return scalar(product) if product.shape == (1, 1) else sp.Trace(product)
+
+
+def abstract_only(d):
+    """SymPy leaves a derivative unevaluated only where it has none to give: allowed when that is the
+    derivative of an undefined function (σ′(z) of ``sp.Function("sigma")``, an abstract loss J′(ŷ))."""
+    return all(isinstance(D.expr, AppliedUndef) for D in d.atoms(sp.Derivative))
+
+
+_XI = sp.Dummy("xi")
+
+
+def undefined_derivative(node, i):
+    """f′ of an undefined function at its i-th argument, always as Subs(∂f(ξ)/∂ξ, ξ, a): SymPy writes
+    ∂J(σ(z))/∂σ(z) for a function argument, which stops being a derivative once σ is given a body."""
+    args = list(node.args)
+    point, args[i - 1] = args[i - 1], _XI
+    return sp.Subs(sp.Derivative(node.func(*args), _XI), _XI, point)
 
 
 def heaviside_to_step(e):
@@ -202,11 +221,13 @@ def _elementwise(node, G):
     lam, Z = node.function, node.expr
     body = lam.expr.xreplace({lam.variables[0]: ELEMENT})
     deriv = heaviside_to_step(sp.diff(body, ELEMENT))
-    if deriv.has(sp.Derivative, sp.Subs):
+    if not abstract_only(deriv):
         raise UnsupportedError(f"the elementwise function {lam} has no known derivative ({deriv})")
     out = [(Z, hadamard(G, lift(deriv, Z)))]
     for s in sorted(body.free_symbols - {ELEMENT}, key=str):
         ds = heaviside_to_step(sp.diff(body, s))
+        if not abstract_only(ds):
+            raise UnsupportedError(f"the elementwise function {lam} has no known derivative in {s} ({ds})")
         out.append((s, inner(G, lift(ds, Z))))
     return out
 
@@ -278,11 +299,17 @@ def _pow(node, g):
 def _function(node, g):
     out = []
     for i, a in enumerate(node.args, start=1):
-        d = heaviside_to_step(node.fdiff(i))
-        if d.has(sp.Derivative, sp.Subs):
+        d = undefined_derivative(node, i) if isinstance(node, AppliedUndef) else heaviside_to_step(node.fdiff(i))
+        if not abstract_only(d):
             raise UnsupportedError(f"the function {node.func} has no known derivative in its argument {a}")
         out.append((a, g * d))
     return out
+
+
+@rule(MinMaxBase, "max / min", r"\bar{a}_i = \bar{g}\, \mathbb{1}[a_i \text{ is the largest (smallest)}]")
+def _min_max(node, g):
+    """Max(0, wᵀx + b), the slides' ReLU neuron: the gradient goes to the argument that wins (a.e.)."""
+    return [(a, g * heaviside_to_step(node.fdiff(i))) for i, a in enumerate(node.args, start=1)]
 
 
 @rule(sp.Piecewise, "piecewise", r"\bar{a}_i = \bar{g}\, [\text{case } i \text{ holds}]")

@@ -131,6 +131,22 @@ class ReLU(Activation):
         return F.step(Z)
 
 
+class Threshold(Activation):
+    """The hard threshold 1[z ≥ 0] (the perceptron's unit, NYU (2)): its slope is 0 almost
+    everywhere, so backpropagation passes no gradient through it."""
+
+    key = "threshold"
+
+    def apply(self, Z):
+        return F.threshold(Z)
+
+    def slope(self, Z, A):
+        return sp.ZeroMatrix(*Z.shape)
+
+    def jacobian(self, z, a):
+        return sp.ZeroMatrix(z.rows, z.rows)
+
+
 class LeakyReLU(Activation):
     key = "leaky_relu"
 
@@ -214,7 +230,8 @@ class Softmax(Activation):
         return add((a.rows, a.rows), DiagMatrix(a), -mul(a, transpose(a)))
 
 
-ACTIVATIONS = {cls.key: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Exp, Identity, Softmax)}
+ACTIVATIONS = {cls.key: cls for cls in (Sigmoid, Tanh, ReLU, Threshold, LeakyReLU, Softplus, Exp, Identity,
+                                         Softmax)}
 
 
 def as_layer(layer):

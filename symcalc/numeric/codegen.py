@@ -39,6 +39,7 @@ import unicodedata
 from collections import Counter
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
@@ -504,6 +505,11 @@ class NumericPrinter(NumPyPrinter):
         """symcalc's scalar functions carry their NumPy form (``numpy_template``)."""
         return _wrap(expr.numpy_template.format(*[self._print(a) for a in expr.args]))
 
+    def _print_Derivative(self, expr):
+        return self._print_not_supported(expr)
+
+    _print_Subs = _print_Derivative
+
     def _print_Max(self, expr):
         return self._fold("numpy.maximum", expr.args)
 
@@ -524,6 +530,13 @@ class NumericPrinter(NumPyPrinter):
         return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
 
     def _print_not_supported(self, expr):
+        undefined = next(iter(expr.atoms(AppliedUndef)), None) if isinstance(expr, sp.Basic) else None
+        if undefined is not None:
+            f = undefined.func
+            raise UnsupportedError(
+                f"{f} in {describe(expr)} is an undefined function, which has no numbers; to evaluate, "
+                f"give it a body: expr.replace({f}, sp.Lambda(u, sp.tanh(u))) (then .doit() its "
+                "derivatives)")
         raise UnsupportedError(
             f"no NumPy form for {type(expr).__name__} in {describe(expr)}; elementwise bodies may "
             "use exp, log, sqrt, powers, sin, cos, tan, tanh, Abs, Max, Min, Heaviside, Piecewise "

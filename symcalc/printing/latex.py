@@ -19,6 +19,7 @@ Choices a reader sees:
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import (
     Determinant, HadamardPower, HadamardProduct, Inverse, MatrixSymbol, Transpose,
 )
@@ -26,7 +27,9 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
-from .common import ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
+from .common import (
+    ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
+)
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
@@ -313,20 +316,34 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     def _print_Function(self, expr, exp=None):
         cls = type(expr)
         power = "" if exp is None else "^{%s}" % exp
-        if isinstance(expr, F.Step):
-            return r"%s[%s > 0]%s" % (self.notation.indicator, self._arg(expr.args[0]), power)
+        if isinstance(expr, (F.Step, F.Threshold)):
+            relation = ">" if isinstance(expr, F.Step) else r"\geq"
+            return r"%s[%s %s 0]%s" % (self.notation.indicator, self._arg(expr.args[0]), relation, power)
         latex_name = getattr(cls, "latex_name", None)
         if isinstance(latex_name, str) and latex_name:
             name = latex_name
             for k, a in enumerate(expr.args[1:], start=1):
                 name = name.replace("{%d}" % k, self._exponent(a))
             return self._call(name, expr.args[0]) + power
+        if isinstance(expr, AppliedUndef):  # sp.Function("sigma"): \sigma(z), as SymPy names it
+            return self._call(self._hprint_Function(cls.__name__) + power, *expr.args)
         if cls.__name__ in _ELEMENTARY and len(expr.args) == 1:
             if cls is sp.exp and not self._depends(expr):
                 return LatexPrinter._print_ExpBase(self, expr, exp)  # e^{x} for scalars
             name = _ELEMENTARY[cls.__name__] + power
             return self._call(name, expr.args[0])
         return super()._print_Function(expr, exp)
+
+    def _print_Derivative(self, expr):
+        found = prime(expr)
+        if found is None:
+            return super()._print_Derivative(expr)
+        f, k, u = found
+        marks = "'" * k if k <= 3 else "^{(%d)}" % k
+        return self._call(self._hprint_Function(f.__name__) + marks, u)
+
+    def _print_Subs(self, expr):
+        return self._print_Derivative(expr) if prime(expr) else super()._print_Subs(expr)
 
     def _print_ExpBase(self, expr, exp=None):
         return self._print_Function(expr, exp)

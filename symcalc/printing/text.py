@@ -14,7 +14,7 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, 
 from sympy.printing.str import StrPrinter
 
 from .. import functions as F
-from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
+from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, prime, scalar_parts
 
 
 class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
@@ -186,6 +186,22 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         return super()._print_Function(expr)
 
     _print_ExpBase = _print_log = _print_Function
+
+    def _print_Max(self, expr):
+        return self._call("max", *expr.args)
+
+    def _print_Min(self, expr):
+        return self._call("min", *expr.args)
+
+    def _print_Derivative(self, expr):
+        found = prime(expr)
+        if found is None:
+            return super()._print_Derivative(expr)
+        f, k, u = found
+        return self._call(f.__name__ + ("'" * k if k <= 3 else f"^({k})"), u)
+
+    def _print_Subs(self, expr):
+        return self._print_Derivative(expr) if prime(expr) else super()._print_Subs(expr)
 
     def _print_Heaviside(self, expr):
         h0 = expr.args[1] if len(expr.args) > 1 else None

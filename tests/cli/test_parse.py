@@ -62,6 +62,10 @@ def P(text, **kw):
     ("  x.T*x  ", x.T*x),
     ("1 - y", sp.OneMatrix(n, 1) - y),
     ("lam + X", lam*sp.OneMatrix(n, d) + X),
+    ("threshold(X)", F.threshold(X)),
+    ("max(0, x.T*y + lam)", sp.Max(0, sp.Trace(x.T*y) + lam)),
+    ("min(lam, 2, tr(A))", sp.Min(lam, 2, sp.Trace(A))),
+    ("max(X, 0)", F.elementwise(sp.Max(F.ELEMENT, 0), X)),
 ])
 def test_grammar(text, expected):
     got = P(text)
@@ -73,7 +77,7 @@ def test_every_function_is_covered():
     tested = {"sigmoid", "relu", "tanh", "softplus", "exp", "log", "sqrt", "sin", "cos", "leaky_relu",
               "tr", "det", "logdet", "inv", "sum", "mean", "softmax", "logsumexp", "norm2",
               "frobenius2", "hadamard", "kron", "diag", "mse", "bce", "cross_entropy", "eye", "ones",
-              "zeros"}
+              "zeros", "threshold", "max", "min"}
     assert tested == set(FUNCTIONS)
 
 
@@ -168,6 +172,7 @@ def test_rejected_with_position(text, column, words):
     ("B[3, 0]", "outside 0..2"),
     ("mse(x, X)", "equal shapes"),
     ("sigmoid(X*theta) + y.T", "sigmoid(X*theta) is n x 1 and y.T is 1 x n"),
+    ("max(X, x)", "one matrix and scalars"),
 ])
 def test_shape_errors_name_the_subexpression(text, words):
     with pytest.raises(ShapeError) as info:

@@ -36,6 +36,7 @@ from symcalc import functions as F
 NUMPY_FUNCTIONS = {
     "Sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),  # no overflow for large |x|
     "Step": lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
+    "Threshold": lambda x: np.where(np.greater_equal(x, 0), 1.0, 0.0),
     "ReLU": lambda x: np.maximum(x, 0.0),
     "LeakyReLU": lambda x, a: np.where(np.greater(x, 0), x, a * x),
     "Softplus": lambda x: np.logaddexp(0.0, x),

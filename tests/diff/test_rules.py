@@ -228,6 +228,18 @@ CASES = [
         M("W", m, n) * M("x", n) * (M("a", p).T * M("b", p)), M("x", n))),
     case("sigmoid times a'x by vector", lambda m, n, p, q: (
         F.sigmoid(M("x", n)) * (M("a", n).T * M("x", n)), M("x", n))),
+    # ---- scalar max/min (the slides' ReLU neuron max(0, wᵀx + b)) and the hard threshold 1[z ≥ 0]
+    case("max(0, w'x + c)", lambda m, n, p, q: (
+        sp.Max(0, sp.Trace(M("w", n).T * M("x", n)) + c), M("w", n),
+        F.Step(sp.Trace(M("w", n).T * M("x", n)) + c) * M("x", n))),
+    case("max(0, w'x + c) by c", lambda m, n, p, q: (
+        sp.Max(0, sp.Trace(M("w", n).T * M("x", n)) + c) ** 2, c)),
+    case("min(w'x, c, 2 tr X) by X", lambda m, n, p, q: (
+        sp.Min(sp.Trace(M("w", n).T * M("X", n, n) * M("x", n)), c, 2 * sp.Trace(M("X", n, n))),
+        M("X", n, n))),
+    case("elementwise threshold", weighted(lambda X: X + F.threshold(X))),
+    case("scalar threshold", lambda m, n, p, q: (
+        F.Threshold(sp.Trace(M("w", n).T * M("x", n))) + sp.Trace(M("w", n).T * M("w", n)), M("w", n))),
     # ---- M.applyfunc(f) with a SymPy function or a Lambda
     case("applyfunc exp", weighted(lambda X: X.applyfunc(sp.exp))),
     case("applyfunc tan", weighted(lambda X: X.applyfunc(sp.tan)),

@@ -1,0 +1,113 @@
+"""Inputs the lecture notes write (issue 12), each checked against the oracle in both layouts.
+
+Undefined functions (CS229 Claim 3.3 writes σ for any elementwise activation, J for any loss) have
+no numbers: the oracle checks their derivatives with each one given a body, which is a valid check
+because the identity holds for every differentiable body.
+"""
+import pytest
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+import symcalc as sc
+import symcalc.functions as F
+from symcalc.diff import diff
+from symcalc.errors import UnsupportedError
+
+from .common import LAYOUTS, SIZES, M, assert_derivative, m, n, p, q
+
+sigma, J = sp.Function("sigma"), sp.Function("J")
+u = sp.Dummy("u")
+#: bodies that make the undefined functions concrete for the oracle (smooth, no symmetry to hide errors)
+BODIES = {"sigma": sp.Lambda(u, sp.tanh(u) + u**2 / 5), "J": sp.Lambda(u, sp.sin(u) + u**3 / 7),
+          "ell": sp.Lambda(u, sp.exp(u / 3) - u)}
+b = sp.Symbol("b", real=True)
+
+
+def instantiate(e):
+    """e with every undefined function given its body from BODIES, and σ′, J′ evaluated."""
+    if not isinstance(e, sp.Basic):
+        return e
+    for f in {a.func for a in e.atoms(AppliedUndef)}:
+        e = e.replace(f, BODIES[f.__name__])
+    return e.replace(lambda a: isinstance(a, (sp.Derivative, sp.Subs)), lambda a: a.doit())
+
+
+def check_abstract(expr, wrt):
+    for config, sizes in SIZES.items():
+        for layout in LAYOUTS:
+            result = diff(expr, wrt, layout=layout)
+            assert result.atoms(sp.Derivative), f"no σ′ in {result}"
+            assert_derivative(instantiate(result), instantiate(expr), wrt, layout=layout, sizes=sizes)
+
+
+def test_claim_3_3_elementwise_activation():
+    """a = σ(z), J = Σ ℓ(a): ∂J/∂z = ∂J/∂a ⊙ σ′(z), with σ and ℓ abstract."""
+    z = M("z", m)
+    ell = sp.Function("ell")
+    expr = sc.sum(z.applyfunc(sigma).applyfunc(ell))
+    check_abstract(expr, z)
+    g = diff(expr, z)
+    assert sc.text(g) in ("ell'(sigma(z)) ⊙ sigma'(z)", "sigma'(z) ⊙ ell'(sigma(z))")
+
+
+def test_abstract_activation_layer():
+    W, x, w = M("W", m, n), M("x", n), M("w", m)
+    expr = w.T * (W * x).applyfunc(sigma)
+    check_abstract(expr, W)
+    check_abstract((W * x).applyfunc(sigma), x)  # the Jacobian diag(σ′(Wx)) W
+    assert sc.text(diff(expr, W)) == "(w ⊙ sigma'(W*x))*x.T"
+    assert sc.latex(diff((W * x).applyfunc(sigma), x, layout="numerator")) == \
+        r"\operatorname{diag}(\sigma'(\mathbf{W} \mathbf{x})) \mathbf{W}"
+
+
+def test_abstract_scalar_loss():
+    """J(ŷ) with ŷ = σ(wᵀx + b): dJ/dw = J′(ŷ) σ′(wᵀx + b) x."""
+    w, x = M("w", n), M("x", n)
+    expr = J(sigma(sc.dot(w, x) + b))
+    check_abstract(expr, w)
+    g = diff(expr, w)
+    assert sc.text(g) == "J'(sigma(b + w.T*x))*sigma'(b + w.T*x)*x"
+    assert sc.text(diff(expr, b)) == "J'(sigma(b + w.T*x))*sigma'(b + w.T*x)"
+
+
+def test_undefined_function_has_no_numbers():
+    z = M("z", 3)
+    g = diff(sc.sum(z.applyfunc(sigma)), z)
+    with pytest.raises(UnsupportedError, match="undefined function"):
+        sc.lambdify([z], g)
+
+
+def test_a_function_sympy_cannot_differentiate_is_still_refused():
+    class Opaque(sp.Function):
+        nargs = 1
+
+    z = M("z", n)
+    with pytest.raises(UnsupportedError, match="no known derivative"):
+        diff(sc.sum(z.applyfunc(Opaque)), z)
+
+
+# --------------------------------------------------------------------------- scalars in matrix expressions
+
+def test_scalar_bias_idiom_cs229_2_2():
+    """hθ(x) = ReLU(wᵀx + b) with a scalar b: sc.dot(w, x) + b (SymPy refuses w.T*x + b)."""
+    from symcalc.parse import parse
+    w, x = M("w", n), M("x", n)
+    with pytest.raises(TypeError, match="Mix of Matrix and Scalar"):
+        w.T * x + b
+    h = sc.relu(sc.dot(w, x) + b)
+    assert sc.scalar(w.T * x) + b == sc.dot(w, x) + b
+    assert parse("relu(w.T*x + b)", {"w": ("n", 1), "x": ("n", 1)}, scalars=["b"]) == h
+    for config, sizes in SIZES.items():
+        for layout in LAYOUTS:
+            assert_derivative(diff(h, w, layout=layout), h, w, layout=layout, sizes=sizes)
+    assert sc.text(diff(h, w)) == "step(b + w.T*x)*x"
+    assert sc.text(diff(h, b)) == "step(b + w.T*x)"
+    assert sc.text(h) == "relu(b + w.T*x)"
+
+
+def test_scalar_of_a_larger_matrix_says_what_to_write():
+    from symcalc.errors import ShapeError
+    with pytest.raises(ShapeError, match=r"1 x 1 matrix.*OneMatrix"):
+        sc.scalar(M("A", m, n))
+    with pytest.raises(ShapeError, match="two vectors of one shape"):
+        sc.dot(M("w", n), M("x", m))
