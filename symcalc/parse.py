@@ -43,6 +43,8 @@ Functions (elementwise ones act entry by entry on a matrix and as usual on a sca
 * ``tr(A)``, ``det(A)``, ``logdet(A)``, ``inv(A)``: trace, determinant, log det, inverse (A square)
 * ``sum(Z)``, ``mean(Z)``: the sum or mean of all entries (1 x 1)
 * ``softmax(Z)`` (column by column), ``logsumexp(z)`` (of a column)
+* ``sum(Z, axis=1)``, ``mean(Z, axis=1)``, ``logsumexp(Z, axis=1)``, ``softmax(Z, axis=1)``: along each
+  row (``axis=0``: along each column), NumPy's convention
 * ``norm2(x)`` = ‖x‖², ``frobenius2(Z)`` = ‖Z‖_F² (1 x 1)
 * ``hadamard(A, B, ...)`` = A ⊙ B ⊙ ..., ``kron(A, B)`` = A ⊗ B, ``diag(v)`` for a column v
 * ``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``: losses on predictions (probabilities
@@ -92,6 +94,9 @@ FUNCTIONS = {
 }
 
 _RESERVED = set(FUNCTIONS) | {"T"}
+
+#: functions that take ``axis=0`` (along each column) or ``axis=1`` (along each row)
+AXIS_FUNCTIONS = {"sum", "mean", "logsumexp", "softmax"}
 
 
 # ---------------------------------------------------------------------- declarations
@@ -400,7 +405,8 @@ class _Parser:
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function {name!r}; the functions are "
                                    + ", ".join(sorted(FUNCTIONS)))
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        axis = self.axis_keyword(node, name)
+        if (node.keywords and axis is None) or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.error(node, f"{name} takes positional arguments only")
         low, high = FUNCTIONS[name]
         count = len(node.args)
@@ -410,11 +416,26 @@ class _Parser:
                                    f"got {count}")
         args = [self.visit(a) for a in node.args]
         try:
+            if axis is not None:
+                self.matrix_arg(node, 0, args, name)
+                return getattr(F, name)(args[0], axis=axis)
             return self.apply(node, name, args)
         except ShapeError as e:
             if getattr(e, "offset", None) is not None:
                 raise
             raise self.error(node, f"in {self.source(node)}: {e}", ShapeError) from None
+
+    def axis_keyword(self, node, name):
+        """``axis=0`` or ``axis=1`` of sum, mean, logsumexp and softmax, else None."""
+        if name not in AXIS_FUNCTIONS or not node.keywords:
+            return None
+        (kw, *rest) = node.keywords
+        value = kw.value
+        if rest or kw.arg != "axis" or not (isinstance(value, ast.Constant) and type(value.value) is int
+                                            and value.value in (0, 1)) or len(node.args) != 1:
+            raise self.error(node, f"{name} takes a matrix and optionally axis=0 (each column) or axis=1 "
+                                   f"(each row), as {name}(Z, axis=1)")
+        return value.value
 
     def matrix_arg(self, node, k, args, name):
         if not is_matrix(args[k]):

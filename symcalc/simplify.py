@@ -15,7 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .functions import OneHot, is_matrix
+from .functions import LogSumExp, OneHot, Softmax, is_matrix
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
 
@@ -176,6 +176,8 @@ def transpose(e):
         return sp.MatPow(transpose(e.base), e.exp)
     if isinstance(e, sp.MatrixSymbol):
         return e.T  # a SymmetricMatrix is its own transpose
+    if isinstance(e, (Softmax, LogSumExp)) and (e.axis == 1 or isinstance(e.arg, sp.Transpose)):
+        return type(e)(transpose(e.arg), 1 - e.axis)  # along the rows of Z = along the columns of Zᵀ
     return sp.Transpose(e)  # not e.T: SymPy's transpose runs a deep doit
 
 

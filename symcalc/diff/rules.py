@@ -247,7 +247,12 @@ def _entry_mean(node, G):
 
 @rule(LogSumExp, "log-sum-exp", r"\frac{\partial \operatorname{logsumexp} z}{\partial z} = \operatorname{softmax}(z)")
 def _logsumexp(node, G):
-    return [(node.arg, mul(scalar(G), Softmax(node.arg)))]
+    """Along each column (row), the gradient is that column's (row's) softmax times its upstream entry."""
+    S, Z = Softmax(node.arg, node.axis), node.arg
+    if G.shape == (1, 1):
+        return [(Z, mul(scalar(G), S))]
+    spread = mul(sp.OneMatrix(Z.rows, 1), G) if node.axis == 0 else mul(G, sp.OneMatrix(1, Z.cols))
+    return [(Z, hadamard(S, spread))]
 
 
 @rule(SquaredNorm, "squared norm", r"\frac{\partial \lVert x \rVert^2}{\partial x} = 2x")
@@ -260,16 +265,18 @@ def _frobenius(node, G):
     return [(node.arg, mul(2 * scalar(G), node.arg))]
 
 
-@rule(Softmax, "softmax", r"\bar{z} = s \odot (\bar{G} - \mathbf{1} s^{\top} \bar{G})")
+@rule(Softmax, "softmax", r"\bar{z} = s \odot (\bar{G} - \mathbf{1} s^{\top} \bar{G})"
+      r" \text{ for each column (each row, axis 1)}")
 def _softmax(node, G):
     S = node
-    m = S.rows
+    m, n = S.shape
     weighted = hadamard(S, G)
-    column_sums = mul(sp.OneMatrix(1, m), weighted)
-    if S.cols == 1:
-        spread = mul(S, column_sums)
+    if node.axis == 0:
+        sums = mul(sp.OneMatrix(1, m), weighted)  # sᵀḡ of each column
+        spread = mul(S, sums) if n == 1 else hadamard(S, mul(sp.OneMatrix(m, 1), sums))
     else:
-        spread = hadamard(S, mul(sp.OneMatrix(m, 1), column_sums))
+        sums = mul(weighted, sp.OneMatrix(n, 1))  # of each row
+        spread = mul(sums, S) if m == 1 else hadamard(S, mul(sums, sp.OneMatrix(1, n)))
     return [(node.arg, add(S.shape, weighted, mul(-1, spread)))]
 
 

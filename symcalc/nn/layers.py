@@ -213,7 +213,7 @@ class Softmax(Activation):
         return F.softmax(Z)
 
     def forward(self, Z, samples):
-        return F.softmax(Z) if samples != "rows" else transpose(F.softmax(transpose(Z)))
+        return F.softmax(Z, axis=1 if samples == "rows" else 0)
 
     def slope(self, Z, A):
         raise UnsupportedError("softmax is not elementwise: its slope is the matrix diag(s) − s sᵀ")

@@ -475,14 +475,14 @@ class NumericPrinter(NumPyPrinter):
     _print_FrobeniusSquared = _print_SquaredNorm
 
     def _print_LogSumExp(self, expr):
-        z = self.bind(self._print(expr.arg), "z")
-        top = self.bind(f"numpy.max({z}, axis=0, keepdims=True)", "zmax")
-        return f"{top} + numpy.log(numpy.sum(numpy.exp({z} - {top}), axis=0, keepdims=True))"
+        z, axis = self.bind(self._print(expr.arg), "z"), expr.axis
+        top = self.bind(f"numpy.max({z}, axis={axis}, keepdims=True)", "zmax")
+        return f"{top} + numpy.log(numpy.sum(numpy.exp({z} - {top}), axis={axis}, keepdims=True))"
 
     def _print_Softmax(self, expr):
-        z = self.bind(self._print(expr.arg), "z")
-        e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis=0, keepdims=True))", "e")
-        return f"{e} / numpy.sum({e}, axis=0, keepdims=True)"
+        z, axis = self.bind(self._print(expr.arg), "z"), expr.axis
+        e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis={axis}, keepdims=True))", "e")
+        return f"{e} / numpy.sum({e}, axis={axis}, keepdims=True)"
 
     # ---- elementwise functions
     def _print_ElementwiseApplyFunction(self, expr):

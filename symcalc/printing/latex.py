@@ -407,10 +407,11 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         return self._call(r"\operatorname{mean}", expr.arg)
 
     def _print_LogSumExp(self, expr):
-        return self._call(r"\operatorname{logsumexp}", expr.arg)
+        columns = expr.axis == 0 and expr.arg.cols != 1  # one value per column of a matrix
+        return self._call(r"\operatorname{logsumexp}" + _along(expr.axis, columns), expr.arg)
 
     def _print_Softmax(self, expr):
-        return self._call(r"\operatorname{softmax}", expr.arg)
+        return self._call(r"\operatorname{softmax}" + _along(expr.axis, False), expr.arg)
 
     def _norm(self, arg, sub: str) -> str:
         inner = self._print(arg)
@@ -423,6 +424,14 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_FrobeniusSquared(self, expr):
         return self._norm(expr.arg, "F")
+
+
+def _along(axis, columns) -> str:
+    """The subscript of a node along the rows (axis 1), or along the columns where that is not the
+    column vector's plain reading: softmax_row(Z), logsumexp_col(Z)."""
+    if axis == 1:
+        return r"_{\text{row}}"
+    return r"_{\text{col}}" if columns else ""
 
 
 def _styled(base: str, bold: bool) -> str:

@@ -66,6 +66,9 @@ def P(text, **kw):
     ("max(0, x.T*y + lam)", sp.Max(0, sp.Trace(x.T*y) + lam)),
     ("min(lam, 2, tr(A))", sp.Min(lam, 2, sp.Trace(A))),
     ("max(X, 0)", F.elementwise(sp.Max(F.ELEMENT, 0), X)),
+    ("sum(logsumexp(X, axis=1))", F.sum(F.logsumexp(X, axis=1))),
+    ("softmax(X, axis=1) + softmax(X, axis=0)", F.softmax(X, axis=1) + F.softmax(X)),
+    ("sum(X, axis=0)*theta + mean(X, axis=1).T*y", sp.OneMatrix(1, n)*X*theta + (X*sp.OneMatrix(d, 1)/d).T*y),
 ])
 def test_grammar(text, expected):
     got = P(text)
@@ -126,6 +129,8 @@ def test_symmetric_must_be_square():
     ("x + z", 5, "undeclared name 'z'"),
     ("x + θ", 5, "not a valid name"),
     ("sigmoid(x, alpha=1)", 1, "positional"),
+    ("softmax(X, axis=2)", 1, "axis=0 (each column) or axis=1"),
+    ("sum(X, ax=1)", 1, "optionally axis=0"),
     ("sigmoid(*x)", 1, "positional"),
     ("sigmoid(x, x)", 1, "1 argument"),
     ("x +* 2", 4, "syntax error"),
@@ -173,6 +178,7 @@ def test_rejected_with_position(text, column, words):
     ("mse(x, X)", "equal shapes"),
     ("sigmoid(X*theta) + y.T", "sigmoid(X*theta) is n x 1 and y.T is 1 x n"),
     ("max(X, x)", "one matrix and scalars"),
+    ("logsumexp(X)", "give axis=0 (each column) or axis=1"),
 ])
 def test_shape_errors_name_the_subexpression(text, words):
     with pytest.raises(ShapeError) as info:

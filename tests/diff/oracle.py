@@ -246,10 +246,15 @@ class Explicit:
             return sp.ImmutableMatrix([[sp.Add(*entries)]])
         if isinstance(e, F.EntryMean):
             return sp.ImmutableMatrix([[sp.Add(*entries) / len(entries)]])
-        if isinstance(e, F.LogSumExp):
-            return sp.ImmutableMatrix([[sp.log(sp.Add(*[sp.exp(t) for t in entries]))]])
+        if isinstance(e, F.LogSumExp):  # of each column (axis 0) or each row (axis 1)
+            lines = [z[:, c] for c in range(z.cols)] if e.axis == 0 else [z[r, :] for r in range(z.rows)]
+            values = [sp.log(sp.Add(*[sp.exp(t) for t in line])) for line in lines]
+            return sp.ImmutableMatrix([values] if e.axis == 0 else [[v] for v in values])
         if isinstance(e, (F.SquaredNorm, F.FrobeniusSquared)):
             return sp.ImmutableMatrix([[sp.Add(*[t ** 2 for t in entries])]])
+        if e.axis == 1:  # Softmax, row by row
+            rows = [sp.Add(*[sp.exp(z[r, c]) for c in range(z.cols)]) for r in range(z.rows)]
+            return sp.ImmutableMatrix(z.rows, z.cols, lambda i, j: sp.exp(z[i, j]) / rows[i])
         # Softmax, column by column
         cols = [sp.Add(*[sp.exp(z[r, c]) for r in range(z.rows)]) for c in range(z.cols)]
         return sp.ImmutableMatrix(z.rows, z.cols, lambda i, j: sp.exp(z[i, j]) / cols[j])
@@ -349,6 +354,10 @@ def draw(sym, kind, rng):
         positive = kind in ("positive", "pd") or sym.is_nonnegative
         return v if positive else v * rng.choice([-1.0, 1.0])
     r, c = int(sym.rows), int(sym.cols)
+    if isinstance(sym, F.OneHot) and sym.axis == 1:  # one-hot rows
+        v = np.zeros((r, c))
+        v[np.arange(r), rng.integers(0, c, size=r)] = 1.0
+        return v
     if isinstance(sym, F.OneHot) or kind == "onehot":
         v = np.zeros((r, c))
         v[rng.integers(0, r, size=c), np.arange(c)] = 1.0

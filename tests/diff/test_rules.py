@@ -267,6 +267,34 @@ CASES = [
     case("logsumexp(z)", lambda m, n, p, q: (F.logsumexp(M("z", m)), M("z", m), F.softmax(M("z", m)))),
     case("logsumexp(Wx)", lambda m, n, p, q: (
         F.logsumexp(M("W", m, n) * M("x", n)), M("W", m, n))),
+    # ---- along an axis: NumPy's convention, axis 0 down each column, axis 1 along each row
+    case("sum(X, axis=0)", lambda m, n, p, q: (
+        F.sum(F.tanh(M("X", m, n)), axis=0) * M("v", n), M("X", m, n))),
+    case("sum(X, axis=1)", lambda m, n, p, q: (
+        M("u", m).T * F.sum(M("X", m, n), axis=1), M("X", m, n), M("u", m) * sp.OneMatrix(1, n))),
+    case("mean(X, axis=0) and axis=1", lambda m, n, p, q: (
+        F.mean(M("X", m, n), axis=0) * M("v", n) + M("u", m).T * F.mean(M("X", m, n), axis=1),
+        M("X", m, n))),
+    case("logsumexp(X, axis=0)", lambda m, n, p, q: (
+        F.logsumexp(M("X", m, n), axis=0) * M("v", n), M("X", m, n))),
+    case("logsumexp(X, axis=1)", lambda m, n, p, q: (
+        M("u", m).T * F.logsumexp(M("X", m, n), axis=1), M("X", m, n))),
+    case("NYU (18): per-sample log-sum-exp, samples as rows", lambda m, n, p, q: (
+        F.sum(F.logsumexp(M("Z", m, n), axis=1)) - F.sum(sp.HadamardProduct(F.OneHot("R", m, n, axis=1),
+                                                                           M("Z", m, n))),
+        M("Z", m, n), F.softmax(M("Z", m, n), axis=1) - F.OneHot("R", m, n, axis=1))),
+    case("softmax(X, axis=1) weighted", weighted(lambda X: F.softmax(X, axis=1))),
+    case("softmax(AX, axis=1) of products", lambda m, n, p, q: (
+        M("u", p).T * F.softmax(M("A", p, m) * M("X", m, n), axis=1) * M("v", n), M("X", m, n))),
+    case("softmax rows cross-entropy", lambda m, n, p, q: (
+        F.cross_entropy(F.softmax(M("Z", m, n), axis=1), F.OneHot("Y", m, n, axis=1)), M("Z", m, n),
+        F.softmax(M("Z", m, n), axis=1) - F.OneHot("Y", m, n, axis=1))),
+    case("softmax of a row, by rows, by a column", lambda m, n, p, q: (
+        F.softmax(M("z", m).T, axis=1), M("z", m),
+        DiagMatrix(F.softmax(M("z", m))) - F.softmax(M("z", m)) * F.softmax(M("z", m)).T)),
+    case("logsumexp of a row, by rows", lambda m, n, p, q: (
+        F.logsumexp(M("W", n, m) * M("x", m), axis=0) + F.logsumexp((M("W", n, m) * M("x", m)).T, axis=1),
+        M("x", m))),
     case("norm2(x - Ay)", lambda m, n, p, q: (
         F.norm2(M("x", m) - M("A", m, n) * M("y", n)), M("A", m, n))),
     case("norm2 of row", lambda m, n, p, q: (F.norm2(M("u", m).T * M("X", m, n)), M("X", m, n))),

@@ -24,6 +24,8 @@ ROWS = {
     "vector by scalar": (F.exp(t * A * x), t, False),
     "vector by vector": (F.sigmoid(A * x), x, False),
     "row by vector": (x.T * A.T, x, False),
+    "softmax by rows": (y.T * F.softmax(A, axis=1) * x, A, False),
+    "per-sample logsumexp": (F.sum(F.logsumexp(A * X, axis=1)) + F.sum(F.logsumexp(A * X, axis=0)), X, False),
     "scalar by matrix": (sp.Trace(B * A * X), X, False),
     "matrix by scalar": (t**2 * A + F.sin(t * A), t, False),
     "vector by matrix": (A * X * sp.OneMatrix(p, 1), X, False),
