@@ -20,9 +20,11 @@ from sympy.functions.elementary.miscellaneous import MinMaxBase
 from ..errors import UnsupportedError
 from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
-    is_matrix,
+    is_matrix, log,
 )
-from ..simplify import add, as_matrix11, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose
+from ..simplify import (
+    add, as_matrix11, coefficient, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose,
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,13 @@ def _matpow(node, G):
     base, k = node.base, node.exp
     if base.shape == (1, 1):  # a scalar power, (xᵀx)³ or sqrt(xᵀx): k a^(k−1) g
         return [(base, as_matrix11(scalar(G) * k * scalar(base) ** (k - 1)))]
+    c, core = coefficient(G)
+    if k.is_integer and not k.is_Integer and isinstance(core, sp.Identity):
+        # tr(Xᵏ) with a symbolic integer k: Σᵢ (Xⁱ)ᵀ (Xᵏ⁻¹⁻ⁱ)ᵀ = k (Xᵏ⁻¹)ᵀ, the powers commuting under tr
+        return [(base, mul(c * k, transpose(sp.MatPow(base, k - 1))))]
+    if k.is_integer and not k.is_Integer:
+        raise UnsupportedError(f"the power {node} with the symbolic exponent {k} is differentiated inside a "
+                               f"trace only (∂tr(Xᵏ)/∂X = k (Xᵏ⁻¹)ᵀ); here it is weighted by {G}")
     if not (k.is_Integer and k > 0):
         raise UnsupportedError(f"the power {node} needs a positive integer exponent (negative powers are "
                                f"rewritten as powers of the inverse); got exponent {k}")
@@ -172,20 +181,28 @@ def _hadamard(node, G):
 def _hadamard_power(node, G):
     base, p = node.base, node.exp
     power = hadamard(base) if p - 1 == 1 else sp.HadamardPower(base, p - 1)
-    return [(base, mul(p, hadamard(G, power)))]
+    out = [(base, mul(p, hadamard(G, power)))]
+    if p.free_symbols:  # by the exponent: ∂x^{∘i}/∂i = log(x) ⊙ x^{∘i}
+        out.append((p, inner(G, hadamard(log(base), node))))
+    return out
 
 
 @rule(sp.KroneckerProduct, "Kronecker product",
       r"\bar{A}_{ij} = \sum_{kl} \bar{G}_{(i,k),(j,l)} B_{kl}")
 def _kronecker(node, G):
-    if len(node.args) != 2:
-        A, B = node.args[0], sp.KroneckerProduct(*node.args[1:])
-    else:
-        A, B = node.args
+    args = node.args
+    c, core = coefficient(G)
+    if isinstance(core, sp.Identity) and all(a.rows == a.cols for a in args):
+        # inside a trace, tr(A ⊗ B) = tr(A) tr(B): any sizes, ∂/∂B = tr(A) I
+        traces = [_trace(a) for a in args]
+        return [(a, mul(c * sp.Mul(*(traces[:i] + traces[i + 1:])), sp.Identity(a.rows)))
+                for i, a in enumerate(args)]
+    A, B = args[0], (args[1] if len(args) == 2 else sp.KroneckerProduct(*args[1:]))
     sizes = A.shape + B.shape
     if not all(s.is_Integer for s in sizes):
-        raise UnsupportedError(f"the Kronecker product {node} is differentiated for concrete sizes only; "
-                               f"{A} is {A.shape[0]} x {A.shape[1]} and {B} is {B.shape[0]} x {B.shape[1]}")
+        raise UnsupportedError(f"the Kronecker product {node} is differentiated for concrete sizes only "
+                               f"(or inside a trace); {A} is {A.shape[0]} x {A.shape[1]} and {B} is "
+                               f"{B.shape[0]} x {B.shape[1]}")
     m, n, p, q = (int(s) for s in sizes)
     Ge = G.as_explicit()
     Ae, Be = A.as_explicit(), B.as_explicit()
@@ -193,7 +210,14 @@ def _kronecker(node, G):
                                                   for k in range(p) for l in range(q)))
     gB = sp.ImmutableMatrix(p, q, lambda k, l: sum(Ge[i * p + k, j * q + l] * Ae[i, j]
                                                   for i in range(m) for j in range(n)))
-    return [(A, gA), (B, gB)]
+    return [(A, gA)] + ([(B, gB)] if len(args) == 2 else _kronecker(B, gB))  # A ⊗ (B ⊗ C ...)
+
+
+def _trace(M):
+    """tr M, with tr(A ⊗ B) = tr(A) tr(B)."""
+    if isinstance(M, sp.KroneckerProduct):
+        return sp.Mul(*[_trace(a) for a in M.args])
+    return sp.Trace(M)
 
 
 @rule(DiagMatrix, "diagonal matrix", r"\bar{v} = \operatorname{diag}(\bar{G})")

@@ -111,3 +111,37 @@ def test_scalar_of_a_larger_matrix_says_what_to_write():
         sc.scalar(M("A", m, n))
     with pytest.raises(ShapeError, match="two vectors of one shape"):
         sc.dot(M("w", n), M("x", m))
+
+
+# --------------------------------------------------------------------------- symbolic sizes and exponents
+
+k = sp.Symbol("k", integer=True, positive=True)
+i = sp.Symbol("i", real=True)
+
+
+@pytest.mark.parametrize("build, want", [
+    (lambda: (sp.Trace(sp.KroneckerProduct(M("A", m, m), M("X", n, n))), M("X", n, n)), "tr(A)*I"),
+    (lambda: (sp.Trace(sp.KroneckerProduct(M("A", m, m), M("X", n, n))), M("A", m, m)), "tr(X)*I"),
+    (lambda: (sp.Trace(sp.KroneckerProduct(M("A", m, m), M("X", n, n), M("B", p, p))) ** 2, M("X", n, n)),
+     "2*tr(A ⊗ X ⊗ B)*tr(A)*tr(B)*I"),
+    (lambda: (sp.Trace(M("X", n, n) ** k), M("X", n, n)), "k*(X.T)^(k - 1)"),
+    (lambda: (sp.Trace(M("X", n, n) ** k) * sp.Trace(M("X", n, n)), M("X", n, n)), None),
+    (lambda: (sp.HadamardPower(M("x", n), i), i), "(log(x) ⊙ x^∘i).T"),  # a row in denominator layout
+    (lambda: (sc.sum(sp.HadamardPower(M("X", m, n), i)), i), None),
+    (lambda: (sc.sum(sp.HadamardPower(M("X", m, n), i)), M("X", m, n)), "i*X^∘(i - 1)"),
+], ids=["tr(A kron X) by X", "tr(A kron X) by A", "tr(A kron X kron B)^2", "tr(X^k)", "tr(X^k) tr(X)",
+        "x^i by i", "sum(X^i) by i", "sum(X^i) by X"])
+def test_symbolic_sizes_and_exponents(build, want):
+    """The held-out matrix identities: tr(A ⊗ X) by X = tr(A) I, tr(Xᵏ) by X = k (Xᵏ⁻¹)ᵀ, x^{∘i} by i."""
+    expr, wrt = build()
+    for sizes in ({m: 2, n: 3, p: 4, k: 3}, {m: 3, n: 2, p: 2, k: 4}):
+        for layout in LAYOUTS:
+            assert_derivative(diff(expr, wrt, layout=layout), expr, wrt, layout=layout, sizes=sizes)
+    if want is not None:
+        assert sc.text(diff(expr, wrt)) == want
+
+
+def test_symbolic_power_outside_a_trace_is_refused():
+    X = M("X", n, n)
+    with pytest.raises(UnsupportedError, match="inside a trace"):
+        diff(sp.Trace(M("A", n, n) * X ** k), X)
