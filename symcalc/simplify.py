@@ -9,11 +9,13 @@ shared. ``textbook`` adds the final factoring ``Ax + Aᵀx → (A + Aᵀ)x``.
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .functions import LogSumExp, OneHot, Softmax, is_matrix
 
@@ -128,9 +130,14 @@ def add(shape, *terms):
                 continue
             c, core = coefficient(p) if is_matrix(p) else p.as_coeff_Mul()
             collected[core] = collected.get(core, 0) + c
+    explicit = [core for core in collected if isinstance(core, sp.MatrixBase)]
+    if len(explicit) > 1:  # sparse explicit shares (one per entry used) are one explicit matrix
+        merged = sp.ImmutableMatrix(functools.reduce(
+            lambda a, b: a + b, [collected.pop(core) * core for core in explicit]))
+        collected[merged] = sp.S.One
     out = []
     for core, c in collected.items():
-        if c == 0:
+        if c == 0 or (isinstance(core, sp.MatrixBase) and core.is_zero_matrix):
             continue
         out.append(mul(c, core) if is_matrix(core) else c * core)
     if not out:
@@ -155,6 +162,8 @@ def transpose(e):
         return e
     if isinstance(e, sp.Transpose):
         return e.arg
+    if isinstance(e, sp.MatrixBase):  # an explicit matrix: its entries, transposed
+        return sp.ImmutableMatrix(e.T)
     if isinstance(e, sp.MatMul):
         c, core = coefficient(e)
         if isinstance(core, sp.MatMul):
@@ -333,10 +342,30 @@ def _entrywise_simplify(e):
     return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
 
 
+def _cancel(c):
+    """A scalar factor with fractions, cancelled when that is shorter: the logistic loss's
+    (1 − σ)(y/σ − (1 − y)/(1 − σ))σ is y − σ. Small factors only (``cancel`` is polynomial work)."""
+    if not isinstance(c, sp.Expr) or c.is_number or not c.has(sp.Pow):
+        return c
+    if not any(isinstance(a, sp.Pow) and a.exp.is_negative and a.base.free_symbols
+               for a in sp.preorder_traversal(c)):
+        return c
+    before = sp.count_ops(c)
+    if before > 60:
+        return c
+    # matrix quantities (wᵀx, det A, X[0, 1]) become plain symbols: cancel rewrites what it sees
+    quantities = {q: sp.Dummy() for q in c.atoms(sp.Trace, sp.Determinant, MatrixElement)}
+    try:
+        t = sp.cancel(c.xreplace(quantities)).xreplace({d: q for q, d in quantities.items()})
+    except sp.PolynomialError:
+        return c
+    return t if sp.count_ops(t) < before else c
+
+
 def textbook(e):
     """The canonical textbook form of a result: like terms collected, common factors pulled out."""
     if not is_matrix(e):
-        return e
+        return _cancel(e)
     if isinstance(e, sp.MatAdd):
         e = _entrywise_simplify(e)
         if not isinstance(e, sp.MatAdd):
@@ -345,6 +374,6 @@ def textbook(e):
     if isinstance(e, sp.MatMul):
         c, core = coefficient(e)
         args = core.args if isinstance(core, sp.MatMul) else (core,)
-        return mul(c, *[textbook(a) for a in args])
+        return mul(_cancel(c), *[textbook(a) for a in args])
     return e
 

@@ -42,6 +42,11 @@ def prime(expr):
     return f.func, k, (var if point is None else point)
 
 
+def bare_11(a):
+    """The 1 x 1 matrix a scalar Trace stands for, where the context supplies parentheses (σ(wᵀx))."""
+    return a.arg if isinstance(a, Trace) and is_11(a.arg) else a
+
+
 def is_negative(term) -> bool:
     if isinstance(term, MatMul):  # its scalar factor may be a product such as -alpha
         return term.as_coeff_matrices()[0].could_extract_minus_sign()

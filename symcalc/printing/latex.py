@@ -28,7 +28,7 @@ from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
 from .common import (
-    ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
+    ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
 from .notation import DEFAULT, Notation
 
@@ -101,7 +101,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _arg(self, a) -> str:
         """A function's argument: no parentheses of its own (the call supplies them)."""
-        return self._print(a)
+        return self._print(bare_11(a))
 
     def _call(self, name: str, *args) -> str:
         return name + self._paren(", ".join(self._arg(a) for a in args))

@@ -14,7 +14,9 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, 
 from sympy.printing.str import StrPrinter
 
 from .. import functions as F
-from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, prime, scalar_parts
+from .common import (
+    ATOM, MUL, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
+)
 
 
 class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
@@ -35,10 +37,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         # sum(a) and mean(a) of a 1 x 1 a are a (their own _sympystr would win over a _print_ method)
         if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
             return self._print_11_unary(expr)
+        if isinstance(expr, F.SCALAR_FUNCTIONS):  # its own _sympystr would win over _print_Function
+            return self._print_Function(expr)
         return super()._print(expr, **kwargs)
 
     def _call(self, name, *args):
-        return "%s(%s)" % (name, ", ".join(self._print(a) for a in args))
+        return "%s(%s)" % (name, ", ".join(self._print(bare_11(a)) for a in args))
 
     def _superscript(self, base, mark: str) -> str:
         return self._wrap(base, ATOM) + mark

@@ -145,3 +145,53 @@ def test_symbolic_power_outside_a_trace_is_refused():
     X = M("X", n, n)
     with pytest.raises(UnsupportedError, match="inside a trace"):
         diff(sp.Trace(M("A", n, n) * X ** k), X)
+
+
+# --------------------------------------------------------------------------- readable results
+
+def housing_network():
+    """CS229 (2.3): a₁ = ReLU(θ₁x₁ + θ₂x₂ + θ₃), a₂ = ReLU(θ₄x₃ + θ₅), a₃ = ReLU(θ₆x₃ + θ₇x₄ + θ₈),
+    h = θ₉a₁ + θ₁₀a₂ + θ₁₁a₃ + θ₁₂, and the squared error (h − y)²."""
+    t = M("theta", 12)
+    x1, x2, x3, x4, y = sp.symbols("x1 x2 x3 x4 y", real=True)
+    T = [t[j, 0] for j in range(12)]
+    a1 = F.ReLU(T[0] * x1 + T[1] * x2 + T[2])
+    a2 = F.ReLU(T[3] * x3 + T[4])
+    a3 = F.ReLU(T[5] * x3 + T[6] * x4 + T[7])
+    h = T[8] * a1 + T[9] * a2 + T[10] * a3 + T[11]
+    return (h - y) ** 2, t
+
+
+def test_explicit_entries_give_one_explicit_vector():
+    """Twelve parameters written entry by entry: the gradient is one 12 x 1 explicit vector, not a sum
+    of twelve sparse ones."""
+    loss, theta = housing_network()
+    for layout in LAYOUTS:
+        g = diff(loss, theta, layout=layout)
+        assert isinstance(g, sp.MatrixBase) and g.shape == ((12, 1) if layout == "denominator" else (1, 12))
+        assert_derivative(g, loss, theta, layout=layout, sizes={})
+    g = diff(loss, theta)
+    assert g[11, 0] == sp.expand(g[11, 0]) and sc.text(g[11, 0]).startswith("2*")
+
+
+def test_slides_gradient_of_an_explicit_function():
+    """The slides' ∇f(x, y) with the variables as the entries of one vector."""
+    v = M("v", 2)
+    f = v[0, 0] ** 2 * v[1, 0] + sp.sin(v[1, 0])
+    g = diff(f, v)
+    assert g == sp.ImmutableMatrix([[2 * v[0, 0] * v[1, 0]], [v[0, 0] ** 2 + sp.cos(v[1, 0])]])
+    for layout in LAYOUTS:
+        assert_derivative(diff(f, v, layout=layout), f, v, layout=layout, sizes={})
+
+
+def test_logistic_with_a_scalar_target_reads_y_minus_sigma():
+    """CMU lecture 13, Case 1: J = y* log σ(a) + (1 − y*) log(1 − σ(a)), a = θᵀx: dJ/dθ = (y* − σ(a)) x."""
+    theta, x = M("theta", n), M("x", n)
+    ystar = sp.Symbol("ystar", real=True)
+    a = sc.dot(theta, x)
+    J = ystar * sp.log(sc.sigmoid(a)) + (1 - ystar) * sp.log(1 - sc.sigmoid(a))
+    assert sc.text(diff(J, theta)) == "(ystar - sigmoid(theta.T*x))*x"
+    assert sc.text(diff(J, theta, layout="numerator")) == "(ystar - sigmoid(theta.T*x))*x.T"
+    for config, sizes in SIZES.items():
+        for layout in LAYOUTS:
+            assert_derivative(diff(J, theta, layout=layout), J, theta, layout=layout, sizes=sizes)
