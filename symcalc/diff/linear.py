@@ -62,6 +62,8 @@ def split(e, v):
         if rest is not None and rest.cols == 1 and f.rows == 1:  # f r is 1 x 1
             M, k = split(mul(f, rest), v)
             return _scaled(mul(c, *left), M, k, v)
+        if isinstance(f, sp.MatAdd):  # (X − μ1ᵀ) 1 = X1 − μ 1ᵀ1 = X1 − n μ: distribute, then read off
+            return split(add(e.shape, *[mul(c, *left, t, *right) for t in f.args]), v)
         _nonlinear(e, v, f"the variable sits inside the {f.rows} x {f.cols} factor {f}")
     if isinstance(e, sp.HadamardProduct):
         hits = [a for a in e.args if a.has(v)]
