@@ -14,7 +14,9 @@ Grammar (Python's operator precedence; ``**`` binds tightest, then unary minus):
     unary    := "-" unary | "+" unary | power
     power    := postfix ["**" unary]
     postfix  := atom | postfix ".T" | postfix "[" INT "," INT "]"
-    atom     := NAME | NUMBER | "(" expr ")" | FUNCTION "(" expr {"," expr} ")"
+    atom     := NAME | NUMBER | "(" expr ")" | FUNCTION "(" expr {"," expr} ")" | matrix
+    matrix   := "[" row {";" row} "]"          (an explicit matrix of scalars; [a; b] is a column)
+    row      := expr {"," expr}
 
 Names are declared: matrices with a shape (``--shape X=n,d``; ``--shape x=n`` is a column
 ``n x 1``), scalars (``--scalar a``; ``--positive lam`` for a positive one), square matrices
@@ -30,9 +32,12 @@ Operators:
 * ``+`` and ``-`` need equal shapes; a 1 x 1 matrix next to a scalar is used as that scalar
   (its only entry, printed tr(M) by SymPy), as it is when it divides or scales a matrix. A scalar
   added to a larger matrix is added to every entry: ``1 - y`` is 𝟏 − y (the all-ones matrix).
-* ``/`` divides by a scalar (or a 1 x 1 matrix); there is no division by a matrix, use ``inv``.
+* ``/`` divides by a scalar (or a 1 x 1 matrix); by a matrix it divides entry by entry, ``w / x`` is
+  w ⊘ x (equal shapes, or a scalar over a matrix); for a matrix inverse use ``inv``.
 * ``A ** k`` with ``A`` square and ``k`` an integer is the matrix power; scalars take any power.
 * ``A.T`` is the transpose; ``A[i, j]`` is one entry (0-based integer literals).
+* ``[x1 + x2*x3; x1**2 + 3*x2]`` is an explicit column of scalar expressions, ``[a, b; c, d]`` an
+  explicit 2 x 2 matrix (MATLAB's notation; ``[[a, b], [c, d]]`` too).
 
 Functions (elementwise ones act entry by entry on a matrix and as usual on a scalar):
 
@@ -248,7 +253,7 @@ class _Parser:
             raise _located(ParseError, text, max(text.find("\n"), text.find("\r")),
                            "an expression is one line")
         try:
-            tree = ast.parse(text, mode="eval")
+            tree = ast.parse(self.rows_marked(text), mode="eval")
         except SyntaxError as e:
             raise _located(ParseError, text, (e.offset or 1) - 1, f"syntax error ({e.msg})") from None
         except (RecursionError, MemoryError, ValueError) as e:
@@ -257,6 +262,19 @@ class _Parser:
             return self.visit(tree.body)
         except RecursionError:
             raise _located(ParseError, self.text, 0, "expression is nested too deeply") from None
+
+    def rows_marked(self, text):
+        """``[a, b; c, d]``: a ``;`` inside brackets separates rows. Python has no such syntax, so it is
+        read as ``|`` (one character: every column stays where it is), which ``visit_List`` splits on;
+        ``self.row_breaks`` holds their offsets, so a ``|`` the user typed is still refused."""
+        out, depth, self.row_breaks = [], 0, set()
+        for k, ch in enumerate(text):
+            depth += (ch == "[") - (ch == "]")
+            if ch == ";" and depth > 0:
+                self.row_breaks.add(len(text[:k].encode()))
+                ch = "|"
+            out.append(ch)
+        return "".join(out)
 
     def visit(self, node):
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -287,6 +305,40 @@ class _Parser:
             raise self.error(node, "number is not finite")
         q = Fraction(repr(value))
         return sp.Rational(q.numerator, q.denominator)
+
+    def visit_List(self, node):
+        """An explicit matrix of scalars: ``[a; b]`` is a column, ``[a, b]`` a row, ``[a, b; c, d]``
+        (or ``[[a, b], [c, d]]``) 2 x 2; a 1 x 1 matrix entry counts as its scalar."""
+        rows = [[]]
+        for elt in node.elts:
+            rows[-1:] = self.split_rows(elt, rows[-1])
+        if len(rows) == 1 and rows[0] and all(isinstance(e, ast.List) for e in rows[0]):
+            rows = [list(e.elts) for e in rows[0]]  # [[a, b], [c, d]]
+        if not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+            raise self.error(node, "an explicit matrix has rows of one length, as [a, b; c, d] "
+                                   "(a column: [a; b])")
+        entries = []
+        for row in rows:
+            entries.append([])
+            for elt in row:
+                v = self.visit(elt)
+                if is_matrix(v) and v.shape == (1, 1):
+                    v = sp.Trace(v)
+                if is_matrix(v):
+                    raise self.shape_error(elt, "an entry of an explicit matrix is a scalar", (elt, v))
+                entries[-1].append(v)
+        return sp.ImmutableMatrix(entries)
+
+    def split_rows(self, elt, row):
+        """``row`` extended by ``elt``, split where ``elt`` holds row breaks: a list of rows."""
+        if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.BitOr) and self.is_row_break(elt):
+            head = self.split_rows(elt.left, row)
+            return head + self.split_rows(elt.right, [])
+        return [row + [elt]]
+
+    def is_row_break(self, node):
+        gap = self.text.encode()[node.left.end_col_offset:node.right.col_offset]
+        return node.left.end_col_offset + gap.find(b";") in self.row_breaks
 
     # operators ------------------------------------------------------------
     def visit_UnaryOp(self, node):
@@ -330,10 +382,16 @@ class _Parser:
                                              "the right", (left, a), (right, b))
             return a * b
         if op is ast.Div:
+            if is_matrix(b) and b.shape != (1, 1):  # w / x: entry by entry, w ⊘ x = w ⊙ x^{∘−1}
+                if is_matrix(a) and a.shape == (1, 1):
+                    a = sp.Trace(a)
+                if is_matrix(a) and a.shape != b.shape:
+                    raise self.shape_error(node, "entrywise division needs equal shapes (a scalar "
+                                                 "divided by a matrix is entry by entry too; for a "
+                                                 "matrix inverse use inv(...))", (left, a), (right, b))
+                inverse = sp.HadamardPower(b, -1)
+                return sp.HadamardProduct(a, inverse) if is_matrix(a) else a * inverse
             if is_matrix(b):
-                if b.shape != (1, 1):
-                    raise self.shape_error(node, "division by a matrix is not defined; multiply by "
-                                                 "inv(...)", (right, b))
                 b = sp.Trace(b)
             if b == 0:
                 raise self.error(node, f"division by zero in {self.source(node)}")

@@ -233,6 +233,13 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         return "[%s]" % "; ".join(", ".join(self._print(blocks[i, j]) for j in range(blocks.cols))
                                   for i in range(blocks.rows))
 
+    def _print_MatrixBase(self, expr):
+        """An explicit matrix on one line, as the command line reads it: [1, 2*x1; x3, 3]."""
+        return "[%s]" % "; ".join(", ".join(self._print(expr[i, j]) for j in range(expr.cols))
+                                  for i in range(expr.rows))
+
+    _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
+
 
 def text(expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""

@@ -69,6 +69,12 @@ def P(text, **kw):
     ("sum(logsumexp(X, axis=1))", F.sum(F.logsumexp(X, axis=1))),
     ("softmax(X, axis=1) + softmax(X, axis=0)", F.softmax(X, axis=1) + F.softmax(X)),
     ("sum(X, axis=0)*theta + mean(X, axis=1).T*y", sp.OneMatrix(1, n)*X*theta + (X*sp.OneMatrix(d, 1)/d).T*y),
+    ("X/X", sp.HadamardProduct(X, sp.HadamardPower(X, -1))),           # entrywise: X ⊘ X
+    ("2/x", 2*sp.HadamardPower(x, -1)),
+    ("x/(x.T*x)", x/sp.Trace(x.T*x)),
+    ("[lam + 1; lam**2]", sp.ImmutableMatrix([[lam + 1], [lam**2]])),
+    ("[1, lam; x.T*y, 0.5]", sp.ImmutableMatrix([[1, lam], [sp.Trace(x.T*y), sp.Rational(1, 2)]])),
+    ("[[1, 2], [3, 4]]*[lam; 1]", sp.ImmutableMatrix([[1, 2], [3, 4]])*sp.ImmutableMatrix([[lam], [1]])),
 ])
 def test_grammar(text, expected):
     got = P(text)
@@ -131,6 +137,8 @@ def test_symmetric_must_be_square():
     ("sigmoid(x, alpha=1)", 1, "positional"),
     ("softmax(X, axis=2)", 1, "axis=0 (each column) or axis=1"),
     ("sum(X, ax=1)", 1, "optionally axis=0"),
+    ("[lam, 1; 2]", 1, "rows of one length"),
+    ("[lam | 1]", 6, "operator |"),
     ("sigmoid(*x)", 1, "positional"),
     ("sigmoid(x, x)", 1, "1 argument"),
     ("x +* 2", 4, "syntax error"),
@@ -163,7 +171,8 @@ def test_rejected_with_position(text, column, words):
 @pytest.mark.parametrize("text, words", [
     ("X*X", "X is n x d and X is n x d"),
     ("x + X", "x is n x 1 and X is n x d"),
-    ("X/X", "division by a matrix"),
+    ("X/x", "entrywise division needs equal shapes"),
+    ("[lam; X]", "an entry of an explicit matrix is a scalar"),
     ("X**2", "square"),
     ("x @ 2", "matrix product of two matrices"),
     ("tr(X)", "square"),
