@@ -323,7 +323,8 @@ def _concrete(e, sizes):
     if not sizes:
         return e
     e = sp.sympify(e)
-    return e.xreplace({m: type(m)(m.name, *[sp.sympify(s).xreplace(sizes) for s in m.shape])
+    return e.xreplace({m: type(m)(m.name, *[sp.sympify(s).xreplace(sizes) for s in m.shape],
+                                  *([m.axis] if isinstance(m, OneHot) else []))
                        for m in e.atoms(sp.MatrixSymbol)}).xreplace(sizes)
 
 

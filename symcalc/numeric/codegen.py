@@ -133,8 +133,9 @@ def _canonical(expr, memo):
     elif isinstance(expr, NDimArray):
         out = sp.ImmutableDenseNDimArray([_canonical(x, memo) for x in sp.flatten(expr.tolist())],
                                          expr.shape)
-    elif isinstance(expr, sp.Sum):  # SymPy writes (X w)[1, 0] as an index sum
-        out = _canonical(sum_to_matrix(expr), memo)
+    elif isinstance(expr, sp.Sum):  # SymPy writes (X w)[1, 0] as an index sum; inner sums first:
+        inner = sp.Sum(_canonical(expr.function, memo), *expr.limits)  # ((Wx − y)ᵀ(Wx − y))[0, 0]
+        out = _canonical(sum_to_matrix(inner), memo)
     elif isinstance(expr, EAF):
         inner = _canonical(expr.expr, memo)
         out = canonical_elementwise(EAF(expr.function, inner))
