@@ -63,58 +63,44 @@ class Sigmoid(_ScalarFunction):
         return self.args[0].is_real
 
 
-class Step(_ScalarFunction):
+class _Indicator(_ScalarFunction):
+    """1[x > 0] or 1[x ≥ 0]: 0 or 1, with derivative 0 almost everywhere. ``at_zero`` is its value at 0."""
+
+    nargs = 1
+    latex_name = r"\mathbb{1}"
+    at_zero = 0
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_positive or (cls.at_zero and x.is_nonnegative):
+            return sp.S.One
+        if x.is_negative or (not cls.at_zero and x.is_nonpositive):
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    def _eval_rewrite_as_Heaviside(self, x, **kwargs):
+        return sp.Heaviside(x, self.at_zero)
+
+    def _eval_is_real(self):
+        return True
+
+    def _eval_is_nonnegative(self):
+        return True
+
+
+class Step(_Indicator):
     """The indicator 1[x > 0] (0 at 0): the ReLU's derivative almost everywhere."""
 
-    nargs = 1
-    latex_name = r"\mathbb{1}"
     numpy_template = "numpy.greater({0}, 0).astype(float)"
 
-    @classmethod
-    def eval(cls, x):
-        if x.is_positive:
-            return sp.S.One
-        if x.is_nonpositive:
-            return sp.S.Zero
 
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-    def _eval_rewrite_as_Heaviside(self, x, **kwargs):
-        return sp.Heaviside(x, 0)
-
-    def _eval_is_real(self):
-        return True
-
-    def _eval_is_nonnegative(self):
-        return True
-
-
-class Threshold(_ScalarFunction):
+class Threshold(_Indicator):
     """The hard threshold 1[x ≥ 0] (1 at 0; the perceptron's unit): its derivative is 0 almost everywhere."""
 
-    nargs = 1
-    latex_name = r"\mathbb{1}"
+    at_zero = 1
     numpy_template = "numpy.greater_equal({0}, 0).astype(float)"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_nonnegative:
-            return sp.S.One
-        if x.is_negative:
-            return sp.S.Zero
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-    def _eval_rewrite_as_Heaviside(self, x, **kwargs):
-        return sp.Heaviside(x, 1)
-
-    def _eval_is_real(self):
-        return True
-
-    def _eval_is_nonnegative(self):
-        return True
 
 
 class ReLU(_ScalarFunction):
