@@ -64,6 +64,16 @@ def _power_exp(m):
     return m.exp if isinstance(m, sp.MatPow) else sp.S.One
 
 
+def _one_hot_along(m):
+    """0 when the columns of m are one-hot (OneHot, or the transpose of one with one-hot rows), 1 for
+    rows, else None."""
+    if isinstance(m, OneHot):
+        return m.axis
+    if isinstance(m, sp.Transpose) and isinstance(m.arg, OneHot):
+        return 1 - m.arg.axis
+    return None
+
+
 def mul(*factors):
     """A product with scalars collected in front, identities dropped and A A⁻¹ cancelled."""
     scalars, mats = [], []
@@ -100,13 +110,11 @@ def mul(*factors):
                 and m.args[0].cols == 1:
             out[-1] = transpose(m.args[0])  # 1ᵀ diag(a) = aᵀ
             continue
-        if out and isinstance(out[-1], sp.OneMatrix) and out[-1].rows == 1 and isinstance(m, OneHot) \
-                and m.axis == 0:
-            out[-1] = sp.OneMatrix(1, m.cols)  # 1ᵀ Y = 1ᵀ for one-hot columns
+        if out and isinstance(out[-1], sp.OneMatrix) and _one_hot_along(m) == 0:
+            out[-1] = sp.OneMatrix(out[-1].rows, m.cols)  # 1ᵀ Y = 1ᵀ for one-hot columns
             continue
-        if out and isinstance(out[-1], OneHot) and out[-1].axis == 1 and isinstance(m, sp.OneMatrix) \
-                and m.cols == 1:
-            out[-1] = sp.OneMatrix(out[-1].rows, 1)  # Y 1 = 1 for one-hot rows
+        if out and _one_hot_along(out[-1]) == 1 and isinstance(m, sp.OneMatrix):
+            out[-1] = sp.OneMatrix(out[-1].rows, m.cols)  # Y 1 = 1 for one-hot rows
             continue
         out.append(m)
     kept = [m for m in out if not _is_unit(m)]

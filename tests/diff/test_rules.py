@@ -289,6 +289,12 @@ CASES = [
     case("softmax rows cross-entropy", lambda m, n, p, q: (
         F.cross_entropy(F.softmax(M("Z", m, n), axis=1), F.OneHot("Y", m, n, axis=1)), M("Z", m, n),
         F.softmax(M("Z", m, n), axis=1) - F.OneHot("Y", m, n, axis=1))),
+    case("softmax columns, targets one-hot by rows transposed", lambda m, n, p, q: (
+        F.cross_entropy(F.softmax(M("W", m, p) * M("X", n, p).T), F.OneHot("Y", n, m, axis=1).T), M("W", m, p),
+        (F.softmax(M("W", m, p) * M("X", n, p).T) - F.OneHot("Y", n, m, axis=1).T) * M("X", n, p))),
+    case("softmax rows, targets one-hot by columns transposed", lambda m, n, p, q: (
+        F.cross_entropy(F.softmax(M("Z", n, m), axis=1), F.OneHot("Y", m, n).T), M("Z", n, m),
+        F.softmax(M("Z", n, m), axis=1) - F.OneHot("Y", m, n).T)),
     case("softmax of a row, by rows, by a column", lambda m, n, p, q: (
         F.softmax(M("z", m).T, axis=1), M("z", m),
         DiagMatrix(F.softmax(M("z", m))) - F.softmax(M("z", m)) * F.softmax(M("z", m)).T)),
