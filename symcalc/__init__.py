@@ -6,8 +6,8 @@ from .derivation import Derivation, Step, derive
 from .diff import backward, diff, gradient, hessian, jacobian
 from .errors import LayoutError, ParseError, ShapeError, SymcalcError, UnsupportedError
 from .functions import (
-    OneHot, SymmetricMatrix, bce, cos, cross_entropy, exp, frobenius2, leaky_relu, log, logsumexp,
-    mean, mse, norm2, relu, sigmoid, sin, softmax, softplus, sqrt, step, sum, tanh,
+    OneHot, SymmetricMatrix, bce, cos, cross_entropy, dot, exp, frobenius2, leaky_relu, log, logsumexp,
+    mean, mse, norm2, relu, scalar, sigmoid, sin, softmax, softplus, sqrt, step, sum, tanh, threshold,
 )
 from .numeric import CheckReport, check, codegen, lambdify
 from .numeric.closed_form import (

@@ -26,7 +26,9 @@ EXAMPLES = {
   symcalc derive "x.T*A*x" --shape x=n --shape A=n,n --symmetric A --wrt x
   symcalc derive "logdet(X)" --shape X=n,n --wrt X --format markdown
   symcalc derive "A*X*B" --shape A=m,n --shape X=n,p --shape B=p,q --wrt X --vec --layout numerator
-  symcalc derive {LEAST_SQUARES} --standalone --out ls.tex --pdf""",
+  symcalc derive {LEAST_SQUARES} --standalone --out ls.tex --pdf
+  symcalc derive "exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)" --scalar x,z --wrt x --at x=2,z=3
+  symcalc derive "[x1 + x2*x3; x1**2 + 3*x2]" --scalar x1,x2,x3 --wrt x1,x2,x3 --layout numerator""",
     "net": """examples:
   symcalc net "linear(d,h) sigmoid linear(h,1) sigmoid" --loss bce
   symcalc net "linear(d,h) relu linear(h,k) softmax" --loss cross_entropy --batch columns
@@ -49,6 +51,11 @@ exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
   symcalc solve {LEAST_SQUARES}
   symcalc solve "norm2(y - X*w) + lam*norm2(w)" --shape X=n,d --shape y=n --shape w=d \\
       --positive lam --wrt w --format latex""",
+    "graph": """examples:
+  symcalc graph "def J(x): return cos(sin(x**2) + 3*x**2)" --at x=2
+  symcalc graph "def y(x, z): return exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)" --at x=2,z=3
+  symcalc graph "def f(x, w, b): return max(0, w*x + b)**2" --at x=2,w=0.5,b=-0.25 --format latex
+functions: exp log sin cos tan tanh sqrt sigmoid relu threshold max min; constants pi, e""",
     "notes": """examples:
   symcalc notes                   (writes notes/symcalc-notes.tex, one .tex per chapter, and the PDF)
   symcalc notes --out booklet --no-pdf
@@ -57,10 +64,11 @@ exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
   symcalc demo""",
 }
 
-GRAMMAR = """expressions: names, numbers, + - * / @ **, .T, unary minus, parentheses, M[i, j], and the
-functions sigmoid relu tanh softplus exp log sqrt sin cos leaky_relu(Z, alpha) tr det logdet inv
-sum mean softmax logsumexp norm2 frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy
-eye(n) ones(m, n) zeros(m, n). Declare every name: --shape X=n,d (x=n is a column), --scalar a,
+GRAMMAR = """expressions: names, numbers, + - * / @ **, .T, unary minus, parentheses, M[i, j], explicit
+matrices [a, b; c, d], and the functions sigmoid relu tanh softplus exp log sqrt sin cos threshold
+leaky_relu(Z, alpha) max min tr det logdet inv sum mean softmax logsumexp (axis=0|1) norm2
+frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy eye(n) ones(m, n) zeros(m, n);
+w / x of matrices is entrywise. Declare every name: --shape X=n,d (x=n is a column), --scalar a,
 --positive lam, --symmetric A, --onehot y. Text that starts with a minus sign: --claim=-2*x,
 or a leading space (" -x.T*x"), so that it is not taken for an option."""
 
@@ -103,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
     derive.add_argument("--check", action="store_true",
                         help="also check every step and the result against finite differences")
+    derive.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                        help="evaluate at a point: x=2,z=3 (a matrix: A=[1, 2; 3, 4]); repeatable")
 
     net = command("net", "derive backpropagation through a feed-forward network", run_net)
     net.add_argument("layers", help='the layers, e.g. "linear(d,h) sigmoid linear(h,1) sigmoid"')
@@ -145,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     _expression_options(solve)
     _output_options(solve)
 
+    graph = command("graph", "forward and backward tables of a scalar function (a lecture's "
+                             "computation graph)", run_graph)
+    graph.add_argument("source", help='a Python function, "def f(x, z): return x*z + sin(x)", or a .py file')
+    graph.add_argument("--name", help="the function to read, when the source defines several")
+    graph.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                       help="the values of the tables at a point: x=2,z=3")
+    graph.add_argument("--format", choices=("text", "latex"), default="text")
+    graph.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
     notes = command("notes", "build a booklet of derivations from a course file (.tex, Markdown, PDF)",
                     run_notes)
     notes.add_argument("course", nargs="?", metavar="COURSE.toml",
@@ -179,7 +198,8 @@ def _expression_options(p):
                    help="declare a target one-hot (columns sum to 1)")
     p.add_argument("--tex", action="append", default=[], metavar="NAME=LATEX",
                    help="LaTeX for a name, e.g. --tex 'lam=\\lambda' (default: bold for matrices)")
-    p.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
+    p.add_argument("--wrt", required=True, metavar="NAME",
+                   help="the variable (derive: several scalars x1,x2,x3 for the vector of them)")
     p.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
                    help="denominator (gradient has the variable's shape; default) or numerator")
 
@@ -216,7 +236,9 @@ class Problem:
         self.space = declare(shapes, _names(args.scalar), _names(args.symmetric), _names(args.onehot),
                              positive)
         self.expr = self.parse(args.expr)
-        self.wrt = self.symbol(args.wrt, "--wrt")
+        names = _names([args.wrt])
+        self.wrt = self.symbol(args.wrt, "--wrt") if len(names) == 1 else None
+        self.scalars = [self.symbol(n, "--wrt") for n in names] if len(names) > 1 else []
         self.assumptions = [sp.Q.positive(self.space[n]) for n in positive] or None
         self.notation = None
         if args.tex:
@@ -297,6 +319,8 @@ def run_derive(args):
     from .numeric.check import check
 
     p = Problem(args)
+    if p.scalars:
+        return _derive_by_scalars(args, p)
     if args.vec:
         return _derive_vec(args, p)
     d = derive(p.expr, p.wrt, layout=args.layout, style=args.style, notation=p.notation,
@@ -309,6 +333,12 @@ def run_derive(args):
                  f"numeric check: {'OK' if fd.ok else 'FAILED'}, result vs central finite "
                  f"differences at {_sizes_text(fd.sizes)}: max relative error {fd.max_rel_error:.1e}")
         status = EXIT_OK if (steps.ok and fd.ok) else EXIT_WRONG
+    if args.at:
+        from .derivation import partial
+        from .printing import text
+        out = d._output_name()
+        rows = [(text(out), p.expr), (text(partial(out, p.wrt, args.layout)), d.result)]
+        extra = "\n".join(filter(None, [extra, _values_text(p, args.at, rows)]))
     _write_derivation(args, d, extra)
     return status
 
@@ -341,6 +371,116 @@ def _derive_vec(args, p):
     row = (r"\frac{%s}{%s}" % num, latex(K, p.notation), "%s/%s" % txt, text(K))
     _emit(args, _equation_output(args, [row], notes))
     return status
+
+
+def _derive_by_scalars(args, p):
+    """--wrt x1,x2,x3: the derivative by the column of those scalars (the slides' Jacobian of
+    explicit functions), assembled from the derivatives by each; the result only."""
+    import sympy as sp
+
+    from .diff import diff
+    from .errors import ShapeError
+    from .numeric.check import check
+    from .printing import latex, text
+
+    f = p.expr
+    if getattr(f, "is_Matrix", False) and not (isinstance(f, sp.MatrixBase) and f.cols == 1):
+        raise ShapeError(f"--wrt with several names takes a scalar or an explicit column [f1; f2], not "
+                         f"the {f.rows} x {f.cols} {text(f)}")
+    for x in p.scalars:
+        if getattr(x, "is_Matrix", False):
+            raise ShapeError(f"--wrt with several names takes scalars; {x} is {x.rows} x {x.cols}")
+    columns = [diff(f, x, layout="numerator") for x in p.scalars]  # ∂f/∂xⱼ: a column, or a number
+    J = sp.ImmutableMatrix.hstack(*[sp.ImmutableMatrix(c) if getattr(c, "is_Matrix", False)
+                                    else sp.ImmutableMatrix([[c]]) for c in columns])
+    if args.layout == "denominator":
+        J = sp.ImmutableMatrix(J.T)
+    names = ", ".join(text(x) for x in p.scalars)
+    f_tex = r"\mathbf{f}" if getattr(f, "is_Matrix", False) else "f"
+    x_tex = ", ".join(latex(x, p.notation) for x in p.scalars)
+    lhs = r"\frac{\partial %s}{\partial (%s)}" % (f_tex, x_tex)
+    notes = [f"shape: {J.rows} x {J.cols} ({args.layout} layout, by the column ({names}))"]
+    status = EXIT_OK
+    if args.check:
+        v = sp.MatrixSymbol("wrt", len(p.scalars), 1)
+        entries = {x: v[k, 0] for k, x in enumerate(p.scalars)}
+        report = check(f.xreplace(entries), v, layout=args.layout, derivative=J.xreplace(entries))
+        notes.append(f"numeric check: {'OK' if report.ok else 'FAILED'}, result vs central finite "
+                     f"differences: max relative error {report.max_rel_error:.1e}")
+        status = EXIT_OK if report.ok else EXIT_WRONG
+    if args.at:
+        notes.append(_values_text(p, args.at, [("f", f), (f"df/d({names})", J)]))
+    rows = [(lhs, latex(J, p.notation), f"df/d({names})", text(J))]
+    _emit(args, _equation_output(args, rows, notes))
+    return status
+
+
+def _point(specs, space=None):
+    """``["x=2,z=3", "A=[1, 2; 3, 4]"]`` -> {name: SymPy number or explicit matrix}."""
+    import sympy as sp
+
+    from .errors import ParseError
+    from .parse import parse_in
+    point = {}
+    for spec in specs:
+        depth, start, parts = 0, 0, []
+        for k, ch in enumerate(spec + ","):
+            depth += (ch == "[") - (ch == "]")
+            if ch == "," and depth == 0:
+                parts.append(spec[start:k])
+                start = k + 1
+        for part in parts:
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep or not name or not value.strip():
+                raise ParseError(f"--at {spec!r}: write NAME=VALUE, as x=2,z=3 or A=[1, 2; 3, 4]")
+            if space is not None and name not in space:
+                raise ParseError(f"--at {name}: not a declared name")
+            v = parse_in(value, {})
+            if not (v.is_number if not getattr(v, "is_Matrix", False) else all(e.is_number for e in v)):
+                raise ParseError(f"--at {name}={value.strip()}: a value is a number or [a, b; c, d] of numbers")
+            point[name] = sp.ImmutableMatrix(v) if getattr(v, "is_Matrix", False) else v
+    return point
+
+
+def _values_text(p, specs, rows):
+    """'at x = 2, z = 3:' and each (label, expression) of ``rows`` evaluated there by the generated
+    NumPy code (sizes follow from the matrices' values)."""
+    import numpy as np
+    import sympy as sp
+
+    from .errors import ParseError, ShapeError
+    from .numeric.lambdify import lambdify
+    point = _point(specs, p.space)
+    values = {}
+    for name, v in point.items():
+        s = p.space[name]
+        if isinstance(s, sp.Symbol) and s.is_integer:
+            raise ParseError(f"--at {name}: {name} is a size; it follows from the matrices' values")
+        if getattr(s, "is_Matrix", False) != getattr(v, "is_Matrix", False):
+            want = "[a, b; c, d] for a matrix" if getattr(s, "is_Matrix", False) else "a number for a scalar"
+            raise ShapeError(f"--at {name}: give {want}")
+        values[s] = np.array(v.tolist(), dtype=float) if getattr(v, "is_Matrix", False) else float(v)
+    lines = ["at " + ", ".join(f"{k} = {_number_text(v)}" for k, v in point.items()) + ":"]
+    for label, e in rows:
+        free = {a for a in sp.sympify(e).atoms(sp.Symbol, sp.MatrixSymbol)
+                if not isinstance(a, sp.Dummy) and not (isinstance(a, sp.Symbol) and a.is_integer)}
+        missing = sorted(str(a) for a in free if a not in values)
+        if missing:
+            raise ParseError(f"--at needs a value for {', '.join(missing)}")
+        args = sorted(free, key=str)
+        lines.append(f"  {label} = {_number_text(lambdify(args, e, structure=False)(*[values[a] for a in args]))}")
+    return "\n".join(lines)
+
+
+def _number_text(v):
+    """2, 1208.38, [1, 0.5; 2, 3]: six significant digits, matrices on one line."""
+    import numpy as np
+    a = np.asarray(v.tolist() if hasattr(v, "tolist") and not isinstance(v, np.ndarray) else v, dtype=float)
+    if a.size == 1:
+        return f"{a.item():.6g}"
+    a = a.reshape(a.shape[0], -1) if a.ndim == 2 else a.reshape(1, -1)
+    return "[" + "; ".join(", ".join(f"{x:.6g}" for x in row) for row in a) + "]"
 
 
 _LAYER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*")
@@ -636,6 +776,34 @@ def run_demo(args):
         if not r.ok:
             return EXIT_WRONG
     print("more: symcalc derive --help, symcalc notes --out notes")
+    return EXIT_OK
+
+
+def run_graph(args):
+    """Forward and backward tables of a scalar Python function, read with ast (never run)."""
+    from .errors import ParseError
+    from .nn.graph import computation_graph
+
+    source = args.source
+    if source.strip().endswith(".py") and "\n" not in source and Path(source.strip()).is_file():
+        source = Path(source.strip()).read_text()
+    if not source.lstrip().startswith(("def ", "import ", "from ", "#", '"""')) and "def " not in source:
+        raise ParseError("graph reads a Python function, as \"def f(x, z): return x*z + sin(x)\", or a .py "
+                         "file that defines one")
+    g = computation_graph(source, name=args.name)
+    point = _point(args.at) if args.at else None
+    if args.format == "latex":
+        _emit(args, g.latex(point={k: v for k, v in point.items()} if point else None))
+        return EXIT_OK
+    out = str(g)
+    if point:
+        values = g.values(**point)
+        forward, adjoint = values["forward"], values["adjoint"]
+        out += "\nat " + ", ".join(f"{k} = {_number_text(float(v))}" for k, v in point.items()) + ":"
+        out += "\n" + "\n".join(f"  {n.symbol} = {_number_text(float(forward[n.symbol]))}" for n in g.nodes)
+        out += "\n" + "\n".join(f"  d{g.output}/d{x} = {_number_text(float(adjoint.get(x, 0)))}"
+                                 for x in g.inputs)
+    _emit(args, out)
     return EXIT_OK
 
 

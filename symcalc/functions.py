@@ -63,31 +63,44 @@ class Sigmoid(_ScalarFunction):
         return self.args[0].is_real
 
 
-class Step(_ScalarFunction):
-    """The indicator 1[x > 0] (0 at 0): the ReLU's derivative almost everywhere."""
+class _Indicator(_ScalarFunction):
+    """1[x > 0] or 1[x ≥ 0]: 0 or 1, with derivative 0 almost everywhere. ``at_zero`` is its value at 0."""
 
     nargs = 1
     latex_name = r"\mathbb{1}"
-    numpy_template = "numpy.greater({0}, 0).astype(float)"
+    at_zero = 0
 
     @classmethod
     def eval(cls, x):
-        if x.is_positive:
+        if x.is_positive or (cls.at_zero and x.is_nonnegative):
             return sp.S.One
-        if x.is_nonpositive:
+        if x.is_negative or (not cls.at_zero and x.is_nonpositive):
             return sp.S.Zero
 
     def fdiff(self, argindex=1):
         return sp.S.Zero
 
     def _eval_rewrite_as_Heaviside(self, x, **kwargs):
-        return sp.Heaviside(x, 0)
+        return sp.Heaviside(x, self.at_zero)
 
     def _eval_is_real(self):
         return True
 
     def _eval_is_nonnegative(self):
         return True
+
+
+class Step(_Indicator):
+    """The indicator 1[x > 0] (0 at 0): the ReLU's derivative almost everywhere."""
+
+    numpy_template = "numpy.greater({0}, 0).astype(float)"
+
+
+class Threshold(_Indicator):
+    """The hard threshold 1[x ≥ 0] (1 at 0; the perceptron's unit): its derivative is 0 almost everywhere."""
+
+    at_zero = 1
+    numpy_template = "numpy.greater_equal({0}, 0).astype(float)"
 
 
 class ReLU(_ScalarFunction):
@@ -165,7 +178,7 @@ class Softplus(_ScalarFunction):
         return self.rewrite(sp.log)._eval_evalf(prec)
 
 
-SCALAR_FUNCTIONS = (Sigmoid, Step, ReLU, LeakyReLU, Softplus)
+SCALAR_FUNCTIONS = (Sigmoid, Step, Threshold, ReLU, LeakyReLU, Softplus)
 
 
 # --------------------------------------------------------------------------- elementwise application
@@ -204,6 +217,7 @@ def _lift(function, *extra):
 sigmoid = _lift(Sigmoid)
 relu = _lift(ReLU)
 step = _lift(Step)
+threshold = _lift(Threshold)
 softplus = _lift(Softplus)
 tanh = _lift(sp.tanh)
 exp = _lift(sp.exp)
@@ -227,11 +241,11 @@ def _as_matrix(Z, what):
     return Z
 
 
-def _require_vector(Z, what):
-    if Z.shape[1] != 1:
-        raise ShapeError(
-            f"{what} takes a column vector (k x 1), got {Z} of shape {Z.shape[0]} x {Z.shape[1]}"
-        )
+def _axis(axis, what):
+    if axis not in (0, 1) or isinstance(axis, bool):
+        raise ValueError(f"{what}: axis is 0 (each column, samples as columns) or 1 (each row, samples "
+                         f"as rows), not {axis!r}")
+    return int(axis)
 
 
 class _MatrixNode(MatrixExpr):
@@ -280,7 +294,7 @@ class _Reduction(_MatrixNode):
 
     def _with_scalar(self, other, combine):
         other = sp.sympify(other)
-        if isinstance(other, sp.Expr) and not is_matrix(other):
+        if isinstance(other, sp.Expr) and not is_matrix(other) and self.shape == (1, 1):
             return combine(sp.Trace(self), other)
         return NotImplemented
 
@@ -319,15 +333,46 @@ class EntryMean(_Reduction):
         return self._entries_sum(lambda e: e) / (self.arg.rows * self.arg.cols)
 
 
-class LogSumExp(_Reduction):
-    """log Σᵢ exp(zᵢ) of a column vector; its gradient is softmax(z)."""
+class _AlongAxis(MatrixExpr):
+    """A node applied along an axis of its argument, NumPy's convention: axis 0 runs down each
+    column (samples as columns, the default, stored as ``args == (Z,)``), axis 1 along each row
+    (``args == (Z, 1)``)."""
+
+    def __new__(cls, Z, axis=0):
+        Z = _as_matrix(Z, cls.__name__)
+        axis = _axis(int(axis) if isinstance(axis, sp.Integer) else axis, cls.display_name)
+        return MatrixExpr.__new__(cls, Z) if axis == 0 else MatrixExpr.__new__(cls, Z, sp.Integer(1))
+
+    @property
+    def axis(self) -> int:
+        return 0 if len(self.args) == 1 else 1
+
+    def _sympystr(self, printer):
+        axis = ", axis=1" if self.axis == 1 else ""
+        return f"{self.display_name}({printer._print(self.arg)}{axis})"
+
+    def _along(self, i, j, f):
+        """Σ f over the entries of the column j (axis 0) or of the row i (axis 1)."""
+        Z, k = self.arg, sp.Dummy("k", integer=True)
+        length = Z.rows if self.axis == 0 else Z.cols
+        at = (lambda r: Z[r, j]) if self.axis == 0 else (lambda c: Z[i, c])
+        if sp.sympify(length).is_Integer:
+            return sp.Add(*[f(at(r)) for r in range(length)])
+        return sp.Sum(f(at(k)), (k, 0, length - 1))
+
+
+class LogSumExp(_AlongAxis, _Reduction):
+    """log Σ exp of each column (axis 0: a column vector gives a 1 x 1) or of each row (axis 1);
+    its gradient is softmax along the same axis."""
 
     display_name = "logsumexp"
 
-    _check = classmethod(lambda cls, Z: _require_vector(Z, "logsumexp"))
+    @property
+    def shape(self):
+        return (sp.S.One, self.arg.cols) if self.axis == 0 else (self.arg.rows, sp.S.One)
 
     def _entry(self, i, j, **kwargs):
-        return sp.log(self._entries_sum(sp.exp))
+        return sp.log(self._along(i, j, sp.exp))
 
 
 class SquaredNorm(_Reduction):
@@ -354,8 +399,9 @@ class FrobeniusSquared(_Reduction):
         return self._entries_sum(lambda e: e**2)
 
 
-class Softmax(_MatrixNode):
-    """Column-wise softmax: each column of the result is exp(z) / 1ᵀexp(z)."""
+class Softmax(_AlongAxis, _MatrixNode):
+    """Softmax along an axis: each column is exp(z) / 1ᵀexp(z) (axis 0, samples as columns), or each
+    row (axis 1, samples as rows; self-attention's softmax(QKᵀ))."""
 
     display_name = "softmax"
 
@@ -364,33 +410,46 @@ class Softmax(_MatrixNode):
         return self.arg.shape
 
     def _entry(self, i, j, **kwargs):
-        k = sp.Dummy("k", integer=True)
-        Z = self.arg
-        if sp.sympify(Z.rows).is_Integer:
-            total = sp.Add(*[sp.exp(Z[r, j]) for r in range(Z.rows)])
-        else:
-            total = sp.Sum(sp.exp(Z[k, j]), (k, 0, Z.rows - 1))
-        return sp.exp(Z[i, j]) / total
+        return sp.exp(self.arg[i, j]) / self._along(i, j, sp.exp)
 
 
-def sum(Z):  # noqa: A001 - the public name the design asks for
-    """The sum of all entries of Z, as a 1 x 1 matrix expression."""
-    return EntrySum(Z)
+def sum(Z, axis=None):  # noqa: A001 - the public name the design asks for
+    """The sum of all entries of Z (a 1 x 1 matrix expression); with ``axis=0`` the row 1ᵀZ of column
+    sums, with ``axis=1`` the column Z1 of row sums."""
+    if axis is None:
+        return EntrySum(Z)
+    Z = _as_matrix(Z, "sum")
+    if _axis(axis, "sum") == 0:
+        return sp.OneMatrix(1, Z.rows) * Z
+    return Z * sp.OneMatrix(Z.cols, 1)
 
 
-def mean(Z):
-    """The mean of all entries of Z, as a 1 x 1 matrix expression."""
-    return EntryMean(Z)
+def mean(Z, axis=None):
+    """The mean of all entries of Z (1 x 1); with ``axis=0`` of each column (1ᵀZ/m), with ``axis=1``
+    of each row (Z1/n)."""
+    if axis is None:
+        return EntryMean(Z)
+    Z = _as_matrix(Z, "mean")
+    return sum(Z, axis) / (Z.rows if _axis(axis, "mean") == 0 else Z.cols)
 
 
-def logsumexp(z):
-    """log Σ exp(zᵢ) of a column vector z."""
-    return LogSumExp(z)
+def logsumexp(z, axis=None):
+    """log Σ exp(zᵢ) of a column vector z; of a matrix, of each column (``axis=0``, a 1 x n row) or of
+    each row (``axis=1``, an m x 1 column: NYU (18)'s per-sample log-sum-exp, samples as rows)."""
+    z = _as_matrix(z, "logsumexp")
+    if axis is None:
+        if z.shape[1] != 1:
+            raise ShapeError(f"logsumexp takes a column vector (k x 1), got {z} of shape {z.shape[0]} x "
+                             f"{z.shape[1]}; for a matrix give axis=0 (each column) or axis=1 (each row), "
+                             "or write log(sum(exp(Z))) for all entries")
+        axis = 0
+    return LogSumExp(z, axis)
 
 
-def softmax(z):
-    """Softmax of a column vector; of a matrix, column by column (samples as columns)."""
-    return Softmax(z)
+def softmax(z, axis=0):
+    """Softmax of a column vector; of a matrix, column by column (``axis=0``, samples as columns) or
+    row by row (``axis=1``, samples as rows)."""
+    return Softmax(z, axis)
 
 
 def norm2(x):
@@ -401,6 +460,30 @@ def norm2(x):
 def frobenius2(Z):
     """The squared Frobenius norm ‖Z‖_F² of a matrix."""
     return FrobeniusSquared(Z)
+
+
+def scalar(M):
+    """A 1 x 1 matrix expression as the scalar it stands for: ``sc.scalar(w.T*x) + b``.
+
+    SymPy refuses ``w.T*x + b`` ("Mix of Matrix and Scalar symbols"); the scalar (SymPy's trace of
+    the 1 x 1 matrix, printed as its entry) adds to and multiplies with scalars.
+    """
+    M = sp.sympify(M)
+    if not is_matrix(M):
+        return M
+    if M.shape != (1, 1):
+        raise ShapeError(f"sc.scalar takes a 1 x 1 matrix; {M} is {M.shape[0]} x {M.shape[1]} "
+                         "(for every entry plus a scalar b, write M + b*sp.OneMatrix(*M.shape))")
+    return sp.Trace(M)
+
+
+def dot(u, v):
+    """The inner product uᵀv of two vectors as a scalar, so that ``sc.dot(w, x) + b`` reads like wᵀx + b."""
+    u, v = _as_matrix(u, "dot"), _as_matrix(v, "dot")
+    if u.shape != v.shape or 1 not in u.shape:
+        raise ShapeError(f"dot takes two vectors of one shape; {u} is {u.shape[0]} x {u.shape[1]} and {v} is "
+                         f"{v.shape[0]} x {v.shape[1]}")
+    return sp.Trace(u.T * v) if u.shape[1] == 1 else sp.Trace(u * v.T)
 
 
 # --------------------------------------------------------------------------- declared structure

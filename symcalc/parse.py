@@ -14,7 +14,9 @@ Grammar (Python's operator precedence; ``**`` binds tightest, then unary minus):
     unary    := "-" unary | "+" unary | power
     power    := postfix ["**" unary]
     postfix  := atom | postfix ".T" | postfix "[" INT "," INT "]"
-    atom     := NAME | NUMBER | "(" expr ")" | FUNCTION "(" expr {"," expr} ")"
+    atom     := NAME | NUMBER | "(" expr ")" | FUNCTION "(" expr {"," expr} ")" | matrix
+    matrix   := "[" row {";" row} "]"          (an explicit matrix of scalars; [a; b] is a column)
+    row      := expr {"," expr}
 
 Names are declared: matrices with a shape (``--shape X=n,d``; ``--shape x=n`` is a column
 ``n x 1``), scalars (``--scalar a``; ``--positive lam`` for a positive one), square matrices
@@ -30,17 +32,24 @@ Operators:
 * ``+`` and ``-`` need equal shapes; a 1 x 1 matrix next to a scalar is used as that scalar
   (its only entry, printed tr(M) by SymPy), as it is when it divides or scales a matrix. A scalar
   added to a larger matrix is added to every entry: ``1 - y`` is 𝟏 − y (the all-ones matrix).
-* ``/`` divides by a scalar (or a 1 x 1 matrix); there is no division by a matrix, use ``inv``.
+* ``/`` divides by a scalar (or a 1 x 1 matrix); by a matrix it divides entry by entry, ``w / x`` is
+  w ⊘ x (equal shapes, or a scalar over a matrix); for a matrix inverse use ``inv``.
 * ``A ** k`` with ``A`` square and ``k`` an integer is the matrix power; scalars take any power.
 * ``A.T`` is the transpose; ``A[i, j]`` is one entry (0-based integer literals).
+* ``[x1 + x2*x3; x1**2 + 3*x2]`` is an explicit column of scalar expressions, ``[a, b; c, d]`` an
+  explicit 2 x 2 matrix (MATLAB's notation; ``[[a, b], [c, d]]`` too).
 
 Functions (elementwise ones act entry by entry on a matrix and as usual on a scalar):
 
-* ``sigmoid relu tanh softplus exp log sqrt sin cos``: elementwise;
-  ``leaky_relu(Z)`` and ``leaky_relu(Z, alpha)`` (alpha = 1/100 unless given)
+* ``sigmoid relu tanh softplus exp log sqrt sin cos threshold``: elementwise (``threshold`` is
+  1[z ≥ 0]); ``leaky_relu(Z)`` and ``leaky_relu(Z, alpha)`` (alpha = 1/100 unless given)
+* ``max(a, b, ...)``, ``min(a, b, ...)`` of scalars (``max(0, w.T*x + b)``), or of one matrix and
+  scalars, entry by entry
 * ``tr(A)``, ``det(A)``, ``logdet(A)``, ``inv(A)``: trace, determinant, log det, inverse (A square)
 * ``sum(Z)``, ``mean(Z)``: the sum or mean of all entries (1 x 1)
 * ``softmax(Z)`` (column by column), ``logsumexp(z)`` (of a column)
+* ``sum(Z, axis=1)``, ``mean(Z, axis=1)``, ``logsumexp(Z, axis=1)``, ``softmax(Z, axis=1)``: along each
+  row (``axis=0``: along each column), NumPy's convention
 * ``norm2(x)`` = ‖x‖², ``frobenius2(Z)`` = ‖Z‖_F² (1 x 1)
 * ``hadamard(A, B, ...)`` = A ⊙ B ⊙ ..., ``kron(A, B)`` = A ⊗ B, ``diag(v)`` for a column v
 * ``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``: losses on predictions (probabilities
@@ -76,7 +85,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: Elementwise functions: name -> builder of one argument.
 ELEMENTWISE = {
     "sigmoid": F.sigmoid, "relu": F.relu, "tanh": F.tanh, "softplus": F.softplus, "exp": F.exp,
-    "log": F.log, "sqrt": F.sqrt, "sin": F.sin, "cos": F.cos,
+    "log": F.log, "sqrt": F.sqrt, "sin": F.sin, "cos": F.cos, "threshold": F.threshold,
 }
 
 #: Every function name of the grammar, with its argument count as (min, max); None = any number.
@@ -86,9 +95,13 @@ FUNCTIONS = {
     "sum": (1, 1), "mean": (1, 1), "softmax": (1, 1), "logsumexp": (1, 1), "norm2": (1, 1),
     "frobenius2": (1, 1), "hadamard": (2, None), "kron": (2, 2), "diag": (1, 1), "mse": (2, 2),
     "bce": (2, 2), "cross_entropy": (2, 2), "eye": (1, 1), "ones": (2, 2), "zeros": (2, 2),
+    "max": (2, None), "min": (2, None),
 }
 
 _RESERVED = set(FUNCTIONS) | {"T"}
+
+#: functions that take ``axis=0`` (along each column) or ``axis=1`` (along each row)
+AXIS_FUNCTIONS = {"sum", "mean", "logsumexp", "softmax"}
 
 
 # ---------------------------------------------------------------------- declarations
@@ -240,7 +253,7 @@ class _Parser:
             raise _located(ParseError, text, max(text.find("\n"), text.find("\r")),
                            "an expression is one line")
         try:
-            tree = ast.parse(text, mode="eval")
+            tree = ast.parse(self.rows_marked(text), mode="eval")
         except SyntaxError as e:
             raise _located(ParseError, text, (e.offset or 1) - 1, f"syntax error ({e.msg})") from None
         except (RecursionError, MemoryError, ValueError) as e:
@@ -249,6 +262,19 @@ class _Parser:
             return self.visit(tree.body)
         except RecursionError:
             raise _located(ParseError, self.text, 0, "expression is nested too deeply") from None
+
+    def rows_marked(self, text):
+        """``[a, b; c, d]``: a ``;`` inside brackets separates rows. Python has no such syntax, so it is
+        read as ``|`` (one character: every column stays where it is), which ``visit_List`` splits on;
+        ``self.row_breaks`` holds their offsets, so a ``|`` the user typed is still refused."""
+        out, depth, self.row_breaks = [], 0, set()
+        for k, ch in enumerate(text):
+            depth += (ch == "[") - (ch == "]")
+            if ch == ";" and depth > 0:
+                self.row_breaks.add(len(text[:k].encode()))
+                ch = "|"
+            out.append(ch)
+        return "".join(out)
 
     def visit(self, node):
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -279,6 +305,40 @@ class _Parser:
             raise self.error(node, "number is not finite")
         q = Fraction(repr(value))
         return sp.Rational(q.numerator, q.denominator)
+
+    def visit_List(self, node):
+        """An explicit matrix of scalars: ``[a; b]`` is a column, ``[a, b]`` a row, ``[a, b; c, d]``
+        (or ``[[a, b], [c, d]]``) 2 x 2; a 1 x 1 matrix entry counts as its scalar."""
+        rows = [[]]
+        for elt in node.elts:
+            rows[-1:] = self.split_rows(elt, rows[-1])
+        if len(rows) == 1 and rows[0] and all(isinstance(e, ast.List) for e in rows[0]):
+            rows = [list(e.elts) for e in rows[0]]  # [[a, b], [c, d]]
+        if not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+            raise self.error(node, "an explicit matrix has rows of one length, as [a, b; c, d] "
+                                   "(a column: [a; b])")
+        entries = []
+        for row in rows:
+            entries.append([])
+            for elt in row:
+                v = self.visit(elt)
+                if is_matrix(v) and v.shape == (1, 1):
+                    v = sp.Trace(v)
+                if is_matrix(v):
+                    raise self.shape_error(elt, "an entry of an explicit matrix is a scalar", (elt, v))
+                entries[-1].append(v)
+        return sp.ImmutableMatrix(entries)
+
+    def split_rows(self, elt, row):
+        """``row`` extended by ``elt``, split where ``elt`` holds row breaks: a list of rows."""
+        if isinstance(elt, ast.BinOp) and isinstance(elt.op, ast.BitOr) and self.is_row_break(elt):
+            head = self.split_rows(elt.left, row)
+            return head + self.split_rows(elt.right, [])
+        return [row + [elt]]
+
+    def is_row_break(self, node):
+        gap = self.text.encode()[node.left.end_col_offset:node.right.col_offset]
+        return node.left.end_col_offset + gap.find(b";") in self.row_breaks
 
     # operators ------------------------------------------------------------
     def visit_UnaryOp(self, node):
@@ -322,10 +382,16 @@ class _Parser:
                                              "the right", (left, a), (right, b))
             return a * b
         if op is ast.Div:
+            if is_matrix(b) and b.shape != (1, 1):  # w / x: entry by entry, w ⊘ x = w ⊙ x^{∘−1}
+                if is_matrix(a) and a.shape == (1, 1):
+                    a = sp.Trace(a)
+                if is_matrix(a) and a.shape != b.shape:
+                    raise self.shape_error(node, "entrywise division needs equal shapes (a scalar "
+                                                 "divided by a matrix is entry by entry too; for a "
+                                                 "matrix inverse use inv(...))", (left, a), (right, b))
+                inverse = sp.HadamardPower(b, -1)
+                return sp.HadamardProduct(a, inverse) if is_matrix(a) else a * inverse
             if is_matrix(b):
-                if b.shape != (1, 1):
-                    raise self.shape_error(node, "division by a matrix is not defined; multiply by "
-                                                 "inv(...)", (right, b))
                 b = sp.Trace(b)
             if b == 0:
                 raise self.error(node, f"division by zero in {self.source(node)}")
@@ -397,7 +463,8 @@ class _Parser:
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function {name!r}; the functions are "
                                    + ", ".join(sorted(FUNCTIONS)))
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        axis = self.axis_keyword(node, name)
+        if (node.keywords and axis is None) or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.error(node, f"{name} takes positional arguments only")
         low, high = FUNCTIONS[name]
         count = len(node.args)
@@ -407,11 +474,26 @@ class _Parser:
                                    f"got {count}")
         args = [self.visit(a) for a in node.args]
         try:
+            if axis is not None:
+                self.matrix_arg(node, 0, args, name)
+                return getattr(F, name)(args[0], axis=axis)
             return self.apply(node, name, args)
         except ShapeError as e:
             if getattr(e, "offset", None) is not None:
                 raise
             raise self.error(node, f"in {self.source(node)}: {e}", ShapeError) from None
+
+    def axis_keyword(self, node, name):
+        """``axis=0`` or ``axis=1`` of sum, mean, logsumexp and softmax, else None."""
+        if name not in AXIS_FUNCTIONS or not node.keywords:
+            return None
+        (kw, *rest) = node.keywords
+        value = kw.value
+        if rest or kw.arg != "axis" or not (isinstance(value, ast.Constant) and type(value.value) is int
+                                            and value.value in (0, 1)) or len(node.args) != 1:
+            raise self.error(node, f"{name} takes a matrix and optionally axis=0 (each column) or axis=1 "
+                                   f"(each row), as {name}(Z, axis=1)")
+        return value.value
 
     def matrix_arg(self, node, k, args, name):
         if not is_matrix(args[k]):
@@ -435,6 +517,8 @@ class _Parser:
     def apply(self, node, name, args):
         if name in ELEMENTWISE:
             return ELEMENTWISE[name](args[0])
+        if name in ("max", "min"):
+            return self.extremum(node, name, args)
         if name == "leaky_relu":
             if len(args) == 2 and is_matrix(args[1]):
                 raise self.shape_error(node, "leaky_relu's alpha is a scalar", (node.args[1], args[1]))
@@ -465,6 +549,19 @@ class _Parser:
         if name == "eye":
             return sp.Identity(sizes[0])
         return (sp.OneMatrix if name == "ones" else sp.ZeroMatrix)(*sizes)
+
+    def extremum(self, node, name, args):
+        """max(0, w.T*x + b) of scalars (1 x 1 matrices count); with one matrix, entry by entry."""
+        f = sp.Max if name == "max" else sp.Min
+        args = [sp.Trace(a) if is_matrix(a) and a.shape == (1, 1) else a for a in args]
+        mats = [k for k, a in enumerate(args) if is_matrix(a)]
+        if not mats:
+            return f(*args)
+        if len(mats) > 1:
+            raise self.shape_error(node, f"{name} takes scalars, or one matrix and scalars (entry by entry)",
+                                   *[(node.args[k], args[k]) for k in mats[:2]])
+        Z = args[mats[0]]
+        return F.elementwise(f(*[F.ELEMENT if k == mats[0] else a for k, a in enumerate(args)]), Z)
 
     def size_arg(self, node, k, args):
         s = args[k]

@@ -9,13 +9,15 @@ shared. ``textbook`` adds the final factoring ``Ax + Aᵀx → (A + Aᵀ)x``.
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .functions import OneHot, is_matrix
+from .functions import LogSumExp, OneHot, Softmax, is_matrix
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
 
@@ -62,6 +64,16 @@ def _power_exp(m):
     return m.exp if isinstance(m, sp.MatPow) else sp.S.One
 
 
+def _one_hot_along(m):
+    """0 when the columns of m are one-hot (OneHot, or the transpose of one with one-hot rows), 1 for
+    rows, else None."""
+    if isinstance(m, OneHot):
+        return m.axis
+    if isinstance(m, sp.Transpose) and isinstance(m.arg, OneHot):
+        return 1 - m.arg.axis
+    return None
+
+
 def mul(*factors):
     """A product with scalars collected in front, identities dropped and A A⁻¹ cancelled."""
     scalars, mats = [], []
@@ -98,13 +110,11 @@ def mul(*factors):
                 and m.args[0].cols == 1:
             out[-1] = transpose(m.args[0])  # 1ᵀ diag(a) = aᵀ
             continue
-        if out and isinstance(out[-1], sp.OneMatrix) and out[-1].rows == 1 and isinstance(m, OneHot) \
-                and m.axis == 0:
-            out[-1] = sp.OneMatrix(1, m.cols)  # 1ᵀ Y = 1ᵀ for one-hot columns
+        if out and isinstance(out[-1], sp.OneMatrix) and _one_hot_along(m) == 0:
+            out[-1] = sp.OneMatrix(out[-1].rows, m.cols)  # 1ᵀ Y = 1ᵀ for one-hot columns
             continue
-        if out and isinstance(out[-1], OneHot) and out[-1].axis == 1 and isinstance(m, sp.OneMatrix) \
-                and m.cols == 1:
-            out[-1] = sp.OneMatrix(out[-1].rows, 1)  # Y 1 = 1 for one-hot rows
+        if out and _one_hot_along(out[-1]) == 1 and isinstance(m, sp.OneMatrix):
+            out[-1] = sp.OneMatrix(out[-1].rows, m.cols)  # Y 1 = 1 for one-hot rows
             continue
         out.append(m)
     kept = [m for m in out if not _is_unit(m)]
@@ -128,9 +138,14 @@ def add(shape, *terms):
                 continue
             c, core = coefficient(p) if is_matrix(p) else p.as_coeff_Mul()
             collected[core] = collected.get(core, 0) + c
+    explicit = [core for core in collected if isinstance(core, sp.MatrixBase)]
+    if len(explicit) > 1:  # sparse explicit shares (one per entry used) are one explicit matrix
+        merged = sp.ImmutableMatrix(functools.reduce(
+            lambda a, b: a + b, [collected.pop(core) * core for core in explicit]))
+        collected[merged] = sp.S.One
     out = []
     for core, c in collected.items():
-        if c == 0:
+        if c == 0 or (isinstance(core, sp.MatrixBase) and core.is_zero_matrix):
             continue
         out.append(mul(c, core) if is_matrix(core) else c * core)
     if not out:
@@ -155,6 +170,8 @@ def transpose(e):
         return e
     if isinstance(e, sp.Transpose):
         return e.arg
+    if isinstance(e, sp.MatrixBase):  # an explicit matrix: its entries, transposed
+        return sp.ImmutableMatrix(e.T)
     if isinstance(e, sp.MatMul):
         c, core = coefficient(e)
         if isinstance(core, sp.MatMul):
@@ -176,6 +193,8 @@ def transpose(e):
         return sp.MatPow(transpose(e.base), e.exp)
     if isinstance(e, sp.MatrixSymbol):
         return e.T  # a SymmetricMatrix is its own transpose
+    if isinstance(e, (Softmax, LogSumExp)) and (e.axis == 1 or isinstance(e.arg, sp.Transpose)):
+        return type(e)(transpose(e.arg), 1 - e.axis)  # along the rows of Z = along the columns of Zᵀ
     return sp.Transpose(e)  # not e.T: SymPy's transpose runs a deep doit
 
 
@@ -331,10 +350,30 @@ def _entrywise_simplify(e):
     return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
 
 
+def _cancel(c):
+    """A scalar factor with fractions, cancelled when that is shorter: the logistic loss's
+    (1 − σ)(y/σ − (1 − y)/(1 − σ))σ is y − σ. Small factors only (``cancel`` is polynomial work)."""
+    if not isinstance(c, sp.Expr) or c.is_number or not c.has(sp.Pow):
+        return c
+    if not any(isinstance(a, sp.Pow) and a.exp.is_negative and a.base.free_symbols
+               for a in sp.preorder_traversal(c)):
+        return c
+    before = sp.count_ops(c)
+    if before > 60:
+        return c
+    # matrix quantities (wᵀx, det A, X[0, 1]) become plain symbols: cancel rewrites what it sees
+    quantities = {q: sp.Dummy() for q in c.atoms(sp.Trace, sp.Determinant, MatrixElement)}
+    try:
+        t = sp.cancel(c.xreplace(quantities)).xreplace({d: q for q, d in quantities.items()})
+    except sp.PolynomialError:
+        return c
+    return t if sp.count_ops(t) < before else c
+
+
 def textbook(e):
     """The canonical textbook form of a result: like terms collected, common factors pulled out."""
     if not is_matrix(e):
-        return e
+        return _cancel(e)
     if isinstance(e, sp.MatAdd):
         e = _entrywise_simplify(e)
         if not isinstance(e, sp.MatAdd):
@@ -343,6 +382,6 @@ def textbook(e):
     if isinstance(e, sp.MatMul):
         c, core = coefficient(e)
         args = core.args if isinstance(core, sp.MatMul) else (core,)
-        return mul(c, *[textbook(a) for a in args])
+        return mul(_cancel(c), *[textbook(a) for a in args])
     return e
 

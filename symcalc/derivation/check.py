@@ -324,13 +324,13 @@ def _explicit_node(node):
         v = Z.sum()
     elif isinstance(node, EntryMean):
         v = Z.mean()
-    elif isinstance(node, LogSumExp):
-        v = np.log(np.exp(Z).sum())
+    elif isinstance(node, LogSumExp):  # along each column (axis 0) or row (axis 1)
+        return sp.ImmutableMatrix(np.log(np.exp(Z).sum(axis=node.axis, keepdims=True)).tolist())
     elif isinstance(node, (SquaredNorm, FrobeniusSquared)):
         v = (Z ** 2).sum()
-    else:  # Softmax, column-wise
-        E = np.exp(Z - Z.max(axis=0))
-        return sp.ImmutableMatrix((E / E.sum(axis=0)).tolist())
+    else:  # Softmax, along each column (axis 0) or row (axis 1)
+        E = np.exp(Z - Z.max(axis=node.axis, keepdims=True))
+        return sp.ImmutableMatrix((E / E.sum(axis=node.axis, keepdims=True)).tolist())
     return sp.ImmutableMatrix([[float(v)]])
 
 

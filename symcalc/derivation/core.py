@@ -203,6 +203,14 @@ class Derivation:
         return "The derivative $%s$ (%s layout, %s style)" % (latex(d, notation), self.layout,
                                                                self.style)
 
+    def _title_text(self):
+        """The title in plain text, printed by the text printer (dL/dW1), not stripped from LaTeX."""
+        from ..printing import text
+        if self.title or self.expr is None or self.wrt is None:
+            return _plain(self._title_tex(None))
+        d = partial(self._output_name(), self.wrt, self.layout)
+        return "The derivative %s (%s layout, %s style)" % (text(d), self.layout, self.style)
+
     def _output_name(self):
         if self.output is not None:
             return self.output
@@ -289,7 +297,7 @@ class Derivation:
 
     def __str__(self):
         from ..printing import text
-        lines = [_plain(self._title_tex(None)), _plain(_layout_sentence(self.layout))]
+        lines = [self._title_text(), _plain(_layout_sentence(self.layout))]
         for section, steps in self._sections():
             if section:
                 lines.append("")
@@ -313,7 +321,7 @@ class Derivation:
         return "\n".join(lines)
 
     def __repr__(self):
-        return "<Derivation %s: %d steps>" % (_plain(self._title_tex(None)), len(self.steps))
+        return "<Derivation %s: %d steps>" % (self._title_text(), len(self.steps))
 
     # ------------------------------------------------------------------ documents
 

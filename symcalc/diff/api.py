@@ -9,11 +9,12 @@ in V and ``linear`` reads the Jacobian off it in matrix form (``diag(σ'(z)) W``
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import is_matrix
 from ..shapes import kind
-from ..simplify import textbook, transpose
+from ..simplify import add, textbook, transpose
 from .engine import backward, prepare
 from .linear import explicit_jacobian, split, split_vec
 
@@ -83,6 +84,8 @@ def _diff(expr, wrt, layout, vec, assumptions):
         if vec and wrt.cols != 1:
             G = _vec(G)
         return G if layout == "denominator" else textbook(transpose(G))
+    if expr.rows == 1 and is_matrix(wrt) and wrt.cols == 1:
+        expr = _as_column(expr)  # a 1 x m row by a column: the m x n Jacobian of the column, ∂(xᵀB)/∂x = B
     V = sp.MatrixSymbol("V_seed", *expr.shape)
     R = backward(expr, [wrt], seed=V, assumptions=assumptions).gradients[wrt]
     if not is_matrix(wrt):  # matrix by scalar: R = ⟨V, dY/dx⟩, and its gradient in V is dY/dx
@@ -112,6 +115,19 @@ def _diff(expr, wrt, layout, vec, assumptions):
             f"matrix {wrt} is a 4-way array with no matrix form for symbolic sizes; pass vec=True for "
             "the Kronecker form ∂vec(Y)/∂vec(X)ᵀ, or use concrete sizes for the array")
     return _array(explicit_jacobian(prepare(expr)[0], wrt), expr.shape, wrt.shape, layout)
+
+
+def _as_column(e):
+    """The transpose of a row, pushed into entrywise nodes: σ(xᵀB)ᵀ = σ(Bᵀx)."""
+    if isinstance(e, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(e.function, _as_column(e.expr))
+    if isinstance(e, sp.HadamardProduct):
+        return sp.HadamardProduct(*[_as_column(a) for a in e.args])
+    if isinstance(e, sp.HadamardPower):
+        return sp.HadamardPower(_as_column(e.base), e.exp)
+    if isinstance(e, sp.MatAdd):
+        return add((e.cols, e.rows), *[_as_column(a) for a in e.args])
+    return transpose(e)
 
 
 def _vec(G):

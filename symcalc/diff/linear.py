@@ -62,6 +62,8 @@ def split(e, v):
         if rest is not None and rest.cols == 1 and f.rows == 1:  # f r is 1 x 1
             M, k = split(mul(f, rest), v)
             return _scaled(mul(c, *left), M, k, v)
+        if isinstance(f, sp.MatAdd):  # (X − μ1ᵀ) 1 = X1 − μ 1ᵀ1 = X1 − n μ: distribute, then read off
+            return split(add(e.shape, *[mul(c, *left, t, *right) for t in f.args]), v)
         _nonlinear(e, v, f"the variable sits inside the {f.rows} x {f.cols} factor {f}")
     if isinstance(e, sp.HadamardProduct):
         hits = [a for a in e.args if a.has(v)]
@@ -71,6 +73,8 @@ def split(e, v):
         weight = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
         M, k = split(hits[0], v)
         return mul(DiagMatrix(weight), M), (None if k is None else sp.HadamardProduct(weight, k))
+    if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.HadamardProduct):  # (a ⊙ b)ᵀ = aᵀ ⊙ bᵀ
+        return split(sp.HadamardProduct(*[transpose(a) for a in e.arg.args]), v)
     if isinstance(e, sp.Transpose):
         return split(transpose(e.arg), v) if not isinstance(transpose(e.arg), sp.Transpose) else \
             _nonlinear(e, v, "a transpose that does not reduce")

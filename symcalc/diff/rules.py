@@ -14,13 +14,17 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.core.function import AppliedUndef
+from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from ..errors import UnsupportedError
 from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
-    is_matrix,
+    is_matrix, log,
 )
-from ..simplify import add, as_matrix11, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose
+from ..simplify import (
+    add, as_matrix11, coefficient, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose,
+)
 from .blocks import block_ranges, embed, slice_ranges, submatrix
 
 
@@ -55,6 +59,23 @@ def inner(G, M):
     """⟨G, M⟩ = tr(Gᵀ M), the scalar that pairs an upstream gradient with a matrix."""
     product = mul(transpose(G), M)
     return scalar(product) if product.shape == (1, 1) else sp.Trace(product)
+
+
+def abstract_only(d):
+    """SymPy leaves a derivative unevaluated only where it has none to give: allowed when that is the
+    derivative of an undefined function (σ′(z) of ``sp.Function("sigma")``, an abstract loss J′(ŷ))."""
+    return all(isinstance(D.expr, AppliedUndef) for D in d.atoms(sp.Derivative))
+
+
+_XI = sp.Dummy("xi")
+
+
+def undefined_derivative(node, i):
+    """f′ of an undefined function at its i-th argument, always as Subs(∂f(ξ)/∂ξ, ξ, a): SymPy writes
+    ∂J(σ(z))/∂σ(z) for a function argument, which stops being a derivative once σ is given a body."""
+    args = list(node.args)
+    point, args[i - 1] = args[i - 1], _XI
+    return sp.Subs(sp.Derivative(node.func(*args), _XI), _XI, point)
 
 
 def heaviside_to_step(e):
@@ -105,6 +126,13 @@ def _matpow(node, G):
     base, k = node.base, node.exp
     if base.shape == (1, 1):  # a scalar power, (xᵀx)³ or sqrt(xᵀx): k a^(k−1) g
         return [(base, as_matrix11(scalar(G) * k * scalar(base) ** (k - 1)))]
+    c, core = coefficient(G)
+    if k.is_integer and not k.is_Integer and isinstance(core, sp.Identity):
+        # tr(Xᵏ) with a symbolic integer k: Σᵢ (Xⁱ)ᵀ (Xᵏ⁻¹⁻ⁱ)ᵀ = k (Xᵏ⁻¹)ᵀ, the powers commuting under tr
+        return [(base, mul(c * k, transpose(sp.MatPow(base, k - 1))))]
+    if k.is_integer and not k.is_Integer:
+        raise UnsupportedError(f"the power {node} with the symbolic exponent {k} is differentiated inside a "
+                               f"trace only (∂tr(Xᵏ)/∂X = k (Xᵏ⁻¹)ᵀ); here it is weighted by {G}")
     if not (k.is_Integer and k > 0):
         raise UnsupportedError(f"the power {node} needs a positive integer exponent (negative powers are "
                                f"rewritten as powers of the inverse); got exponent {k}")
@@ -154,20 +182,28 @@ def _hadamard(node, G):
 def _hadamard_power(node, G):
     base, p = node.base, node.exp
     power = hadamard(base) if p - 1 == 1 else sp.HadamardPower(base, p - 1)
-    return [(base, mul(p, hadamard(G, power)))]
+    out = [(base, mul(p, hadamard(G, power)))]
+    if p.free_symbols:  # by the exponent: ∂x^{∘i}/∂i = log(x) ⊙ x^{∘i}
+        out.append((p, inner(G, hadamard(log(base), node))))
+    return out
 
 
 @rule(sp.KroneckerProduct, "Kronecker product",
       r"\bar{A}_{ij} = \sum_{kl} \bar{G}_{(i,k),(j,l)} B_{kl}")
 def _kronecker(node, G):
-    if len(node.args) != 2:
-        A, B = node.args[0], sp.KroneckerProduct(*node.args[1:])
-    else:
-        A, B = node.args
+    args = node.args
+    c, core = coefficient(G)
+    if isinstance(core, sp.Identity) and all(a.rows == a.cols for a in args):
+        # inside a trace, tr(A ⊗ B) = tr(A) tr(B): any sizes, ∂/∂B = tr(A) I
+        traces = [_trace(a) for a in args]
+        return [(a, mul(c * sp.Mul(*(traces[:i] + traces[i + 1:])), sp.Identity(a.rows)))
+                for i, a in enumerate(args)]
+    A, B = args[0], (args[1] if len(args) == 2 else sp.KroneckerProduct(*args[1:]))
     sizes = A.shape + B.shape
     if not all(s.is_Integer for s in sizes):
-        raise UnsupportedError(f"the Kronecker product {node} is differentiated for concrete sizes only; "
-                               f"{A} is {A.shape[0]} x {A.shape[1]} and {B} is {B.shape[0]} x {B.shape[1]}")
+        raise UnsupportedError(f"the Kronecker product {node} is differentiated for concrete sizes only "
+                               f"(or inside a trace); {A} is {A.shape[0]} x {A.shape[1]} and {B} is "
+                               f"{B.shape[0]} x {B.shape[1]}")
     m, n, p, q = (int(s) for s in sizes)
     Ge = G.as_explicit()
     Ae, Be = A.as_explicit(), B.as_explicit()
@@ -175,7 +211,14 @@ def _kronecker(node, G):
                                                   for k in range(p) for l in range(q)))
     gB = sp.ImmutableMatrix(p, q, lambda k, l: sum(Ge[i * p + k, j * q + l] * Ae[i, j]
                                                   for i in range(m) for j in range(n)))
-    return [(A, gA), (B, gB)]
+    return [(A, gA)] + ([(B, gB)] if len(args) == 2 else _kronecker(B, gB))  # A ⊗ (B ⊗ C ...)
+
+
+def _trace(M):
+    """tr M, with tr(A ⊗ B) = tr(A) tr(B)."""
+    if isinstance(M, sp.KroneckerProduct):
+        return sp.Mul(*[_trace(a) for a in M.args])
+    return sp.Trace(M)
 
 
 @rule(DiagMatrix, "diagonal matrix", r"\bar{v} = \operatorname{diag}(\bar{G})")
@@ -214,11 +257,13 @@ def _elementwise(node, G):
     lam, Z = node.function, node.expr
     body = lam.expr.xreplace({lam.variables[0]: ELEMENT})
     deriv = heaviside_to_step(sp.diff(body, ELEMENT))
-    if deriv.has(sp.Derivative, sp.Subs):
+    if not abstract_only(deriv):
         raise UnsupportedError(f"the elementwise function {lam} has no known derivative ({deriv})")
     out = [(Z, hadamard(G, lift(deriv, Z)))]
     for s in sorted(body.free_symbols - {ELEMENT}, key=str):
         ds = heaviside_to_step(sp.diff(body, s))
+        if not abstract_only(ds):
+            raise UnsupportedError(f"the elementwise function {lam} has no known derivative in {s} ({ds})")
         out.append((s, inner(G, lift(ds, Z))))
     return out
 
@@ -238,7 +283,12 @@ def _entry_mean(node, G):
 
 @rule(LogSumExp, "log-sum-exp", r"\frac{\partial \operatorname{logsumexp} z}{\partial z} = \operatorname{softmax}(z)")
 def _logsumexp(node, G):
-    return [(node.arg, mul(scalar(G), Softmax(node.arg)))]
+    """Along each column (row), the gradient is that column's (row's) softmax times its upstream entry."""
+    S, Z = Softmax(node.arg, node.axis), node.arg
+    if G.shape == (1, 1):
+        return [(Z, mul(scalar(G), S))]
+    spread = mul(sp.OneMatrix(Z.rows, 1), G) if node.axis == 0 else mul(G, sp.OneMatrix(1, Z.cols))
+    return [(Z, hadamard(S, spread))]
 
 
 @rule(SquaredNorm, "squared norm", r"\frac{\partial \lVert x \rVert^2}{\partial x} = 2x")
@@ -251,16 +301,18 @@ def _frobenius(node, G):
     return [(node.arg, mul(2 * scalar(G), node.arg))]
 
 
-@rule(Softmax, "softmax", r"\bar{z} = s \odot (\bar{G} - \mathbf{1} s^{\top} \bar{G})")
+@rule(Softmax, "softmax", r"\bar{z} = s \odot (\bar{G} - \mathbf{1} s^{\top} \bar{G})"
+      r" \text{ for each column (each row, axis 1)}")
 def _softmax(node, G):
     S = node
-    m = S.rows
+    m, n = S.shape
     weighted = hadamard(S, G)
-    column_sums = mul(sp.OneMatrix(1, m), weighted)
-    if S.cols == 1:
-        spread = mul(S, column_sums)
+    if node.axis == 0:
+        sums = mul(sp.OneMatrix(1, m), weighted)  # sᵀḡ of each column
+        spread = mul(S, sums) if n == 1 else hadamard(S, mul(sp.OneMatrix(m, 1), sums))
     else:
-        spread = hadamard(S, mul(sp.OneMatrix(m, 1), column_sums))
+        sums = mul(weighted, sp.OneMatrix(n, 1))  # of each row
+        spread = mul(sums, S) if m == 1 else hadamard(S, mul(sums, sp.OneMatrix(1, n)))
     return [(node.arg, add(S.shape, weighted, mul(-1, spread)))]
 
 
@@ -290,11 +342,17 @@ def _pow(node, g):
 def _function(node, g):
     out = []
     for i, a in enumerate(node.args, start=1):
-        d = heaviside_to_step(node.fdiff(i))
-        if d.has(sp.Derivative, sp.Subs):
+        d = undefined_derivative(node, i) if isinstance(node, AppliedUndef) else heaviside_to_step(node.fdiff(i))
+        if not abstract_only(d):
             raise UnsupportedError(f"the function {node.func} has no known derivative in its argument {a}")
         out.append((a, g * d))
     return out
+
+
+@rule(MinMaxBase, "max / min", r"\bar{a}_i = \bar{g}\, \mathbb{1}[a_i \text{ is the largest (smallest)}]")
+def _min_max(node, g):
+    """Max(0, wᵀx + b), the slides' ReLU neuron: the gradient goes to the argument that wins (a.e.)."""
+    return [(a, g * heaviside_to_step(node.fdiff(i))) for i, a in enumerate(node.args, start=1)]
 
 
 @rule(sp.Piecewise, "piecewise", r"\bar{a}_i = \bar{g}\, [\text{case } i \text{ holds}]")

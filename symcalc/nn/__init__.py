@@ -19,7 +19,7 @@ forward and backward tables of a scalar Python function::
 from .backprop import Backprop
 from .graph import ComputationGraph, computation_graph
 from .layers import (
-    Activation, Exp, Identity, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Softplus, Tanh,
+    Activation, Exp, Identity, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Softplus, Tanh, Threshold,
 )
 from .conventions import PRESETS, Convention
 from .losses import (
@@ -32,5 +32,5 @@ __all__ = [
     "LogLikelihood", "PRESETS",
     "Identity", "Layer", "computation_graph",
     "LeakyReLU", "Linear", "LogisticLoss", "Loss", "MeanSquaredError", "Network", "ReLU", "Sigmoid",
-    "Softmax", "Softplus", "SquaredError", "Tanh",
+    "Softmax", "Softplus", "SquaredError", "Tanh", "Threshold",
 ]

@@ -1,10 +1,11 @@
 """The scalar computation-graph mode of the CMU backpropagation lecture.
 
 A Python function of scalars, such as ``J = cos(sin(x**2) + 3*x**2)``, is read with ``ast`` (never
-executed: a whitelist of arithmetic, ``exp log sin cos tan tanh sqrt sigmoid`` and constants) and
-broken into one primitive operation per line: the forward table t = x², u₁ = sin t, … . Equal
-operations on equal inputs are one node (x² above is computed once). The backward table runs the
-nodes in reverse and adds each one's share into its inputs' adjoints, dJ/dw += dJ/dv · ∂v/∂w.
+executed: a whitelist of arithmetic, ``exp log sin cos tan tanh sqrt sigmoid relu threshold``,
+``max min`` and constants) and broken into one primitive operation per line: the forward table
+t = x², u₁ = sin t, … . Equal operations on equal inputs are one node (x² above is computed once).
+The backward table runs the nodes in reverse and adds each one's share into its inputs' adjoints,
+dJ/dw += dJ/dv · ∂v/∂w.
 ``values(x=2)`` evaluates both tables at a point; ``gradient()`` gives the symbolic derivatives.
 Names the user assigns are kept (``t = x**2`` names that node t); the others are u1, u2, … .
 """
@@ -18,10 +19,14 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..errors import ParseError, UnsupportedError
-from ..functions import Sigmoid
+from ..diff.rules import heaviside_to_step
+from ..functions import ReLU, Sigmoid, Threshold
 
 FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-             "tanh": sp.tanh, "sqrt": sp.sqrt, "sigmoid": Sigmoid}
+             "tanh": sp.tanh, "sqrt": sp.sqrt, "sigmoid": Sigmoid, "relu": ReLU, "threshold": Threshold,
+             "max": sp.Max, "min": sp.Min}
+#: functions of two or more arguments; the others take one
+VARIADIC = {"max", "min"}
 CONSTANTS = {"pi": sp.pi, "e": sp.E}
 MODULES = {"math", "np", "numpy", "sc", "symcalc", "sp", "sympy"}
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
@@ -37,8 +42,8 @@ class Node:
     inputs: tuple
 
     def local(self, w):
-        """∂(this node)/∂w for one of its inputs."""
-        return sp.diff(self.op, w)
+        """∂(this node)/∂w for one of its inputs (almost everywhere: max′ is 1[a > b], not a Heaviside)."""
+        return heaviside_to_step(sp.diff(self.op, w))
 
 
 @dataclass
@@ -297,9 +302,12 @@ class _Builder:
             return -a if isinstance(e.op, ast.USub) else a
         if isinstance(e, ast.Call):
             fname = self.function_name(e.func)
-            if e.keywords or len(e.args) != 1:
+            if fname in VARIADIC:
+                if e.keywords or len(e.args) < 2:
+                    self.fail(e, f"{fname} takes two or more positional arguments, as {fname}(0, z)")
+            elif e.keywords or len(e.args) != 1:
                 self.fail(e, f"{fname} takes one positional argument")
-            return FUNCTIONS[fname](self.operand(e.args[0]))
+            return FUNCTIONS[fname](*[self.operand(a) for a in e.args])
         self.fail(e, f"{type(e).__name__} is not supported; use + - * / **, numbers, names and "
                      + ", ".join(sorted(FUNCTIONS)))
 

@@ -143,6 +143,22 @@ class ReLU(Activation):
         return "ReLU()" if not self.at_zero else f"ReLU(at_zero={self.at_zero})"
 
 
+class Threshold(Activation):
+    """The hard threshold 1[z ≥ 0] (the perceptron's unit, NYU (2)): its slope is 0 almost
+    everywhere, so backpropagation passes no gradient through it."""
+
+    key = "threshold"
+
+    def apply(self, Z):
+        return F.threshold(Z)
+
+    def slope(self, Z, A):
+        return sp.ZeroMatrix(*Z.shape)
+
+    def jacobian(self, z, a):
+        return sp.ZeroMatrix(z.rows, z.rows)
+
+
 class LeakyReLU(Activation):
     key = "leaky_relu"
 
@@ -209,7 +225,7 @@ class Softmax(Activation):
         return F.softmax(Z)
 
     def forward(self, Z, samples):
-        return F.softmax(Z) if samples != "rows" else transpose(F.softmax(transpose(Z)))
+        return F.softmax(Z, axis=1 if samples == "rows" else 0)
 
     def slope(self, Z, A):
         raise UnsupportedError("softmax is not elementwise: its slope is the matrix diag(s) − s sᵀ")
@@ -226,7 +242,8 @@ class Softmax(Activation):
         return add((a.rows, a.rows), DiagMatrix(a), -mul(a, transpose(a)))
 
 
-ACTIVATIONS = {cls.key: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Exp, Identity, Softmax)}
+ACTIVATIONS = {cls.key: cls for cls in (Sigmoid, Tanh, ReLU, Threshold, LeakyReLU, Softplus, Exp, Identity,
+                                         Softmax)}
 
 
 def as_layer(layer):

@@ -87,8 +87,8 @@ def arrange(T, y_scalar, x_scalar, layout, vec=False):
             v = G.reshape(-1, 1, order="F")
             return v.T if num else v
         return G.T if num else G
-    if n == 1 and q == 1:
-        J = T[:, 0, :, 0]
+    if (n == 1 or m == 1) and q == 1:  # a column or a row by a column: vector by vector
+        J = T[:, :, :, 0].reshape(m * n, p)
         return J if num else J.T
     if vec:
         J = T.transpose(1, 0, 3, 2).reshape(n * m, q * p)
@@ -323,7 +323,8 @@ def _concrete(e, sizes):
     if not sizes:
         return e
     e = sp.sympify(e)
-    return e.xreplace({m: type(m)(m.name, *[sp.sympify(s).xreplace(sizes) for s in m.shape])
+    return e.xreplace({m: type(m)(m.name, *[sp.sympify(s).xreplace(sizes) for s in m.shape],
+                                  *([m.axis] if isinstance(m, OneHot) else []))
                        for m in e.atoms(sp.MatrixSymbol)}).xreplace(sizes)
 
 
@@ -333,7 +334,7 @@ def _needs_concrete(expr, wrt, vec):
         return False
     if tuple(expr.shape) == (1, 1):
         return False
-    return not (expr.shape[1] == 1 and wrt.shape[1] == 1)
+    return not (1 in tuple(expr.shape) and wrt.shape[1] == 1)
 
 
 def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, derivative=None,

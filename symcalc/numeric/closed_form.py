@@ -162,17 +162,23 @@ def solve_stationary(expr, wrt, assumptions=None, seed=0):
                                f"{M.rows} x {M.cols} matrix; no inverse gives the stationary point")
 
     alpha, M0 = _pull_factor(M)
+    rank = _rank_bound(M0)
+    if rank is not None and sp.sympify(M0.rows - rank).is_positive is not False:
+        raise UnsupportedError(
+            f"the gradient {show(G)} is affine in {wrt}, M {wrt} + c, but M = {show(M)} is singular: its rank "
+            f"is at most {rank}, less than its size {M0.rows}" + ("" if M0.rows.is_Integer else f" (for {M0.rows} > {rank})")
+            + f"; the stationary points are not unique, or there are none, so no inverse gives {wrt}")
     if isinstance(c, sp.ZeroMatrix):
         solution = sp.ZeroMatrix(*wrt.shape)
     else:
         beta, c0 = _pull_factor(c)
-        solution = mul(-beta / alpha, sp.Inverse(M0), c0)
+        solution = mul(sp.cancel(-beta / alpha), *([] if isinstance(M0, sp.Identity) else [sp.Inverse(M0)]), c0)
         if right:  # solved for Bᵀ
             solution = transpose(solution)
 
     facts_ = facts(assumptions)
     definite = _definite(M0, facts_, given)
-    conditions = [_invertible(M0, definite, given)]
+    conditions = [] if isinstance(M0, sp.Identity) else [_invertible(M0, definite, given)]
     if wrt.cols == 1:
         try:
             H = hessian(expr, wrt, assumptions=given)
@@ -240,6 +246,23 @@ def _pull_factor(e):
         g = -g
     inner = [mul(sp.simplify(k / g), core) for k, core in parts]
     return g, (inner[0] if len(inner) == 1 else add(e.shape, *inner))
+
+
+def _rank_bound(M):
+    """An upper bound on rank(M) smaller than its size from its structure (an outer product u vᵀ,
+    the all-ones matrix, a product through a thinner factor, sums of these), else None."""
+    if isinstance(M, sp.OneMatrix):
+        return sp.S.One
+    if isinstance(M, sp.MatMul):
+        core = coefficient(M)[1]
+        factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
+        inner = [f.cols for f in factors[:-1]] + [r for f in factors if (r := _rank_bound(f)) is not None]
+        bound = min(inner, key=lambda k: (not sp.sympify(k).is_Integer, str(k))) if inner else None
+        return bound if bound is not None and sp.sympify(bound).is_Integer else None
+    if isinstance(M, sp.MatAdd):
+        parts = [_rank_bound(t) for t in M.args]
+        return None if any(p is None for p in parts) else sp.Add(*parts)
+    return None
 
 
 def _invertible(M0, definite, given):

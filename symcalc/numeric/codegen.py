@@ -39,6 +39,7 @@ import unicodedata
 from collections import Counter
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
@@ -132,8 +133,9 @@ def _canonical(expr, memo):
     elif isinstance(expr, NDimArray):
         out = sp.ImmutableDenseNDimArray([_canonical(x, memo) for x in sp.flatten(expr.tolist())],
                                          expr.shape)
-    elif isinstance(expr, sp.Sum):  # SymPy writes (X w)[1, 0] as an index sum
-        out = _canonical(sum_to_matrix(expr), memo)
+    elif isinstance(expr, sp.Sum):  # SymPy writes (X w)[1, 0] as an index sum; inner sums first:
+        inner = sp.Sum(_canonical(expr.function, memo), *expr.limits)  # ((Wx − y)ᵀ(Wx − y))[0, 0]
+        out = _canonical(sum_to_matrix(inner), memo)
     elif isinstance(expr, EAF):
         inner = _canonical(expr.expr, memo)
         out = canonical_elementwise(EAF(expr.function, inner))
@@ -474,14 +476,14 @@ class NumericPrinter(NumPyPrinter):
     _print_FrobeniusSquared = _print_SquaredNorm
 
     def _print_LogSumExp(self, expr):
-        z = self.bind(self._print(expr.arg), "z")
-        top = self.bind(f"numpy.max({z}, axis=0, keepdims=True)", "zmax")
-        return f"{top} + numpy.log(numpy.sum(numpy.exp({z} - {top}), axis=0, keepdims=True))"
+        z, axis = self.bind(self._print(expr.arg), "z"), expr.axis
+        top = self.bind(f"numpy.max({z}, axis={axis}, keepdims=True)", "zmax")
+        return f"{top} + numpy.log(numpy.sum(numpy.exp({z} - {top}), axis={axis}, keepdims=True))"
 
     def _print_Softmax(self, expr):
-        z = self.bind(self._print(expr.arg), "z")
-        e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis=0, keepdims=True))", "e")
-        return f"{e} / numpy.sum({e}, axis=0, keepdims=True)"
+        z, axis = self.bind(self._print(expr.arg), "z"), expr.axis
+        e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis={axis}, keepdims=True))", "e")
+        return f"{e} / numpy.sum({e}, axis={axis}, keepdims=True)"
 
     # ---- elementwise functions
     def _print_ElementwiseApplyFunction(self, expr):
@@ -504,6 +506,11 @@ class NumericPrinter(NumPyPrinter):
         """symcalc's scalar functions carry their NumPy form (``numpy_template``)."""
         return _wrap(expr.numpy_template.format(*[self._print(a) for a in expr.args]))
 
+    def _print_Derivative(self, expr):
+        return self._print_not_supported(expr)
+
+    _print_Subs = _print_Derivative
+
     def _print_Max(self, expr):
         return self._fold("numpy.maximum", expr.args)
 
@@ -524,6 +531,13 @@ class NumericPrinter(NumPyPrinter):
         return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
 
     def _print_not_supported(self, expr):
+        undefined = next(iter(expr.atoms(AppliedUndef)), None) if isinstance(expr, sp.Basic) else None
+        if undefined is not None:
+            f = undefined.func
+            raise UnsupportedError(
+                f"{f} in {describe(expr)} is an undefined function, which has no numbers; to evaluate, "
+                f"give it a body: expr.replace({f}, sp.Lambda(u, sp.tanh(u))) (then .doit() its "
+                "derivatives)")
         raise UnsupportedError(
             f"no NumPy form for {type(expr).__name__} in {describe(expr)}; elementwise bodies may "
             "use exp, log, sqrt, powers, sin, cos, tan, tanh, Abs, Max, Min, Heaviside, Piecewise "

@@ -221,6 +221,8 @@ def concrete(e, sizes):
 def _plain(s, i):
     """``s`` renamed ``a<i>`` (same class, shape and assumptions): user names such as ``lambda``
     or ``W^{(1)}`` are not Python identifiers, and generated code needs plain ones."""
+    if isinstance(s, OneHot):  # keeps its axis: one-hot rows stay rows
+        return OneHot(f"a{i}", *s.shape, axis=s.axis)
     if isinstance(s, sp.MatrixSymbol):
         return type(s)(f"a{i}", *s.shape)
     return sp.Symbol(f"a{i}", **s.assumptions0)
@@ -618,6 +620,10 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     positions = _positions(of, yshape, expr, 0) + _positions(by, xshape, wrt, 2)
     defs = {_name(k): sp.sympify(v) for k, v in (where or {}).items()}
     index_syms = {p[0] for p in positions}
+    scalar_defs = {name: d for name, d in defs.items() if not is_matrix(d)}  # where={a: 2*lam}
+    claim = claim.xreplace({s: scalar_defs[s.name] for s in claim.free_symbols
+                            if isinstance(s, sp.Symbol) and s.name in scalar_defs})
+    defs = {name: d for name, d in defs.items() if is_matrix(d)}
 
     base_shapes = {}
     for m in leaves(expr, wrt, *defs.values()):
@@ -626,6 +632,12 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     for name, d in defs.items():
         base_shapes[name] = d
     refs = _claim_refs(claim, index_syms)
+    free = sorted({s for _, idx, _ in refs for i in idx for s in sp.sympify(i).free_symbols}
+                  & claim.free_symbols - index_syms, key=str)
+    if free:
+        return Verdict("wrong", f"the claim has the free index {', '.join(map(str, free))}, which is neither "
+                       f"in of={tuple(of)} nor in by={tuple(by)} nor summed: the entry it claims is not "
+                       f"defined (a missing Σ over {free[0]}?)", diagnosis="index")
     unknown = sorted({r[0] for r in refs if r[0] not in base_shapes})
     if unknown:
         return Verdict("unverified", f"the claim uses {', '.join(unknown)}, which is neither a symbol of "
@@ -654,7 +666,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     symbols = leaves(expr, wrt, *defs.values(), *[r[2].parent for r in refs
                                                    if isinstance(r[2], MatrixElement)])
     bare = claim.xreplace({node: sp.S.Zero for _, _, node in refs}) if refs else claim
-    claim_scalars = leaves(bare, exclude=index_syms)
+    claim_scalars = leaves(bare, exclude=set(index_syms) | set(size_symbols(expr, wrt, *defs.values())))
     symbols = sorted(set(symbols) | set(claim_scalars), key=str)
     sampler = Sampler([expr, *defs.values()], symbols, assumptions, seed)
     order = sorted(index_syms, key=str)

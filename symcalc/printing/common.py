@@ -13,6 +13,7 @@ from sympy.matrices.expressions import (
     DiagMatrix, Determinant, HadamardPower, HadamardProduct, Inverse, KroneckerProduct, MatAdd,
     MatMul, MatPow, Trace, Transpose,
 )
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -23,6 +24,27 @@ ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
 
 #: symcalc's matrix nodes that print as an operator applied to their argument
 REDUCTIONS = (F.EntrySum, F.EntryMean, F.LogSumExp, F.Softmax)
+
+
+def prime(expr):
+    """(f, k, u) when ``expr`` is f⁽ᵏ⁾(u) of an undefined one-argument function f (σ′(z)), else None:
+    ``Derivative(f(u), (u, k))`` or ``Subs(Derivative(f(ξ), (ξ, k)), ξ, u)``."""
+    point = None
+    if isinstance(expr, sp.Subs) and len(expr.variables) == 1:
+        point, expr = expr.point[0], expr.expr
+    if not isinstance(expr, sp.Derivative) or len(expr.variable_count) != 1:
+        return None
+    f, (var, k) = expr.expr, expr.variable_count[0]
+    if not isinstance(f, AppliedUndef) or f.args != (var,):
+        return None
+    if point is not None and var != expr.variables[0]:
+        return None
+    return f.func, k, (var if point is None else point)
+
+
+def bare_11(a):
+    """The 1 x 1 matrix a scalar Trace stands for, where the context supplies parentheses (σ(wᵀx))."""
+    return a.arg if isinstance(a, Trace) and is_11(a.arg) else a
 
 
 def is_negative(term) -> bool:
@@ -226,7 +248,7 @@ class MatrixPrinting:
             var, body = lambda_parts(e.function)
             with self._binding(var, e.expr):
                 return self._is_application(body)
-        if isinstance(e, F.Step):
+        if isinstance(e, (F.Step, F.Threshold)):
             return False
         if isinstance(e, sp.exp):
             return self._depends(e)
@@ -240,6 +262,8 @@ class MatrixPrinting:
             negative = is_negative(term)
             if negative:
                 term = -term
+            if isinstance(term, Trace) and is_11(term.arg) and self._level(term.arg) > ADD:
+                term = term.arg  # a 1 x 1 term of a sum needs no parentheses: b + wᵀx
             text = self._wrap(term, HADAMARD) if negative else self._print(term)
             if k == 0:
                 out = ("-" if negative else "") + text

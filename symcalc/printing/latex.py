@@ -19,6 +19,7 @@ Choices a reader sees:
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import (
     Determinant, HadamardPower, HadamardProduct, Inverse, MatrixSymbol, Transpose,
 )
@@ -26,7 +27,9 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
-from .common import ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
+from .common import (
+    ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
+)
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
@@ -98,7 +101,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _arg(self, a) -> str:
         """A function's argument: no parentheses of its own (the call supplies them)."""
-        return self._print(a)
+        return self._print(bare_11(a))
 
     def _call(self, name: str, *args) -> str:
         return name + self._paren(", ".join(self._arg(a) for a in args))
@@ -320,20 +323,34 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     def _print_Function(self, expr, exp=None):
         cls = type(expr)
         power = "" if exp is None else "^{%s}" % exp
-        if isinstance(expr, F.Step):
-            return r"%s[%s > 0]%s" % (self.notation.indicator, self._arg(expr.args[0]), power)
+        if isinstance(expr, (F.Step, F.Threshold)):
+            relation = ">" if isinstance(expr, F.Step) else r"\geq"
+            return r"%s[%s %s 0]%s" % (self.notation.indicator, self._arg(expr.args[0]), relation, power)
         latex_name = getattr(cls, "latex_name", None)
         if isinstance(latex_name, str) and latex_name:
             name = latex_name
             for k, a in enumerate(expr.args[1:], start=1):
                 name = name.replace("{%d}" % k, self._exponent(a))
             return self._call(name, expr.args[0]) + power
+        if isinstance(expr, AppliedUndef):  # sp.Function("sigma"): \sigma(z), as SymPy names it
+            return self._call(self._hprint_Function(cls.__name__) + power, *expr.args)
         if cls.__name__ in _ELEMENTARY and len(expr.args) == 1:
             if cls is sp.exp and not self._depends(expr):
                 return LatexPrinter._print_ExpBase(self, expr, exp)  # e^{x} for scalars
             name = _ELEMENTARY[cls.__name__] + power
             return self._call(name, expr.args[0])
         return super()._print_Function(expr, exp)
+
+    def _print_Derivative(self, expr):
+        found = prime(expr)
+        if found is None:
+            return super()._print_Derivative(expr)
+        f, k, u = found
+        marks = "'" * k if k <= 3 else "^{(%d)}" % k
+        return self._call(self._hprint_Function(f.__name__) + marks, u)
+
+    def _print_Subs(self, expr):
+        return self._print_Derivative(expr) if prime(expr) else super()._print_Subs(expr)
 
     def _print_ExpBase(self, expr, exp=None):
         return self._print_Function(expr, exp)
@@ -397,10 +414,11 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         return self._call(r"\operatorname{mean}", expr.arg)
 
     def _print_LogSumExp(self, expr):
-        return self._call(r"\operatorname{logsumexp}", expr.arg)
+        columns = expr.axis == 0 and expr.arg.cols != 1  # one value per column of a matrix
+        return self._call(r"\operatorname{logsumexp}" + _along(expr.axis, columns), expr.arg)
 
     def _print_Softmax(self, expr):
-        return self._call(r"\operatorname{softmax}", expr.arg)
+        return self._call(r"\operatorname{softmax}" + _along(expr.axis, False), expr.arg)
 
     def _norm(self, arg, sub: str) -> str:
         inner = self._print(arg)
@@ -413,6 +431,14 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_FrobeniusSquared(self, expr):
         return self._norm(expr.arg, "F")
+
+
+def _along(axis, columns) -> str:
+    """The subscript of a node along the rows (axis 1), or along the columns where that is not the
+    column vector's plain reading: softmax_row(Z), logsumexp_col(Z)."""
+    if axis == 1:
+        return r"_{\text{row}}"
+    return r"_{\text{col}}" if columns else ""
 
 
 def _styled(base: str, bold: bool) -> str:

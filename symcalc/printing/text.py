@@ -14,7 +14,9 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, 
 from sympy.printing.str import StrPrinter
 
 from .. import functions as F
-from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
+from .common import (
+    ATOM, MUL, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
+)
 
 
 class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
@@ -35,10 +37,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         # sum(a) and mean(a) of a 1 x 1 a are a (their own _sympystr would win over a _print_ method)
         if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
             return self._print_11_unary(expr)
+        if isinstance(expr, F.SCALAR_FUNCTIONS):  # its own _sympystr would win over _print_Function
+            return self._print_Function(expr)
         return super()._print(expr, **kwargs)
 
     def _call(self, name, *args):
-        return "%s(%s)" % (name, ", ".join(self._print(a) for a in args))
+        return "%s(%s)" % (name, ", ".join(self._print(bare_11(a)) for a in args))
 
     def _superscript(self, base, mark: str) -> str:
         return self._wrap(base, ATOM) + mark
@@ -187,6 +191,22 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
 
     _print_ExpBase = _print_log = _print_Function
 
+    def _print_Max(self, expr):
+        return self._call("max", *expr.args)
+
+    def _print_Min(self, expr):
+        return self._call("min", *expr.args)
+
+    def _print_Derivative(self, expr):
+        found = prime(expr)
+        if found is None:
+            return super()._print_Derivative(expr)
+        f, k, u = found
+        return self._call(f.__name__ + ("'" * k if k <= 3 else f"^({k})"), u)
+
+    def _print_Subs(self, expr):
+        return self._print_Derivative(expr) if prime(expr) else super()._print_Subs(expr)
+
     def _print_Heaviside(self, expr):
         h0 = expr.args[1] if len(expr.args) > 1 else None
         if h0 == 0:
@@ -212,6 +232,13 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         blocks = expr.blocks
         return "[%s]" % "; ".join(", ".join(self._print(blocks[i, j]) for j in range(blocks.cols))
                                   for i in range(blocks.rows))
+
+    def _print_MatrixBase(self, expr):
+        """An explicit matrix on one line, as the command line reads it: [1, 2*x1; x3, 3]."""
+        return "[%s]" % "; ".join(", ".join(self._print(expr[i, j]) for j in range(expr.cols))
+                                  for i in range(expr.rows))
+
+    _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
 
 
 def text(expr, ascii: bool = False) -> str:

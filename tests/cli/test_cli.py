@@ -297,3 +297,76 @@ def test_every_help_example_runs(argv, status, capsys, tmp_path, monkeypatch):
     got, out, err = run_inline(argv, capsys)
     assert got == status, err
     assert err == "" and out
+
+
+# ---------------------------------------------------------------------- issue 12: lecture inputs
+
+QUIZ = "exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)"   # CMU lecture 13, differentiation quiz 1
+
+
+def test_derive_at_a_point_prints_the_quiz_numbers(capsys):
+    for wrt, value in (("x", "dL/dx = 1208.38"), ("z", "dL/dz = 809.707")):
+        status, out, err = run_inline(["derive", QUIZ, "--scalar", "x,z", "--wrt", wrt, "--at", "x=2,z=3"], capsys)
+        assert status == 0, err
+        assert "at x = 2, z = 3:\n  L = 412.191\n  " + value in out
+    status, out, err = run_inline(["derive", "norm2(A*x - y)", "--shape", "A=m,n", "--shape", "x=n",
+                                   "--shape", "y=m", "--wrt", "x", "--at", "A=[1, 2; 3, 4; 5, 6],x=[1; 1]",
+                                   "--at", "y=[0; 1; 0]"], capsys)
+    assert status == 0, err
+    assert out.rstrip().endswith("L = 166\n  dL/dx = [152; 192]")
+
+
+@pytest.mark.parametrize("at, words", [
+    ("x=2", "needs a value for z"),
+    ("x=[1; 2],z=3", "give a number for a scalar"),
+    ("x=2,q=3", "q: not a declared name"),
+    ("x=y", "undeclared name 'y'"),
+    ("x", "NAME=VALUE"),
+])
+def test_derive_at_errors(at, words, capsys):
+    status, out, err = run_inline(["derive", QUIZ, "--scalar", "x,z", "--wrt", "x", "--at", at], capsys)
+    assert status == 2 and words in err and err.count("\n") == 1, err
+
+
+def test_graph_prints_the_lecture_tables_and_values(capsys):
+    status, out, err = run_inline(["graph", "def y(x, z): return " + QUIZ, "--at", "x=2,z=3"], capsys)
+    assert status == 0, err
+    assert out.startswith("y(x, z) = ") and "\nforward:\n  u1 = x*z\n" in out and "\nbackward:\n" in out
+    assert out.rstrip().endswith("dy/dx = 1208.38\n  dy/dz = 809.707")
+    status, out, err = run_inline(["graph", "def J(x): t = x**2; return cos(sin(t) + 3*t)", "--at", "x=2",
+                                   "--format", "latex"], capsys)
+    assert status == 0 and r"\paragraph{Forward}" in out and "9.09915" in out, err
+
+
+def test_graph_reads_a_file_and_refuses_an_expression(tmp_path, capsys):
+    f = tmp_path / "lecture.py"
+    f.write_text("import math\n\ndef J(x):\n    return math.cos(math.sin(x**2) + 3*x**2)\n")
+    status, out, err = run_inline(["graph", str(f), "--at", "x=2"], capsys)
+    assert status == 0 and "dJ/dx = 9.09915" in out, err
+    status, out, err = run_inline(["graph", "exp(x)"], capsys)
+    assert status == 2 and "reads a Python function" in err
+
+
+def test_entrywise_division_explicit_vectors_and_scalar_lists(capsys):
+    status, out, err = run_inline(["derive", "sum(w / x)", "--shape", "w=n", "--shape", "x=n", "--wrt", "x",
+                                   "--check"], capsys)
+    assert status == 0 and "numeric check: OK" in out, err
+    status, out, err = run_inline(["derive", "[x1 + x2*x3; x1**2 + 3*x2]", "--scalar", "x1,x2,x3",
+                                   "--wrt", "x1,x2,x3", "--layout", "numerator", "--check"], capsys)
+    assert status == 0, err
+    assert out.startswith("df/d(x1, x2, x3) = [1, x3, x2; 2*x1, 3, 0]\n") and "numeric check: OK" in out
+    status, out, err = run_inline(["derive", "[x1 + x2*x3; x1**2 + 3*x2]", "--scalar", "x1,x2,x3",
+                                   "--wrt", "x1"], capsys)
+    assert status == 0 and "f = [x1 + x2*x3; x1^2 + 3*x2]" in out and "= [1, 2*x1]" in out, err
+
+
+def test_plain_text_titles_have_no_latex(capsys):
+    status, out, err = run_inline(["derive", "norm2(W1*x)", "--shape", "W1=h,d", "--shape", "x=d",
+                                   "--wrt", "W1"], capsys)
+    assert status == 0, err
+    title = out.splitlines()[0]
+    assert title == "The derivative dL/dW1 (denominator layout, chain style)"
+    status, out, err = run_inline(["derive", "[x1 + x2*x3; x1**2 + 3*x2]", "--scalar", "x1,x2,x3",
+                                   "--wrt", "x1"], capsys)
+    assert out.splitlines()[0] == "The derivative df/dx1 (denominator layout, chain style)"
+    assert "{" not in out.splitlines()[0] and "frac" not in out

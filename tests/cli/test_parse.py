@@ -62,6 +62,19 @@ def P(text, **kw):
     ("  x.T*x  ", x.T*x),
     ("1 - y", sp.OneMatrix(n, 1) - y),
     ("lam + X", lam*sp.OneMatrix(n, d) + X),
+    ("threshold(X)", F.threshold(X)),
+    ("max(0, x.T*y + lam)", sp.Max(0, sp.Trace(x.T*y) + lam)),
+    ("min(lam, 2, tr(A))", sp.Min(lam, 2, sp.Trace(A))),
+    ("max(X, 0)", F.elementwise(sp.Max(F.ELEMENT, 0), X)),
+    ("sum(logsumexp(X, axis=1))", F.sum(F.logsumexp(X, axis=1))),
+    ("softmax(X, axis=1) + softmax(X, axis=0)", F.softmax(X, axis=1) + F.softmax(X)),
+    ("sum(X, axis=0)*theta + mean(X, axis=1).T*y", sp.OneMatrix(1, n)*X*theta + (X*sp.OneMatrix(d, 1)/d).T*y),
+    ("X/X", sp.HadamardProduct(X, sp.HadamardPower(X, -1))),           # entrywise: X ⊘ X
+    ("2/x", 2*sp.HadamardPower(x, -1)),
+    ("x/(x.T*x)", x/sp.Trace(x.T*x)),
+    ("[lam + 1; lam**2]", sp.ImmutableMatrix([[lam + 1], [lam**2]])),
+    ("[1, lam; x.T*y, 0.5]", sp.ImmutableMatrix([[1, lam], [sp.Trace(x.T*y), sp.Rational(1, 2)]])),
+    ("[[1, 2], [3, 4]]*[lam; 1]", sp.ImmutableMatrix([[1, 2], [3, 4]])*sp.ImmutableMatrix([[lam], [1]])),
 ])
 def test_grammar(text, expected):
     got = P(text)
@@ -73,7 +86,7 @@ def test_every_function_is_covered():
     tested = {"sigmoid", "relu", "tanh", "softplus", "exp", "log", "sqrt", "sin", "cos", "leaky_relu",
               "tr", "det", "logdet", "inv", "sum", "mean", "softmax", "logsumexp", "norm2",
               "frobenius2", "hadamard", "kron", "diag", "mse", "bce", "cross_entropy", "eye", "ones",
-              "zeros"}
+              "zeros", "threshold", "max", "min"}
     assert tested == set(FUNCTIONS)
 
 
@@ -122,6 +135,10 @@ def test_symmetric_must_be_square():
     ("x + z", 5, "undeclared name 'z'"),
     ("x + θ", 5, "not a valid name"),
     ("sigmoid(x, alpha=1)", 1, "positional"),
+    ("softmax(X, axis=2)", 1, "axis=0 (each column) or axis=1"),
+    ("sum(X, ax=1)", 1, "optionally axis=0"),
+    ("[lam, 1; 2]", 1, "rows of one length"),
+    ("[lam | 1]", 6, "operator |"),
     ("sigmoid(*x)", 1, "positional"),
     ("sigmoid(x, x)", 1, "1 argument"),
     ("x +* 2", 4, "syntax error"),
@@ -154,7 +171,8 @@ def test_rejected_with_position(text, column, words):
 @pytest.mark.parametrize("text, words", [
     ("X*X", "X is n x d and X is n x d"),
     ("x + X", "x is n x 1 and X is n x d"),
-    ("X/X", "division by a matrix"),
+    ("X/x", "entrywise division needs equal shapes"),
+    ("[lam; X]", "an entry of an explicit matrix is a scalar"),
     ("X**2", "square"),
     ("x @ 2", "matrix product of two matrices"),
     ("tr(X)", "square"),
@@ -168,6 +186,8 @@ def test_rejected_with_position(text, column, words):
     ("B[3, 0]", "outside 0..2"),
     ("mse(x, X)", "equal shapes"),
     ("sigmoid(X*theta) + y.T", "sigmoid(X*theta) is n x 1 and y.T is 1 x n"),
+    ("max(X, x)", "one matrix and scalars"),
+    ("logsumexp(X)", "give axis=0 (each column) or axis=1"),
 ])
 def test_shape_errors_name_the_subexpression(text, words):
     with pytest.raises(ShapeError) as info:

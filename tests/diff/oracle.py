@@ -36,6 +36,7 @@ from symcalc import functions as F
 NUMPY_FUNCTIONS = {
     "Sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),  # no overflow for large |x|
     "Step": lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
+    "Threshold": lambda x: np.where(np.greater_equal(x, 0), 1.0, 0.0),
     "ReLU": lambda x: np.maximum(x, 0.0),
     "LeakyReLU": lambda x, a: np.where(np.greater(x, 0), x, a * x),
     "Softplus": lambda x: np.logaddexp(0.0, x),
@@ -252,10 +253,15 @@ class Explicit:
             return sp.ImmutableMatrix([[sp.Add(*entries)]])
         if isinstance(e, F.EntryMean):
             return sp.ImmutableMatrix([[sp.Add(*entries) / len(entries)]])
-        if isinstance(e, F.LogSumExp):
-            return sp.ImmutableMatrix([[sp.log(sp.Add(*[sp.exp(t) for t in entries]))]])
+        if isinstance(e, F.LogSumExp):  # of each column (axis 0) or each row (axis 1)
+            lines = [z[:, c] for c in range(z.cols)] if e.axis == 0 else [z[r, :] for r in range(z.rows)]
+            values = [sp.log(sp.Add(*[sp.exp(t) for t in line])) for line in lines]
+            return sp.ImmutableMatrix([values] if e.axis == 0 else [[v] for v in values])
         if isinstance(e, (F.SquaredNorm, F.FrobeniusSquared)):
             return sp.ImmutableMatrix([[sp.Add(*[t ** 2 for t in entries])]])
+        if e.axis == 1:  # Softmax, row by row
+            rows = [sp.Add(*[sp.exp(z[r, c]) for c in range(z.cols)]) for r in range(z.rows)]
+            return sp.ImmutableMatrix(z.rows, z.cols, lambda i, j: sp.exp(z[i, j]) / rows[i])
         # Softmax, column by column
         cols = [sp.Add(*[sp.exp(z[r, c]) for r in range(z.rows)]) for c in range(z.cols)]
         return sp.ImmutableMatrix(z.rows, z.cols, lambda i, j: sp.exp(z[i, j]) / cols[j])
@@ -355,6 +361,10 @@ def draw(sym, kind, rng):
         positive = kind in ("positive", "pd") or sym.is_nonnegative
         return v if positive else v * rng.choice([-1.0, 1.0])
     r, c = int(sym.rows), int(sym.cols)
+    if isinstance(sym, F.OneHot) and sym.axis == 1:  # one-hot rows
+        v = np.zeros((r, c))
+        v[np.arange(r), rng.integers(0, c, size=r)] = 1.0
+        return v
     if isinstance(sym, F.OneHot) or kind == "onehot":
         v = np.zeros((r, c))
         v[rng.integers(0, r, size=c), np.arange(c)] = 1.0
@@ -536,8 +546,8 @@ def arrange(J, expr, wrt, layout="denominator", vec=False):
     if x_scalar:
         D = J[:, :, 0, 0]
         return D if layout == "numerator" else D.T
-    if n == 1 and q == 1:
-        D = J[:, 0, :, 0]
+    if (n == 1 or m == 1) and q == 1:  # a column or a row by a column: vector by vector
+        D = J[:, :, :, 0].reshape(m * n, p)
         return D if layout == "numerator" else D.T
     return J if layout == "numerator" else J.transpose(2, 3, 0, 1)
 

@@ -228,6 +228,18 @@ CASES = [
         M("W", m, n) * M("x", n) * (M("a", p).T * M("b", p)), M("x", n))),
     case("sigmoid times a'x by vector", lambda m, n, p, q: (
         F.sigmoid(M("x", n)) * (M("a", n).T * M("x", n)), M("x", n))),
+    # ---- scalar max/min (the slides' ReLU neuron max(0, wᵀx + b)) and the hard threshold 1[z ≥ 0]
+    case("max(0, w'x + c)", lambda m, n, p, q: (
+        sp.Max(0, sp.Trace(M("w", n).T * M("x", n)) + c), M("w", n),
+        F.Step(sp.Trace(M("w", n).T * M("x", n)) + c) * M("x", n))),
+    case("max(0, w'x + c) by c", lambda m, n, p, q: (
+        sp.Max(0, sp.Trace(M("w", n).T * M("x", n)) + c) ** 2, c)),
+    case("min(w'x, c, 2 tr X) by X", lambda m, n, p, q: (
+        sp.Min(sp.Trace(M("w", n).T * M("X", n, n) * M("x", n)), c, 2 * sp.Trace(M("X", n, n))),
+        M("X", n, n))),
+    case("elementwise threshold", weighted(lambda X: X + F.threshold(X))),
+    case("scalar threshold", lambda m, n, p, q: (
+        F.Threshold(sp.Trace(M("w", n).T * M("x", n))) + sp.Trace(M("w", n).T * M("w", n)), M("w", n))),
     # ---- M.applyfunc(f) with a SymPy function or a Lambda
     case("applyfunc exp", weighted(lambda X: X.applyfunc(sp.exp))),
     case("applyfunc tan", weighted(lambda X: X.applyfunc(sp.tan)),
@@ -255,6 +267,40 @@ CASES = [
     case("logsumexp(z)", lambda m, n, p, q: (F.logsumexp(M("z", m)), M("z", m), F.softmax(M("z", m)))),
     case("logsumexp(Wx)", lambda m, n, p, q: (
         F.logsumexp(M("W", m, n) * M("x", n)), M("W", m, n))),
+    # ---- along an axis: NumPy's convention, axis 0 down each column, axis 1 along each row
+    case("sum(X, axis=0)", lambda m, n, p, q: (
+        F.sum(F.tanh(M("X", m, n)), axis=0) * M("v", n), M("X", m, n))),
+    case("sum(X, axis=1)", lambda m, n, p, q: (
+        M("u", m).T * F.sum(M("X", m, n), axis=1), M("X", m, n), M("u", m) * sp.OneMatrix(1, n))),
+    case("mean(X, axis=0) and axis=1", lambda m, n, p, q: (
+        F.mean(M("X", m, n), axis=0) * M("v", n) + M("u", m).T * F.mean(M("X", m, n), axis=1),
+        M("X", m, n))),
+    case("logsumexp(X, axis=0)", lambda m, n, p, q: (
+        F.logsumexp(M("X", m, n), axis=0) * M("v", n), M("X", m, n))),
+    case("logsumexp(X, axis=1)", lambda m, n, p, q: (
+        M("u", m).T * F.logsumexp(M("X", m, n), axis=1), M("X", m, n))),
+    case("NYU (18): per-sample log-sum-exp, samples as rows", lambda m, n, p, q: (
+        F.sum(F.logsumexp(M("Z", m, n), axis=1)) - F.sum(sp.HadamardProduct(F.OneHot("R", m, n, axis=1),
+                                                                           M("Z", m, n))),
+        M("Z", m, n), F.softmax(M("Z", m, n), axis=1) - F.OneHot("R", m, n, axis=1))),
+    case("softmax(X, axis=1) weighted", weighted(lambda X: F.softmax(X, axis=1))),
+    case("softmax(AX, axis=1) of products", lambda m, n, p, q: (
+        M("u", p).T * F.softmax(M("A", p, m) * M("X", m, n), axis=1) * M("v", n), M("X", m, n))),
+    case("softmax rows cross-entropy", lambda m, n, p, q: (
+        F.cross_entropy(F.softmax(M("Z", m, n), axis=1), F.OneHot("Y", m, n, axis=1)), M("Z", m, n),
+        F.softmax(M("Z", m, n), axis=1) - F.OneHot("Y", m, n, axis=1))),
+    case("softmax columns, targets one-hot by rows transposed", lambda m, n, p, q: (
+        F.cross_entropy(F.softmax(M("W", m, p) * M("X", n, p).T), F.OneHot("Y", n, m, axis=1).T), M("W", m, p),
+        (F.softmax(M("W", m, p) * M("X", n, p).T) - F.OneHot("Y", n, m, axis=1).T) * M("X", n, p))),
+    case("softmax rows, targets one-hot by columns transposed", lambda m, n, p, q: (
+        F.cross_entropy(F.softmax(M("Z", n, m), axis=1), F.OneHot("Y", m, n).T), M("Z", n, m),
+        F.softmax(M("Z", n, m), axis=1) - F.OneHot("Y", m, n).T)),
+    case("softmax of a row, by rows, by a column", lambda m, n, p, q: (
+        F.softmax(M("z", m).T, axis=1), M("z", m),
+        DiagMatrix(F.softmax(M("z", m))) - F.softmax(M("z", m)) * F.softmax(M("z", m)).T)),
+    case("logsumexp of a row, by rows", lambda m, n, p, q: (
+        F.logsumexp(M("W", n, m) * M("x", m), axis=0) + F.logsumexp((M("W", n, m) * M("x", m)).T, axis=1),
+        M("x", m))),
     case("norm2(x - Ay)", lambda m, n, p, q: (
         F.norm2(M("x", m) - M("A", m, n) * M("y", n)), M("A", m, n))),
     case("norm2 of row", lambda m, n, p, q: (F.norm2(M("u", m).T * M("X", m, n)), M("X", m, n))),
@@ -277,6 +323,14 @@ CASES = [
         sp.Trace(DiagMatrix(M("x", m)) * M("A", m, m) * M("B", m, n) * M("C", n, m)), M("x", m))),
     case("diag vector by vector", lambda m, n, p, q: (
         DiagMatrix(M("x", m)) * M("y", m), M("x", m))),
+    # ---- a row by a column (lecture 13: ∂(xᵀB)/∂x = B): an m x n Jacobian like any vector's
+    case("row x'B by x", lambda m, n, p, q: (M("x", n).T * M("B", n, m), M("x", n), M("B", n, m)),
+         form_numerator=lambda m, n, p, q: M("B", n, m).T),
+    case("row sigmoid(x'B) by x", lambda m, n, p, q: (F.sigmoid(M("x", n).T * M("B", n, m)), M("x", n))),
+    case("row (Wx)' + c' by x", lambda m, n, p, q: (
+        (M("W", m, n) * M("x", n)).T + M("c", m).T, M("x", n), M("W", m, n).T)),
+    case("row x'B by x, vec", lambda m, n, p, q: (M("x", n).T * M("B", n, m), M("x", n), M("B", n, m)),
+         vec=True),
     # ---- vector and matrix by matrix: arrays (concrete sizes) and vec forms
     case("array AXB", lambda m, n, p, q: (
         M("A", m, n) * M("X", n, p) * M("B", p, q), M("X", n, p)), concrete=True),

@@ -136,3 +136,15 @@ def test_numpy_of_a_network_deeper_than_the_recursion_limit_allows():
             down[idx] -= h
             fd = (loss({**params, name: up}, x, y) - loss({**params, name: down}, x, y)) / (2 * h)
             assert g[name][idx] == pytest.approx(fd, rel=1e-4, abs=1e-9), (name, idx)
+
+
+@pytest.mark.parametrize("batch", [None, "columns", "rows"])
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_hard_threshold_layer(batch, layout):
+    """NYU (2): a perceptron layer 1[z ≥ 0] passes no gradient (its slope is 0 almost everywhere)."""
+    net = nn.Network([nn.Linear(3, 2), nn.Threshold(), nn.Linear(2, 1), nn.Sigmoid()],
+                     loss=nn.BinaryCrossEntropy(), batch=batch, samples=3 if batch else None)
+    agree(net, layout, 0)
+    bp = net.backprop(layout)
+    assert isinstance(bp.deltas[1], sp.ZeroMatrix)
+    assert "threshold" in str(bp.derivation)

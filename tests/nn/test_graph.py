@@ -122,3 +122,22 @@ def test_random_functions_gradient_is_the_derivative(pair):
     for w in (x, z):
         assert abs(float(values["adjoint"].get(w, 0) - sp.diff(expr, w).xreplace(point))) < 1e-9
     assert len({op for _, op in g.forward_table()}) == len(g.forward_table())   # no op twice
+
+
+def test_relu_max_and_threshold_nodes():
+    """The slides' ReLU neuron and NYU's hard threshold, as a lecture's scalar graph."""
+    g = computation_graph("def f(x, w, b):\n    z = w*x + b\n    a = max(0, z)\n"
+                          "    return a*relu(z) + threshold(z - 1) + min(z, 2*x)\n")
+    w, b = sp.symbols("w b", real=True)
+    expr = sp.Max(0, w * x + b) ** 2 + sp.Min(w * x + b, 2 * x)
+    for point in ({x: 2, w: sp.Rational(1, 2), b: sp.Rational(-1, 4)},
+                  {x: 2, w: sp.Rational(-1, 2), b: sp.Rational(1, 4)}):
+        values = g.values(**{str(k): v for k, v in point.items()})
+        assert values["forward"][g.output] == expr.xreplace(point) + (1 if (w * x + b - 1).xreplace(point) >= 0 else 0)
+        for s in (x, w, b):
+            eps = sp.Rational(1, 10**6)
+            fd = (expr.xreplace({**point, s: point[s] + eps}) - expr.xreplace({**point, s: point[s] - eps})) / (2 * eps)
+            assert values["adjoint"][s] == fd, (s, point)
+    assert not any(isinstance(r.local, sp.Heaviside) for r in g.backward_table())
+    with pytest.raises(ParseError, match="two or more"):
+        computation_graph("def f(x):\n    return max(x)\n")

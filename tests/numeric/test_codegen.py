@@ -266,3 +266,21 @@ def test_log_of_a_sigmoid_is_finite_where_the_sigmoid_rounds_to_0_or_1():
     with np.errstate(over="ignore"):  # the shared σ(t) binding itself may overflow; the logs do not
         assert g(-800.0) == (pytest.approx(-800.0), 0.0)
     assert g(0.3) == pytest.approx((np.log(1 / (1 + np.exp(-0.3))), np.log(1 - 1 / (1 + np.exp(-0.3)))))
+
+
+def test_reductions_along_an_axis_are_numpy_s_and_stable():
+    """softmax and log-sum-exp by rows (axis=1) and by columns, with logits of 1000 (no overflow)."""
+    Z = sp.MatrixSymbol("Z", n, d)
+    f = lambdify([Z], [F.softmax(Z, axis=1), F.softmax(Z), F.logsumexp(Z, axis=1), F.logsumexp(Z, axis=0),
+                       F.sum(Z, axis=1), F.mean(Z, axis=0), F.threshold(Z)])
+    Zv = np.array([[1000.0, 1001.0, 0.0], [0.5, -2.0, 3.0]])
+    rows, cols, lse1, lse0, sum1, mean0, thr = f(Zv)
+    np.testing.assert_allclose(rows, np.exp(Zv - Zv.max(1, keepdims=True))
+                               / np.exp(Zv - Zv.max(1, keepdims=True)).sum(1, keepdims=True))
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0)
+    np.testing.assert_allclose(cols.sum(axis=0), 1.0)
+    np.testing.assert_allclose(lse1, [[1001.0 + np.log1p(np.exp(-1.0))], [np.log(np.exp(Zv[1]).sum())]])
+    assert lse0.shape == (1, 3) and sum1.shape == (2, 1) and mean0.shape == (1, 3)
+    np.testing.assert_allclose(mean0, Zv.mean(axis=0, keepdims=True))
+    np.testing.assert_array_equal(thr, (Zv >= 0).astype(float))
+    assert np.isfinite(lse1).all()

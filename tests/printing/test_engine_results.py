@@ -32,6 +32,9 @@ CASES = {
     "jacobian": (F.sigmoid(W * x), x),
     "mse": (F.mse(X * theta, y), theta),
     "logsumexp": (F.logsumexp(W * x), x),
+    "softmax by rows": (y.T * F.softmax(X, axis=1) * theta, X),
+    "logsumexp by rows": (F.sum(F.logsumexp(X, axis=1)), X),
+    "abstract activation": (F.sum((W * x).applyfunc(sp.Function("sigma"))), W),
 }
 
 # SymPy's own spellings that symcalc's notation replaces

@@ -159,3 +159,27 @@ def test_check_closed_form_without_a_sum_of_squares():
     rep = check_closed_form(Inv(A) * b, theta.T * A * theta - 2 * b.T * theta, theta)
     assert rep.ok and rep.lstsq_difference is None and rep.solve_difference < 1e-9
     np.testing.assert_array_less(rep.gradient_residual, 1e-9)
+
+
+def test_mean_of_samples_uses_1t1_equals_n():
+    """Σᵢ ‖xᵢ − μ‖² = ‖X − μ1ᵀ‖²_F (samples as the columns of X): μ = X1/n, since 1ᵀ1 = n."""
+    Xc, mu, one = sp.MatrixSymbol("X", d, n), sp.MatrixSymbol("mu", d, 1), sp.OneMatrix(1, n)
+    for objective in (F.frobenius2(Xc - mu * one), sp.Trace((Xc - mu * one).T * (Xc - mu * one))):
+        cf = solve_stationary(objective, mu)
+        assert cf.solution == Xc * sp.OneMatrix(n, 1) / n
+        assert cf.is_minimum and cf.check.ok and cf.conditions == []
+    cf = solve_stationary(F.frobenius2(Xc - mu * one) + lam * F.norm2(mu), mu)   # shrunk towards 0
+    assert cf.solution == Xc * sp.OneMatrix(n, 1) / (n + lam) and cf.check.ok
+
+
+def test_a_singular_affine_gradient_says_singular():
+    x, z, a = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("z", n, 1), sp.MatrixSymbol("a", n, 1)
+    for objective in (F.norm2(sp.OneMatrix(n, n) * x - z), F.norm2(a * (a.T * x) - z)):
+        with pytest.raises(UnsupportedError, match=r"affine in x.*singular: its rank is at most 1.*n > 1"):
+            solve_stationary(objective, x)
+    A, w, t = sp.MatrixSymbol("A", 3, 5), sp.MatrixSymbol("w", 5, 1), sp.MatrixSymbol("t", 3, 1)
+    with pytest.raises(UnsupportedError, match="singular: its rank is at most 3, less than its size 5;"):
+        solve_stationary(F.norm2(A * w - t), w)
+    A = sp.MatrixSymbol("A", 5, 3)
+    assert solve_stationary(F.norm2(A * sp.MatrixSymbol("w", 3, 1) - sp.MatrixSymbol("t", 5, 1)),
+                            sp.MatrixSymbol("w", 3, 1)).check.ok

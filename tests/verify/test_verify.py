@@ -222,3 +222,54 @@ def test_nyu_corrected_claim_and_undefined_names():
     assert verify_entrywise(sp.S.One, Z, bh, of=(i, j), by=(j,)).ok
     v = verify_entrywise(u[i, k], Z, Wh, of=(i, j), by=(j, k))
     assert v.status == "unverified" and "where=" in v.explanation
+
+
+# --------------------------------------------------------------------------- issue 12
+
+def test_claims_about_the_entry_of_a_1x1_product_are_checked():
+    """M[0, 0] of a 1 x 1 product is a scalar (SymPy writes it as nested index sums)."""
+    W, xw, yw = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", m, 1)
+    res = W * xw - yw
+    expr = (res.T * res)[0, 0]
+    assert expr.has(sp.Sum)
+    assert verify(2 * W.T * (W * xw - yw), expr, xw).status == "correct"
+    assert verify(2 * res.T * W, expr, xw, layout="numerator").status == "correct"
+    v = verify(W.T * (W * xw - yw), expr, xw)
+    assert v.status == "wrong" and v.diagnosis == "factor"
+
+
+def test_entrywise_sum_claims_with_symbolic_sizes():
+    W_ = IndexedBase("W")
+    W, xw = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, 1)
+    assert verify_entrywise(sp.Sum(W_[i, k], (i, 0, m - 1)), F.sum(W * xw), xw, of=(), by=(k,)).status == "correct"
+    v = verify_entrywise(sp.Sum(W_[i, k], (i, 0, m - 2)), F.sum(W * xw), xw, of=(), by=(k,))
+    assert v.status == "wrong"                                              # one term short
+    v = verify_entrywise(2 * sp.Sum(W_[i, k], (i, 0, m - 1)) / m, F.mean(W * xw) * 2, xw, of=(), by=(k,))
+    assert v.status == "correct"                                            # a size as a scalar
+
+
+def test_entrywise_claim_with_a_free_index_is_an_index_mistake():
+    """The NYU notes' missing Σᵢ: the claim ∂L/∂x_k = W_ik has i free."""
+    W_ = IndexedBase("W")
+    W, xw = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, 1)
+    v = verify_entrywise(W_[i, k], F.sum(W * xw), xw, of=(), by=(k,))
+    assert v.status == "wrong" and v.diagnosis == "index" and "free index i" in v.explanation
+
+
+def test_entrywise_where_takes_scalars():
+    lam, a = sp.Symbol("lam", positive=True), sp.Symbol("a")
+    x_ = IndexedBase("x")
+    assert verify_entrywise(a * x_[k], lam * (x.T * x), x, of=(), by=(k,), where={a: 2 * lam}).status == "correct"
+    v = verify_entrywise(a * x_[k], lam * (x.T * x), x, of=(), by=(k,), where={"a": 3 * lam})
+    assert v.status == "wrong" and v.diagnosis == "factor"
+
+
+def test_row_one_hot_targets_are_verified():
+    """Samples as rows: Y one-hot by rows (OneHot(..., axis=1)) keeps its axis in the checker."""
+    K = sp.Symbol("K", integer=True, positive=True)
+    Z, Y = sp.MatrixSymbol("Z", N, K), F.OneHot("Y", N, K, axis=1)
+    loss = F.cross_entropy(F.softmax(Z, axis=1), Y)
+    assert verify(F.softmax(Z, axis=1) - Y, loss, Z).status == "correct"
+    assert verify(F.softmax(Z.T).T - Y, F.cross_entropy(F.softmax(Z.T), Y.T), Z).status == "correct"
+    v = verify(F.softmax(Z, axis=1) - Y.T.T * 2, loss, Z)
+    assert v.status == "wrong"
