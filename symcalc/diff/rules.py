@@ -15,6 +15,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..dag import shape
 from ..errors import UnsupportedError
 from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
@@ -53,7 +54,7 @@ def lookup(node) -> Rule:
 def inner(G, M):
     """⟨G, M⟩ = tr(Gᵀ M), the scalar that pairs an upstream gradient with a matrix."""
     product = mul(transpose(G), M)
-    return scalar(product) if product.shape == (1, 1) else sp.Trace(product)
+    return scalar(product) if shape(product) == (1, 1) else sp.Trace(product)
 
 
 def heaviside_to_step(e):
@@ -194,7 +195,7 @@ def _explicit(node, G):
 
 def lift(body, Z):
     """A scalar body in ELEMENT as a matrix expression in Z: σ(d)(1 − σ(d)) → σ(Z) ⊙ (1 − σ(Z))."""
-    return from_entrywise(body, {ELEMENT: Z}, Z.shape)
+    return from_entrywise(body, {ELEMENT: Z}, shape(Z))
 
 
 @rule(ElementwiseApplyFunction, "elementwise function", r"\bar{Z} = \bar{G} \odot f'(Z)")
