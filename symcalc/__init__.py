@@ -4,7 +4,7 @@ The public API (DESIGN.md §1), re-exported from the modules that implement it. 
 with the package; derivations, printing and the numeric side (NumPy) load on first use, so that
 ``import symcalc`` costs little more than ``import sympy``.
 """
-from importlib import import_module
+from importlib import import_module as _import_module
 
 from .diff import backward, diff, gradient, hessian, jacobian
 from .errors import LayoutError, ParseError, ShapeError, SymcalcError, UnsupportedError
@@ -27,7 +27,7 @@ _LAZY = {
 def __getattr__(name):
     """The public names of the heavier modules, imported when first asked for (PEP 562)."""
     if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
+        value = getattr(_import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
