@@ -1,20 +1,40 @@
 """symcalc: symbolic matrix calculus in numerator or denominator layout, checked numerically.
 
-The public API (DESIGN.md §1), re-exported from the modules that implement it.
+The public API (DESIGN.md §1), re-exported from the modules that implement it. The engine loads
+with the package; derivations, printing and the numeric side (NumPy) load on first use, so that
+``import symcalc`` costs little more than ``import sympy``.
 """
-from .derivation import Derivation, Step, derive
+from importlib import import_module as _import_module
+
 from .diff import backward, diff, gradient, hessian, jacobian
 from .errors import LayoutError, ParseError, ShapeError, SymcalcError, UnsupportedError
 from .functions import (
     OneHot, SymmetricMatrix, bce, cos, cross_entropy, dot, exp, frobenius2, leaky_relu, log, logsumexp,
     mean, mse, norm2, relu, scalar, sigmoid, sin, softmax, softplus, sqrt, step, sum, tanh, threshold,
 )
-from .numeric import CheckReport, check, codegen, lambdify
-from .numeric.closed_form import (
-    ClosedForm, ClosedFormCheck, check_closed_form, positive_semidefinite, solve_stationary,
-)
-from .numeric.verify import Verdict, verify, verify_entrywise
-from .printing import Notation, latex, text
 from .simplify import textbook
+
+_LAZY = {
+    **dict.fromkeys(("Derivation", "Step", "derive"), ".derivation"),
+    **dict.fromkeys(("CheckReport", "check", "codegen", "lambdify"), ".numeric"),
+    **dict.fromkeys(("ClosedForm", "ClosedFormCheck", "check_closed_form", "positive_semidefinite",
+                     "solve_stationary"), ".numeric.closed_form"),
+    **dict.fromkeys(("Verdict", "verify", "verify_entrywise"), ".numeric.verify"),
+    **dict.fromkeys(("Notation", "latex", "text"), ".printing"),
+}
+
+
+def __getattr__(name):
+    """The public names of the heavier modules, imported when first asked for (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(_import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"

@@ -9,9 +9,11 @@ softmax are ``MatrixExpr`` nodes; their derivative rules live in ``symcalc.diff.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.cache import cacheit
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .dag import node
 from .errors import ShapeError
 
 #: The bound variable of every elementwise function symcalc builds.
@@ -187,9 +189,25 @@ def is_matrix(expr) -> bool:
     return getattr(expr, "is_Matrix", False)
 
 
+class Entrywise(ElementwiseApplyFunction):
+    """SymPy's ``ElementwiseApplyFunction`` with ``doit`` and the transpose memoised on the node.
+
+    ``a + tanh(W a)`` calls ``doit`` on the whole expression, and SymPy's ``doit`` walks the tree:
+    building a residual network of depth L would cost 2^L, and ``r.T`` of an L-layer MLP L².
+    """
+
+    @cacheit
+    def doit(self, **hints):
+        return super().doit(**hints)
+
+    @cacheit
+    def _eval_transpose(self):
+        return super()._eval_transpose()
+
+
 def elementwise(body, Z):
     """``body`` (a scalar expression in ``ELEMENT``) applied to every entry of ``Z``."""
-    return ElementwiseApplyFunction(sp.Lambda(ELEMENT, body), Z)
+    return node(Entrywise, sp.Lambda(ELEMENT, body), Z)
 
 
 def canonical_elementwise(expr: ElementwiseApplyFunction) -> ElementwiseApplyFunction:
@@ -198,8 +216,10 @@ def canonical_elementwise(expr: ElementwiseApplyFunction) -> ElementwiseApplyFun
     if not isinstance(lam, sp.Lambda):
         lam = sp.Lambda(ELEMENT, lam(ELEMENT))
     (var,) = lam.variables
+    if var == ELEMENT and type(expr) is Entrywise:
+        return expr
     body = lam.expr.xreplace({var: ELEMENT})
-    return ElementwiseApplyFunction(sp.Lambda(ELEMENT, body), expr.expr)
+    return node(Entrywise, sp.Lambda(ELEMENT, body), expr.expr)
 
 
 def _lift(function, *extra):

@@ -13,10 +13,12 @@ import functools
 from collections import OrderedDict
 
 import sympy as sp
+from sympy.core.cache import cacheit
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .dag import node, shape as shape_of, sort_key
 from .functions import LogSumExp, OneHot, Softmax, is_matrix
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
@@ -36,7 +38,7 @@ def coefficient(e):
         scalars = [a for a in e.args if not is_matrix(a)]
         mats = [a for a in e.args if is_matrix(a)]
         if scalars:
-            core = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
+            core = mats[0] if len(mats) == 1 else node(sp.MatMul, *mats)
             return sp.Mul(*scalars), core
     return sp.S.One, e
 
@@ -88,7 +90,7 @@ def mul(*factors):
     c = sp.Mul(*scalars)
     if not mats:
         return c
-    shape = (mats[0].rows, mats[-1].cols)
+    shape = (shape_of(mats[0])[0], shape_of(mats[-1])[1])
     if c == 0 or any(isinstance(m, sp.ZeroMatrix) for m in mats):
         return zero(shape)
     out = []
@@ -120,19 +122,23 @@ def mul(*factors):
     kept = [m for m in out if not _is_unit(m)]
     if not kept:
         kept = [sp.Identity(shape[0])] if shape[0] == shape[1] else [sp.OneMatrix(*shape)]
-    core = kept[0] if len(kept) == 1 else sp.MatMul(*kept)
+    core = kept[0] if len(kept) == 1 else node(sp.MatMul, *kept)
     if c == 1:
         return core
     if isinstance(core, sp.MatMul):
-        return sp.MatMul(c, *core.args)
-    return sp.MatMul(c, core)
+        return node(sp.MatMul, c, *core.args)
+    return node(sp.MatMul, c, core)
 
 
-def add(shape, *terms):
-    """A sum with like terms collected (``u + u → 2u``), keeping each term's factored form."""
+def add(shape, *terms, keep=()):
+    """A sum with like terms collected (``u + u → 2u``), keeping each term's factored form.
+
+    Sums among ``terms`` are flattened, except those in ``keep`` (named intermediates, such as
+    the adjoints of a reverse sweep: flattened, a residual network's would repeat L²/2 terms).
+    """
     collected: OrderedDict = OrderedDict()
     for t in terms:
-        parts = t.args if isinstance(t, (sp.MatAdd, sp.Add)) else (t,)
+        parts = t.args if isinstance(t, (sp.MatAdd, sp.Add)) and t not in keep else (t,)
         for p in parts:
             if _is_zero(p):
                 continue
@@ -153,7 +159,7 @@ def add(shape, *terms):
     if len(out) == 1:
         return out[0]
     if is_matrix(out[0]):
-        return sp.MatAdd(*sorted(out, key=sp.default_sort_key))  # one order: equal sums compare equal
+        return node(sp.MatAdd, *sorted(out, key=sort_key))  # one order: equal sums compare equal
     return sp.Add(*out)
 
 
@@ -166,7 +172,13 @@ def transpose(e):
     """
     if not is_matrix(e):
         return e
-    if e.shape == (1, 1) and not isinstance(e, sp.MatrixSymbol):
+    return _transpose(e)
+
+
+@cacheit
+def _transpose(e):
+    """Memoised on the node; a sum nested in a sum (a named adjoint) stays one term."""
+    if shape_of(e) == (1, 1) and not isinstance(e, sp.MatrixSymbol):
         return e
     if isinstance(e, sp.Transpose):
         return e.arg
@@ -178,7 +190,9 @@ def transpose(e):
             return mul(c, *[transpose(a) for a in reversed(core.args)])
         return mul(c, transpose(core))
     if isinstance(e, sp.MatAdd):
-        return add((e.cols, e.rows), *[transpose(a) for a in e.args])
+        terms = [transpose(a) for a in e.args]
+        nested = [t for a, t in zip(e.args, terms) if isinstance(a, sp.MatAdd)]
+        return add(shape_of(e)[::-1], *terms, keep=nested)
     if isinstance(e, sp.KroneckerProduct):
         return sp.KroneckerProduct(*[transpose(a) for a in e.args])
     if isinstance(e, sp.Inverse):
@@ -195,12 +209,12 @@ def transpose(e):
         return e.T  # a SymmetricMatrix is its own transpose
     if isinstance(e, (Softmax, LogSumExp)) and (e.axis == 1 or isinstance(e.arg, sp.Transpose)):
         return type(e)(transpose(e.arg), 1 - e.axis)  # along the rows of Z = along the columns of Zᵀ
-    return sp.Transpose(e)  # not e.T: SymPy's transpose runs a deep doit
+    return node(sp.Transpose, e)  # not e.T: SymPy's transpose runs a deep doit
 
 
 def hadamard(*factors):
     """An entrywise product: ones dropped, scalars pulled out, a ⊙ a^{∘p} merged."""
-    scalar_part, powers, shape = sp.S.One, OrderedDict(), factors[0].shape
+    scalar_part, powers, shape = sp.S.One, OrderedDict(), shape_of(factors[0])
     for f in factors:
         c, f = coefficient(f)
         scalar_part *= c
@@ -214,13 +228,13 @@ def hadamard(*factors):
             base, p = (a.base, a.exp) if isinstance(a, sp.HadamardPower) else (a, sp.S.One)
             powers[base] = powers.get(base, 0) + p
     _logistic(powers)
-    out = [b if p == 1 else sp.HadamardPower(b, p) for b, p in powers.items() if p != 0]
+    out = [b if p == 1 else node(sp.HadamardPower, b, p) for b, p in powers.items() if p != 0]
     if not out:
         core = sp.OneMatrix(*shape)
     elif len(out) == 1:
         core = out[0]
     else:
-        core = sp.HadamardProduct(*sorted(out, key=sp.default_sort_key))
+        core = node(sp.HadamardProduct, *sorted(out, key=sort_key))
     return mul(scalar_part, core)
 
 
@@ -286,6 +300,7 @@ def _factor(e):
     if not isinstance(e, sp.MatAdd):
         return e
     terms = [textbook(a) for a in e.args]
+    nested = [t for a, t in zip(e.args, terms) if isinstance(a, sp.MatAdd)]  # named sums stay whole
     for side in ("right", "left"):
         parts = [_split_end(t, side) for t in terms]
         if all(parts) and len({p[2] for p in parts}) == 1:
@@ -294,11 +309,21 @@ def _factor(e):
             shape = (inner[0].rows, inner[0].cols)
             s = _factor(add(shape, *inner))
             return mul(s, end) if side == "right" else mul(end, s)
-    return add(e.shape, *terms)
+    return add(shape_of(e), *terms, keep=nested)
+
+
+_MAX_ATOMS = 8
+
+
+class _TooManyAtoms(Exception):
+    pass
 
 
 def _entrywise_atoms(e, atoms):
-    """A sum of entrywise products as a scalar polynomial in its atoms (one symbol per atom)."""
+    """A sum of entrywise products as a scalar polynomial in its atoms (one symbol per atom).
+
+    Stops (``_TooManyAtoms``) past ``_MAX_ATOMS`` atoms: a deep network's adjoint is a long sum.
+    """
     if isinstance(e, sp.MatAdd):
         return sp.Add(*[_entrywise_atoms(a, atoms) for a in e.args])
     if isinstance(e, sp.HadamardProduct):
@@ -311,6 +336,8 @@ def _entrywise_atoms(e, atoms):
     if c != 1:
         return c * _entrywise_atoms(core, atoms)
     if core not in atoms:
+        if len(atoms) == _MAX_ATOMS:
+            raise _TooManyAtoms
         atoms[core] = sp.Dummy(f"a{len(atoms)}")
     return atoms[core]
 
@@ -341,13 +368,14 @@ def from_entrywise(poly, atoms, shape):
 def _entrywise_simplify(e):
     """(1 − y) ⊙ σ − y ⊙ (1 − σ) = σ − y: expand a sum of entrywise products when that is shorter."""
     atoms: dict = {}
-    poly = _entrywise_atoms(e, atoms)
-    if len(atoms) > 8:
+    try:
+        poly = _entrywise_atoms(e, atoms)
+    except _TooManyAtoms:
         return e
     expanded = sp.expand(poly)
     if sp.count_ops(expanded) >= sp.count_ops(poly):
         return e
-    return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
+    return from_entrywise(expanded, {v: k for k, v in atoms.items()}, shape_of(e))
 
 
 def _cancel(c):
@@ -374,14 +402,18 @@ def textbook(e):
     """The canonical textbook form of a result: like terms collected, common factors pulled out."""
     if not is_matrix(e):
         return _cancel(e)
+    if not isinstance(e, (sp.MatAdd, sp.MatMul)):
+        return e
+    return _textbook(e)
+
+
+@cacheit
+def _textbook(e):
+    """Memoised on the node: adjoints nest, so each is put in textbook form once."""
     if isinstance(e, sp.MatAdd):
-        e = _entrywise_simplify(e)
-        if not isinstance(e, sp.MatAdd):
-            return textbook(e)
-        return _factor(e)
-    if isinstance(e, sp.MatMul):
-        c, core = coefficient(e)
-        args = core.args if isinstance(core, sp.MatMul) else (core,)
-        return mul(_cancel(c), *[textbook(a) for a in args])
-    return e
+        out = _entrywise_simplify(e)
+        return textbook(out) if not isinstance(out, sp.MatAdd) else _factor(out)
+    c, core = coefficient(e)
+    args = core.args if isinstance(core, sp.MatMul) else (core,)
+    return mul(_cancel(c), *[textbook(a) for a in args])
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import dag
 from ..functions import is_matrix
 from .nodes import SPECIAL, PartialMatrix, partial
 
@@ -83,7 +84,7 @@ class Step:
 def _indices(e):
     """Index symbols of matrix entries in e (i, j in A[i, j])."""
     out = set()
-    for node in sp.preorder_traversal(e):
+    for node in dag.postorder(e):
         if isinstance(node, MatrixElement):
             out |= {s for s in (node.i, node.j) if isinstance(s, sp.Symbol)}
     return out
@@ -93,7 +94,7 @@ def involved_shapes(*exprs):
     """{matrix symbol or derivative: shape} for every one in exprs."""
     shapes = {}
     for e in exprs:
-        for node in sp.preorder_traversal(e):
+        for node in dag.postorder(e):
             if isinstance(node, (sp.MatrixSymbol, PartialMatrix)) and node not in shapes:
                 shapes[node] = tuple(node.shape)
     return shapes

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import dag
 from ..diff import backward, diff, split_affine
 from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
@@ -42,7 +43,8 @@ SUBSTITUTE_LIMIT = 70
 
 
 def _short(e):
-    return len(sp.sstr(e)) <= SUBSTITUTE_LIMIT
+    # the leaf count bounds the printed length from below, without printing a deep network's tree
+    return dag.leaf_count(e) <= SUBSTITUTE_LIMIT and len(sp.sstr(e)) <= SUBSTITUTE_LIMIT
 
 
 @dataclass
@@ -58,14 +60,14 @@ class Link:
 # ---------------------------------------------------------------------- decomposition
 
 def _size(e):
-    return len(set(sp.preorder_traversal(e)))
+    return dag.count(e)
 
 
 def degree(e, v):
     """Polynomial degree of e in v through sums, products and transposes; ∞ through anything else."""
     if e == v:
         return 1
-    if not e.has(v):
+    if not dag.has(e, v):
         return 0
     if isinstance(e, (sp.MatAdd, sp.Add)):
         return max(degree(a, v) for a in e.args)
@@ -84,7 +86,7 @@ def _cut(e, s, U):
         for t in (s.T, sp.Transpose(s), transpose(s)):
             if t != s:
                 mapping[t] = U.T
-    return e.xreplace(mapping)
+    return dag.xreplace(e, mapping)
 
 
 def _outermost_cut(e, v):
@@ -93,8 +95,8 @@ def _outermost_cut(e, v):
     Of a row and its column transpose (uᵀ and u), both valid cuts, the column is named.
     """
     valid = []
-    for s in set(sp.preorder_traversal(e)):
-        if s == e or s == v or not isinstance(s, sp.Expr) or not s.has(v):
+    for s in dag.postorder(e):
+        if s == e or s == v or not isinstance(s, sp.Expr) or not dag.has(s, v):
             continue
         if isinstance(s, sp.Transpose) and s.arg == v:
             continue
@@ -102,7 +104,7 @@ def _outermost_cut(e, v):
         if core == v:
             continue
         probe = sp.MatrixSymbol("symcalc_probe", *s.shape) if is_matrix(s) else sp.Symbol("symcalc_probe")
-        if not _cut(e, s, probe).has(v):
+        if not dag.has(_cut(e, s, probe), v):
             valid.append(s)
     if not valid:
         return None
@@ -158,9 +160,9 @@ def _probe(like):
 
 
 def _taken(expr, wrt):
-    names = {a.name for a in sp.preorder_traversal(expr)
+    names = {a.name for a in dag.postorder(expr)
              if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy)}
-    for m in expr.atoms(sp.MatrixSymbol):
+    for m in dag.atoms(expr, sp.MatrixSymbol):
         names |= {s.name for s in m.free_symbols if isinstance(s, sp.Symbol)}
     return names | {wrt.name}
 
@@ -286,7 +288,7 @@ def untrace(e):
         traces = [a for a in e.args if isinstance(a, sp.Trace) and a.arg.shape == (1, 1)]
         if traces:
             rest = sp.Mul(*[a for a in e.args if a not in traces])
-            if not rest.has(sp.Trace):  # 1 x 1 factors multiply as matrices do
+            if not dag.has(rest, sp.Trace):  # 1 x 1 factors multiply as matrices do
                 return mul(rest, *[t.arg for t in traces])
     if isinstance(e, sp.Add) and all(untrace(a) is not a for a in e.args):
         parts = [untrace(a) for a in e.args]
@@ -300,16 +302,16 @@ def tidy11(e):
     def had(h):
         args = [a for a in h.args if not (isinstance(a, sp.Identity) and a.shape == (1, 1))]
         return args[0] if len(args) == 1 else sp.HadamardProduct(*args)
-    e = e.replace(lambda a: isinstance(a, sp.HadamardProduct) and a.shape == (1, 1), had)
-    return e.replace(lambda a: isinstance(a, sp.MatAdd) and a.shape == (1, 1),
-                     lambda a: a.xreplace({sp.Identity(1): sp.OneMatrix(1, 1)}))
+    e = dag.replace(e, lambda a: isinstance(a, sp.HadamardProduct) and a.shape == (1, 1), had)
+    return dag.replace(e, lambda a: isinstance(a, sp.MatAdd) and a.shape == (1, 1),
+                       lambda a: dag.xreplace(a, {sp.Identity(1): sp.OneMatrix(1, 1)}))
 
 
 def _substitute_back(e, links):
     """Intermediates replaced by what they stand for, outermost first."""
     for link in reversed(links):
         if isinstance(link.var, (sp.Symbol, sp.MatrixSymbol)):
-            e = e.xreplace({link.var: link.node})
+            e = dag.xreplace(e, {link.var: link.node})
     return e
 
 
@@ -375,7 +377,7 @@ def chain_steps(expr, wrt, layout, links, out, result):
                     raise
                 continue
             if link.body != link.var:  # σ'(z) = σ(z)(1 − σ(z)) reads a ⊙ (1 − a) once a = σ(z)
-                J = J.xreplace({link.body: link.var})
+                J = dag.xreplace(J, {link.body: link.var})
             P = partial(link.var, link.prev, layout)
             J11 = tidy11(J)
             J = tidy11(scalar(J) if not is_matrix(P) and is_matrix(J) else J)
@@ -428,7 +430,7 @@ def chain_steps(expr, wrt, layout, links, out, result):
     order = "from the input to the output" if layout == "denominator" else "from the output to the input"
     steps.append(Step(f"chain rule, {layout} layout: factors {order}", lhs, composite, section=CHAIN))
     if len(links) > 1:
-        substituted = composite.xreplace(inserted)
+        substituted = dag.xreplace(composite, inserted)
         if substituted != composite:
             steps.append(Step("local derivatives inserted", lhs, substituted, section=CHAIN))
     steps += _final_steps(lhs, textbook(simplified), links, result)
@@ -453,9 +455,9 @@ def _jvp(link):
         return mul(J, dprev) if is_matrix(prev) else mul(dprev, J)
     eps = sp.Dummy("epsilon")
     D = sp.MatrixSymbol("symcalc_direction", *prev.shape)
-    moved = body.xreplace({prev: prev + eps * D})
+    moved = dag.xreplace(body, {prev: prev + eps * D})
     J = diff(moved, eps, layout="numerator")
-    return textbook(rebuild(J.xreplace({eps: 0}))).xreplace({D: dprev})
+    return dag.xreplace(textbook(rebuild(dag.xreplace(J, {eps: 0}))), {D: dprev})
 
 
 def _identify(out, wrt, G, layout):
@@ -480,8 +482,8 @@ def _read_off(dL, wrt):
     its gradient by dX (in whatever names dL uses). None when dL is not a matrix expression."""
     dx = differential(wrt)
     probe = _probe(wrt)
-    linear = dL.xreplace({dx: probe})
-    if linear.has(dx) or not linear.has(probe):
+    linear = dag.xreplace(dL, {dx: probe})
+    if dag.has(linear, dx) or not dag.has(linear, probe):
         return None
     try:
         return textbook(backward(linear, [probe]).gradients[probe])
@@ -506,7 +508,7 @@ def differential_steps(expr, wrt, layout, links, out, result):
     lhs = differential(out)
     composite = jvps[out]
     for link in reversed(links[:-1]):
-        composite = composite.xreplace({differential(link.var): jvps[link.var]})
+        composite = dag.xreplace(composite, {differential(link.var): jvps[link.var]})
     if len(links) > 1:
         steps.append(Step("substitute the differentials", lhs, untrace(composite), section=SUBSTITUTION))
     simple = untrace(textbook(rebuild(composite)))
@@ -553,8 +555,8 @@ def _index_names(expr, taken):
 
 
 def _clean_dummies(e, names):
-    dummies = sorted(e.atoms(sp.Dummy), key=str)
-    return e.xreplace({dm: nm for dm, nm in zip(dummies, names)})
+    dummies = sorted(dag.atoms(e, sp.Dummy), key=str)
+    return dag.xreplace(e, {dm: nm for dm, nm in zip(dummies, names)})
 
 
 def _entry_of(expr, a, b):
@@ -576,7 +578,7 @@ def _index_applies(expr, wrt):
     if ykind == "matrix" or (ykind == "column" and xkind == "matrix"):
         return (f"the derivative of a {ykind} by a {xkind} is a 3- or 4-way array, with no matrix of "
                 "entries to reassemble")
-    bad = [n for n in sp.preorder_traversal(expr) if isinstance(n, sp.Basic)
+    bad = [n for n in dag.postorder(expr) if isinstance(n, sp.Basic)
            and not isinstance(n, _INDEXABLE) and not isinstance(n, (sp.Integer, sp.Rational))
            and not (isinstance(n, sp.Basic) and not n.args and not isinstance(n, sp.Expr))]
     bad = [n for n in bad if isinstance(n, sp.Expr)]
@@ -630,11 +632,11 @@ def index_steps(expr, wrt, layout, out, result):
                       _clean_dummies(derived, rest), section=ENTRY))
     done = _clean_dummies(derived.doit(), rest)
     done = sp.piecewise_fold(done)
-    if done.has(sp.Piecewise):
-        done = done.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])
+    if dag.has(done, sp.Piecewise):
+        done = dag.replace(done, lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])
     steps.append(Step("the Kronecker delta keeps one term of each sum", lhs, done, section=ENTRY))
-    if done.has(sp.Sum):
-        as_matrix = done.replace(lambda e: isinstance(e, sp.Sum), sum_to_matrix)
+    if dag.has(done, sp.Sum):
+        as_matrix = dag.replace(done, lambda e: isinstance(e, sp.Sum), sum_to_matrix)
         if as_matrix != done:
             steps.append(Step("sums read as matrix products", lhs, as_matrix, section=ENTRY))
     steps.append(Step("reassembled: the entries above, for every index", P, result,
@@ -715,8 +717,8 @@ def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=N
     if notation is not None:
         notation.validate(original, wrt)
     expr, restore = prepare(expr)
-    expr = expr.xreplace(restore)  # declared symmetry is the engine's business; keep the user's symbols
-    if not expr.has(wrt):
+    expr = dag.xreplace(expr, restore)  # declared symmetry is the engine's business; keep the user's symbols
+    if not dag.has(expr, wrt):
         raise UnsupportedError(f"{original} does not depend on {wrt}")
     result = diff(original, wrt, layout=layout)
     links, out = decompose(expr, wrt, output_name=name)

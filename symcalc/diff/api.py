@@ -11,11 +11,12 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .. import dag
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import is_matrix
 from ..shapes import kind
 from ..simplify import add, textbook, transpose
-from .engine import backward, prepare
+from .engine import backward, declared_symmetric, prepare
 from .linear import explicit_jacobian, split, split_vec
 
 LAYOUTS = ("numerator", "denominator")
@@ -31,7 +32,7 @@ def check_variable(expr, wrt):
         raise UnsupportedError(f"differentiate with respect to a sp.Symbol or sp.MatrixSymbol; {wrt} is a "
                                f"{type(wrt).__name__}")
     sizes = set()
-    for m in sp.sympify(expr).atoms(sp.MatrixSymbol):
+    for m in dag.atoms(sp.sympify(expr), sp.MatrixSymbol):
         sizes |= m.shape[0].free_symbols | m.shape[1].free_symbols
     if wrt in sizes:
         raise UnsupportedError(f"{wrt} is a size in {expr}, not a variable of it")
@@ -57,20 +58,23 @@ def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
     """
     result = _symmetric(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
-    explicit = isinstance(expr, sp.MatrixBase) or (isinstance(expr, sp.Basic) and expr.has(sp.MatrixBase))
-    if explicit and is_matrix(result) and not isinstance(result, sp.MatrixBase):
+    # (SymPy's expr.has(sp.MatrixBase), once here, is always False: MatrixBase is no Basic class)
+    if isinstance(expr, sp.MatrixBase) and is_matrix(result) and not isinstance(result, sp.MatrixBase):
         return sp.ImmutableMatrix(result.as_explicit())
     return result
 
 
 def _symmetric(result, expr, assumptions):
     """Aᵀ = A for a matrix the assumptions declare symmetric: 2xᵀA, not 2xᵀAᵀ, in numerator layout."""
-    if not isinstance(result, sp.Basic) or not result.has(sp.Transpose):
+    if not isinstance(result, sp.Basic):
+        return result
+    transposed = dag.atoms(result, sp.Transpose)
+    if not transposed:
         return result
     given = True if assumptions is None else assumptions
-    square = {m for m in sp.sympify(expr).atoms(sp.MatrixSymbol) if m.rows == m.cols}
-    symmetric = {m.T: m for m in square if result.has(m.T) and sp.ask(sp.Q.symmetric(m), given)}
-    return result.xreplace(symmetric) if symmetric else result
+    symmetric = {m.T: m for m in dag.atoms(sp.sympify(expr), sp.MatrixSymbol)
+                 if m.T in transposed and declared_symmetric(m, given)}
+    return dag.xreplace(result, symmetric) if symmetric else result
 
 
 def _diff(expr, wrt, layout, vec, assumptions):

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .. import shapes
+from .. import dag, shapes
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
 from ..simplify import add, as_matrix11, scalar, textbook
@@ -66,15 +66,52 @@ def prepare(expr, assumptions=True):
                 return sp.Identity(e.base.rows)
         return e
 
-    expr = expr.replace(lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
-    expr = expr.replace(lambda e: isinstance(e, sp.Sum), sum_to_matrix)
-    expr = expr.replace(_scalar_of_matrix, _as_trace_args)
+    expr = dag.replace(expr, lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
+    expr = dag.replace(expr, lambda e: isinstance(e, sp.Sum), sum_to_matrix)
+    expr = dag.replace(expr, _scalar_of_matrix, _as_trace_args)
+    expr = share_sums(expr)
     given = True if assumptions is None else assumptions
-    symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in expr.atoms(sp.MatrixSymbol)
-                 if m.rows == m.cols and not isinstance(m, SymmetricMatrix)
-                 and sp.ask(sp.Q.symmetric(m), given)}
-    expr = expr.xreplace(symmetric)
+    symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in dag.atoms(expr, sp.MatrixSymbol)
+                 if not isinstance(m, SymmetricMatrix) and declared_symmetric(m, given)}
+    expr = dag.xreplace(expr, symmetric)
     return shapes.check(expr), {v: k for k, v in symmetric.items()}
+
+
+def declared_symmetric(m, given):
+    """Whether the assumptions make the square matrix symbol ``m`` symmetric.
+
+    Without any assumptions only a 1 x 1 matrix is: SymPy's ``ask`` would say so too, after
+    loading its SAT solver, once per symbol (a second per 64 weight matrices).
+    """
+    if m.rows != m.cols:
+        return False
+    if given is True and not sp.assumptions.global_assumptions and m.rows != 1:
+        return False
+    return bool(sp.ask(sp.Q.symmetric(m), given))
+
+
+def share_sums(expr):
+    """Sums that contain an earlier sum hold it as one term: x + t₁ + t₂ + t₃ → (x + t₁ + t₂) + t₃.
+
+    SymPy flattens ``a + tanh(W a)``, so the k-th sum of a residual network repeats the k − 1 terms
+    of the one before: L²/2 terms in all, and as many in its gradient. Nested, each sum adds one.
+    """
+    sums: list = []  # (set of terms, node), of the sums rebuilt so far, largest first
+
+    def nest(e):
+        if not isinstance(e, sp.MatAdd) or len(e.args) < 3:
+            return e
+        terms = set(e.args)
+        if len(terms) != len(e.args):
+            return e
+        inner = next(((seen, node) for seen, node in sums if len(seen) < len(terms) and seen <= terms), None)
+        if inner is not None:
+            e = sp.MatAdd(inner[1], *[a for a in e.args if a not in inner[0]])
+        sums.append((terms, e))
+        sums.sort(key=lambda s: -len(s[0]))
+        return e
+
+    return dag.rebuild(expr, nest)
 
 
 def _scalar_body(e):
@@ -179,12 +216,15 @@ def backward(expr, wrts, seed=None, assumptions=True):
         seed = sp.Identity(1) if is_matrix(expr) else sp.S.One
     shares: dict = {expr: [seed]}
     adjoints: dict = {}
+    adjoint_set: set = set()  # the adjoints that are sums: a share that is one stays one term
     for node in order:
         parts = shares.pop(node, [])
-        G = add(node.shape if is_matrix(node) else None, *parts)
+        G = add(dag.shape(node) if is_matrix(node) else None, *parts, keep=adjoint_set)
         if isinstance(G, sp.MatAdd):  # (1 − y) ⊙ σ − y ⊙ (1 − σ) = σ − y before it travels on
             G = textbook(G)
         adjoints[node] = G
+        if isinstance(G, sp.MatAdd):
+            adjoint_set.add(G)
         if node in targets or isinstance(node, _LEAVES):
             continue
         given = lookup(node).contributions(node, G)
@@ -199,7 +239,7 @@ def backward(expr, wrts, seed=None, assumptions=True):
                                    f"({lookup(node).name}) does not differentiate")
 
     def restore_symbols(e):
-        return e.xreplace(restore) if restore and isinstance(e, sp.Basic) else e
+        return dag.xreplace(e, restore) if restore and isinstance(e, sp.Basic) else e
 
     gradients = {}
     for w in wrts:

@@ -17,6 +17,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.core.function import AppliedUndef
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
+from ..dag import shape
 from ..errors import UnsupportedError
 from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
@@ -58,7 +59,7 @@ def lookup(node) -> Rule:
 def inner(G, M):
     """⟨G, M⟩ = tr(Gᵀ M), the scalar that pairs an upstream gradient with a matrix."""
     product = mul(transpose(G), M)
-    return scalar(product) if product.shape == (1, 1) else sp.Trace(product)
+    return scalar(product) if shape(product) == (1, 1) else sp.Trace(product)
 
 
 def abstract_only(d):
@@ -249,7 +250,7 @@ def _explicit(node, G):
 
 def lift(body, Z):
     """A scalar body in ELEMENT as a matrix expression in Z: σ(d)(1 − σ(d)) → σ(Z) ⊙ (1 − σ(Z))."""
-    return from_entrywise(body, {ELEMENT: Z}, Z.shape)
+    return from_entrywise(body, {ELEMENT: Z}, shape(Z))
 
 
 @rule(ElementwiseApplyFunction, "elementwise function", r"\bar{Z} = \bar{G} \odot f'(Z)")

@@ -51,6 +51,7 @@ from ..errors import SymcalcError, UnsupportedError
 from ..shapes import check as check_shapes
 from ..functions import (
     ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, canonical_elementwise,
+    elementwise,
 )
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
@@ -158,7 +159,7 @@ def _sub_application(term, Z):
     """The elementwise application of the scalar sub-term ``term`` (in ELEMENT) to ``Z``."""
     if term == ELEMENT:
         return Z
-    return EAF(sp.Lambda(ELEMENT, term), Z)
+    return elementwise(term, Z)
 
 
 def _negated(term) -> bool:
