@@ -163,6 +163,7 @@ class Derivation:
     graph: object = None
     parameters: tuple = ()
     output: object = None  # the symbol the output is named by (L), when it has one
+    assumptions: tuple = ()  # the Q predicates it was derived under (``symcalc.assumptions``)
 
     @classmethod
     def from_steps(cls, title, steps, layout, result, expr=None, wrt=None, notation=None,
@@ -186,9 +187,10 @@ class Derivation:
         return {s.lhs: s.rhs for s in self.steps if s.is_definition}
 
     def check(self, sizes=None, seed=0, tol=1e-6):
-        """Evaluate every step at random values: see ``symcalc.derivation.check``."""
+        """Evaluate every step at random values that satisfy the derivation's assumptions: see
+        ``symcalc.derivation.check``."""
         from .check import check_steps
-        return check_steps(self, sizes=sizes, seed=seed, tol=tol)
+        return check_steps(self, sizes=sizes, seed=seed, tol=tol, assumptions=self.assumptions)
 
     def _notation(self, notation):
         return notation if notation is not None else self.notation

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..assumptions import given
 from ..diff import backward, diff, split_affine
 from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
@@ -693,7 +694,7 @@ def closed_form_steps(original, expr, wrt, layout, out, gradient):
 # ---------------------------------------------------------------------- derive
 
 def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=None,
-           closed_form=True) -> Derivation:
+           closed_form=True, assumptions=None) -> Derivation:
     """A step-by-step derivation of ∂expr/∂wrt in ``layout``.
 
     style        "chain" (named intermediates, local derivatives, their product in layout order),
@@ -702,7 +703,16 @@ def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=N
     notation     a ``symcalc.printing.Notation`` for the derivation's LaTeX (checked against expr)
     name         the output's name (default L for a scalar, f otherwise)
     closed_form  end with the stationary point when the gradient is affine in the variable
+    assumptions  SymPy ``Q`` predicates, as for ``diff`` (with those of ``sp.assuming``); every step
+                 uses them, and ``Derivation.check`` draws values that satisfy them
     """
+    with given(assumptions) as facts:
+        d = _derive(expr, wrt, layout, style, notation, name, closed_form)
+    d.assumptions = facts
+    return d
+
+
+def _derive(expr, wrt, layout, style, notation, name, closed_form):
     if layout not in LAYOUTS:
         from ..errors import LayoutError
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")

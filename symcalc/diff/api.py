@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..assumptions import as_boolean, symmetric_transposes
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import is_matrix
 from ..shapes import kind
@@ -41,7 +42,12 @@ def _concrete(*exprs):
 
 
 def gradient(expr, wrt, assumptions=None):
-    """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``."""
+    """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``.
+
+    ``assumptions``: SymPy ``Q`` predicates, a list of them, or none (those of an enclosing
+    ``sp.assuming`` hold as well); see ``symcalc.assumptions``.
+    """
+    assumptions = as_boolean(assumptions)
     check_variable(expr, wrt)
     if kind(expr) != "scalar":
         raise ShapeError(f"gradient takes a scalar expression, but {expr} is {expr.rows} x {expr.cols}; "
@@ -54,22 +60,14 @@ def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
     """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form.
 
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
+    ``assumptions`` as for ``gradient``: ``[Q.symmetric(A)]`` gives 2Ax for xᵀAx.
     """
-    result = _symmetric(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
+    assumptions = as_boolean(assumptions)
+    result = symmetric_transposes(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
     explicit = isinstance(expr, sp.MatrixBase) or (isinstance(expr, sp.Basic) and expr.has(sp.MatrixBase))
     if explicit and is_matrix(result) and not isinstance(result, sp.MatrixBase):
         return sp.ImmutableMatrix(result.as_explicit())
     return result
-
-
-def _symmetric(result, expr, assumptions):
-    """Aᵀ = A for a matrix the assumptions declare symmetric: 2xᵀA, not 2xᵀAᵀ, in numerator layout."""
-    if not isinstance(result, sp.Basic) or not result.has(sp.Transpose):
-        return result
-    given = True if assumptions is None else assumptions
-    square = {m for m in sp.sympify(expr).atoms(sp.MatrixSymbol) if m.rows == m.cols}
-    symmetric = {m.T: m for m in square if result.has(m.T) and sp.ask(sp.Q.symmetric(m), given)}
-    return result.xreplace(symmetric) if symmetric else result
 
 
 def _diff(expr, wrt, layout, vec, assumptions):
@@ -141,6 +139,7 @@ def jacobian(f, x, layout="numerator", vec=False, assumptions=None):
 
 def hessian(expr, wrt, wrt2=None, assumptions=None):
     """Second derivatives of a scalar: H[i, j] = ∂²L/∂wrt_i ∂wrt2_j (vec form for matrices)."""
+    assumptions = as_boolean(assumptions)
     g = gradient(expr, wrt, assumptions)
     other = wrt if wrt2 is None else wrt2
     if is_matrix(g) and g.cols != 1:

@@ -15,6 +15,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import shapes
+from ..assumptions import as_boolean
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
 from ..simplify import add, as_matrix11, scalar, textbook
@@ -65,7 +66,7 @@ def prepare(expr, assumptions=True):
     expr = expr.replace(lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
     expr = expr.replace(lambda e: isinstance(e, sp.Sum), sum_to_matrix)
     expr = expr.replace(_scalar_of_matrix, _as_trace_args)
-    given = True if assumptions is None else assumptions
+    given = as_boolean(assumptions)
     symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in expr.atoms(sp.MatrixSymbol)
                  if m.rows == m.cols and not isinstance(m, SymmetricMatrix)
                  and sp.ask(sp.Q.symmetric(m), given)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..assumptions import facts, symmetric_transposes
 from ..functions import OneHot
 from ..simplify import add, mul, transpose
 from .network import Network, augment, augment_products, without_intercept
@@ -39,9 +40,10 @@ class Backprop:
     one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
     """
 
-    def __init__(self, network: Network, layout="denominator"):
+    def __init__(self, network: Network, layout="denominator", assumptions=None):
         self.network = network
         self.layout = layout
+        self.assumptions = facts(assumptions)
         self.forward = network.forward_bindings()
         self.loss = network.L
         self.parameters = network.parameters
@@ -49,6 +51,8 @@ class Backprop:
         self.output = network.output
         self._derive()
         self._local_jacobians()
+        if self.assumptions:
+            self._symmetric()
         self._full = None
         self._derivation = None
         self._evaluators = {}
@@ -88,6 +92,15 @@ class Backprop:
         self.backward = backward
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
+
+    def _symmetric(self):
+        """W for Wᵀ where the assumptions make a square weight symmetric, as ``diff`` writes it."""
+        def sym(e):
+            return symmetric_transposes(e, sp.Tuple(*self.parameters), self.assumptions)
+        self.backward = [(s, sym(e)) for s, e in self.backward]
+        self.deltas = {k: sym(d) for k, d in self.deltas.items()}
+        self.gradients = {p: sym(g) for p, g in self.gradients.items()}
+        self.input_gradient = sym(self.input_gradient)
 
     @staticmethod
     def _effective_weight(stage):
@@ -195,14 +208,14 @@ class Backprop:
         if self._derivation is None:
             from .derive import network_derivation
             self._derivation = network_derivation(self)
+            self._derivation.assumptions = self.assumptions
         return self._derivation
 
     # ------------------------------------------------------------------ NumPy
 
-    @staticmethod
-    def _compile(exprs, args, name):
+    def _compile(self, exprs, args, name):
         from ..numeric.lambdify import lambdify
-        return lambdify(args, exprs, name)
+        return lambdify(args, exprs, name, assumptions=self.assumptions)
 
     def _arrays(self, params):
         names = [p.name for p in self.parameters]

@@ -223,12 +223,18 @@ class Network:
         out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
         return out
 
-    def backprop(self, layout="denominator"):
-        """Derive the gradients of the loss by the δ recursion, in ``layout``."""
+    def backprop(self, layout="denominator", assumptions=None):
+        """Derive the gradients of the loss by the δ recursion, in ``layout``.
+
+        ``assumptions``: SymPy ``Q`` predicates about the network's symbols, as for ``diff`` (and
+        those of ``sp.assuming``): a square weight declared symmetric, ``Q.symmetric(W2)``, is
+        written W2 for W2ᵀ, its values are checked in the generated code and drawn symmetric by
+        ``derivation.check()``.
+        """
         from .backprop import Backprop
         if layout not in LAYOUTS:
             raise LayoutError(f"layout is 'denominator' or 'numerator', not {layout!r}")
-        return Backprop(self, layout)
+        return Backprop(self, layout, assumptions)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)

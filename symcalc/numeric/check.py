@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from ..assumptions import draw, given as assuming
 from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
 from .codegen import describe
@@ -224,8 +225,9 @@ def one_hot(rows, cols, axis, rng):
     return v
 
 
-def draw_values(symbols, sizes, rng, expr=None):
-    """Random values for ``symbols`` at ``sizes`` that respect the domain of ``expr``.
+def draw_values(symbols, sizes, rng, expr=None, facts=()):
+    """Random values for ``symbols`` at ``sizes`` that respect the domain of ``expr`` and the
+    assumptions ``facts`` (``symcalc.assumptions``: symmetric, positive definite, positive, ...).
 
     Inverted matrices and determinants: well conditioned with a positive determinant (symmetric
     positive definite when declared symmetric, otherwise deliberately not symmetric); arguments of
@@ -260,7 +262,7 @@ def draw_values(symbols, sizes, rng, expr=None):
         if isinstance(s, SymmetricMatrix) and s not in inverted:
             v = (v + v.T) / 2
         values[s] = v
-    return values
+    return draw(symbols, values, rng, facts)
 
 
 # --------------------------------------------------------------------------- the check
@@ -337,7 +339,7 @@ def _needs_concrete(expr, wrt, vec):
 
 
 def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, derivative=None,
-          eps=1e-6, tol=1e-5, attempts=20):
+          eps=1e-6, tol=1e-5, attempts=20, assumptions=None):
     """Compare ``symcalc.diff(expr, wrt, layout, vec)`` with central finite differences.
 
     ``sizes`` maps size symbols (or their names) to integers (default: distinct random sizes 2..5);
@@ -345,8 +347,15 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
     of symcalc's result (a claim). Draws whose values leave the domain (a singular inverse, a
     non-finite value) are redrawn, up to ``attempts`` times. Returns a ``CheckReport``; it is ok
     when the largest difference, relative to the largest entry of the finite-difference
-    derivative (or absolute below 1), is at most ``tol``.
+    derivative (or absolute below 1), is at most ``tol``. ``assumptions`` (SymPy ``Q`` predicates,
+    as for ``diff``; those of ``sp.assuming`` hold too) are used by the derivative and satisfied by
+    the values drawn.
     """
+    with assuming(assumptions) as fs:
+        return _check(expr, wrt, layout, sizes, seed, vec, derivative, eps, tol, attempts, fs)
+
+
+def _check(expr, wrt, layout, sizes, seed, vec, derivative, eps, tol, attempts, fs):
     if layout not in LAYOUTS:
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
     expr, wrt = sp.sympify(expr), sp.sympify(wrt)
@@ -373,7 +382,7 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
     last = "no draw succeeded"
     for _ in range(attempts):
         S = dict(given) if sizes is not None else draw_sizes(syms, rng)
-        report = _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol)
+        report = _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol, fs)
         if isinstance(report, CheckReport):
             return report
         last = report
@@ -381,7 +390,7 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
                        f"attempts: {last}")
 
 
-def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
+def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol, fs=()):
     """One draw: a CheckReport, or a string saying why the draw is outside the domain."""
     if symbolic is None:
         from ..diff import diff
@@ -390,7 +399,7 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     else:
         e, w, D = expr, wrt, symbolic
     args = _free(e, w, D)
-    values = draw_values(args, S, rng, e)
+    values = draw_values(args, S, rng, e, fs)
     for a in _inverted_args(e):
         try:
             A = lambdify(args, a, structure=False)(*[values[s] for s in args])

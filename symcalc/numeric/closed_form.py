@@ -26,7 +26,8 @@ from sympy.multipledispatch import Dispatcher
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
-from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves, show
+from ..assumptions import as_boolean, declared, facts
+from .verify import Sampler, compile_at, concrete, leaves, show
 
 __all__ = ["ClosedForm", "ClosedFormCheck", "Condition", "check_closed_form", "positive_semidefinite",
            "solve_stationary"]
@@ -286,10 +287,9 @@ def _definite(E, fs, given):
     if isinstance(E, sp.ZeroMatrix):
         return "psd"
     if isinstance(E, sp.MatrixSymbol):
-        if E in {f.arguments[0] for f in fs if f.function == sp.Q.positive_definite} or \
-                sp.ask(sp.Q.positive_definite(E), given):
+        if E in declared(fs, "positive_definite") or sp.ask(sp.Q.positive_definite(E), given):
             return "pd"
-        if E in {f.arguments[0] for f in fs if f.function.name == "positive_semidefinite"}:
+        if E in declared(fs, "positive_semidefinite"):
             return "psd"
         return None
     if isinstance(E, sp.Inverse):

@@ -22,6 +22,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.array import NDimArray
 from sympy.tensor.indexed import Indexed, IndexedBase
 
+from ..assumptions import as_boolean, facts, structure
 from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
@@ -110,28 +111,6 @@ class Verdict:
     __repr__ = __str__
 
 
-# --------------------------------------------------------------------------- assumptions
-
-def facts(assumptions):
-    """The conjuncts of ``assumptions`` (a SymPy boolean such as ``Q.symmetric(A)``, or a list)."""
-    if assumptions is None or assumptions is True:
-        return ()
-    if isinstance(assumptions, (list, tuple, set, frozenset)):
-        return tuple(itertools.chain.from_iterable(facts(a) for a in assumptions))
-    return tuple(sp.And.make_args(assumptions))
-
-
-def as_boolean(assumptions):
-    """The assumptions as one SymPy boolean, as ``sympy.ask`` and the engine take them."""
-    fs = facts(assumptions)
-    return sp.And(*fs) if fs else True
-
-
-def _declared(fs, predicate_name):
-    return {f.arguments[0] for f in fs
-            if isinstance(f, sp.assumptions.AppliedPredicate) and f.function.name == predicate_name}
-
-
 # --------------------------------------------------------------------------- random sizes and values
 
 def leaves(*exprs, exclude=()):
@@ -160,12 +139,10 @@ class Sampler:
         self.sizes = size_symbols(*self.exprs, *self.symbols)
         self.rng = np.random.default_rng(seed)
         self._seen = {}                      # size symbol -> values drawn so far
-        fs = facts(assumptions)
-        self.symmetric = _declared(fs, "symmetric") | {s for s in self.symbols
-                                                         if isinstance(s, SymmetricMatrix)}
-        self.pd = _declared(fs, "positive_definite")
-        self.psd = _declared(fs, "positive_semidefinite")
-        self.positive = _declared(fs, "positive") | _declared(fs, "nonnegative")
+        self.facts = fs = facts(assumptions)
+        self.structure = {s: structure(s, fs) for s in self.symbols}
+        self.symmetric = {s for s in self.symbols if isinstance(s, SymmetricMatrix)
+                          or self.structure[s].symmetric}
 
     def draw_sizes(self, tries=20):
         """Distinct sizes, each (where possible) different from its values in earlier draws, so
@@ -184,21 +161,17 @@ class Sampler:
         return best
 
     def draw_values(self, sizes, symmetric=(), positive=False):
+        """Values at ``sizes`` that satisfy the assumptions; ``positive`` makes every other value
+        positive, ``symmetric`` names more matrices to make symmetric (to ask whether a claim holds
+        only for symmetric ones)."""
         rng = self.rng
         values = draw_values(self.symbols, sizes, rng, _domain_expr(self.exprs))
         for s in self.symbols:
             v = values[s]
-            if not isinstance(s, sp.MatrixSymbol):
-                if positive or s in self.positive:
-                    values[s] = float(rng.uniform(0.5, 1.5))
-                continue
             if positive and not isinstance(s, OneHot):
-                v = np.abs(v) + 0.1
-            r, c = v.shape
-            if r == c and (s in self.pd or s in self.psd):
-                B = rng.normal(size=(r, r))
-                v = B @ B.T / r + (np.eye(r) if s in self.pd else 0)
-            if r == c and (s in self.symmetric or s in symmetric):
+                v = float(rng.uniform(0.5, 1.5)) if not isinstance(s, sp.MatrixSymbol) else np.abs(v) + 0.1
+            v = self.structure[s].impose(v, rng)
+            if s in symmetric:
                 v = (v + v.T) / 2
             values[s] = v
         return values
