@@ -26,10 +26,6 @@ class _ScalarFunction(sp.Function):
     latex_name = ""
     numpy_template = ""
 
-    def _sympystr(self, printer):
-        args = ", ".join(printer._print(a) for a in self.args)
-        return f"{self.display_name}({args})"
-
     @property
     def display_name(self):
         return type(self).__name__.lower()
@@ -251,9 +247,6 @@ class _MatrixNode(MatrixExpr):
     @property
     def arg(self):
         return self.args[0]
-
-    def _sympystr(self, printer):
-        return f"{self.display_name}({printer._print(self.arg)})"
 
     def _indices(self):
         i, j = sp.Dummy("i", integer=True), sp.Dummy("j", integer=True)

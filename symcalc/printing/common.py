@@ -112,6 +112,16 @@ class MatrixPrinting:
     def _init_binding(self):
         self._bound = {}  # Lambda variable -> the matrix it stands for
 
+    def _print_by_class(self, expr, **kwargs):
+        """The first ``_print_<Class>`` of ``expr``'s classes: what ``Printer._print`` does after
+        the printing protocol, for symcalc's classes, whose protocol methods (``protocol.py``)
+        serve SymPy's own printers and hand symcalc's printers back here."""
+        for cls in type(expr).__mro__:
+            method = getattr(self, "_print_" + cls.__name__, None)
+            if method is not None:
+                return method(expr, **kwargs)
+        return self.emptyPrinter(expr)
+
     def _paren(self, s: str) -> str:
         return "(%s)" % s
 

@@ -31,12 +31,6 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         self._hpow = ".^" if ascii_only else "^∘"
         self._kron = " kron " if ascii_only else " ⊗ "
 
-    def _print(self, expr, **kwargs):
-        # sum(a) and mean(a) of a 1 x 1 a are a (their own _sympystr would win over a _print_ method)
-        if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
-            return self._print_11_unary(expr)
-        return super()._print(expr, **kwargs)
-
     def _call(self, name, *args):
         return "%s(%s)" % (name, ", ".join(self._print(a) for a in args))
 
@@ -206,6 +200,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         if is_11(expr.args[0]):
             return self._print_11_unary(expr)
         return self._call("diag", expr.args[0])
+
+    def _print__MatrixNode(self, expr):
+        """sum(Z), norm2(x), softmax(z): the command line's words; sum and mean of a 1 x 1 a are a."""
+        if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
+            return self._print_11_unary(expr)
+        return self._call(expr.display_name, expr.arg)
 
     def _print_BlockMatrix(self, expr):
         """[1; x] and [1, X]: blocks on one line, MATLAB-style (rows by ";")."""
