@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="\n\n".join(EXAMPLES[k].replace("examples:", f"{k}:") for k in EXAMPLES)
         + "\n\n" + GRAMMAR)
     parser.add_argument("--version", action="version", version=f"symcalc {_version()}")
+    parser.add_argument("--ascii", action="store_true",
+                        help="ASCII output only (.T, .*, delta; chosen by itself when standard "
+                             "output cannot encode Unicode, e.g. PYTHONIOENCODING=cp1252)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -137,15 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version():
-    try:
-        from importlib.metadata import version
-        return version("symcalc")
-    except Exception:  # noqa: BLE001 - not installed: the version is unknown, not an error
-        return "unknown"
+    from . import __version__
+    return __version__
 
 
 def _expression_options(p):
-    p.add_argument("expr", help="the expression, e.g. \"(y - X*theta).T*(y - X*theta)\"")
+    p.add_argument("expr", help="the expression, e.g. \"(y - X*theta).T*(y - X*theta)\"; - reads it "
+                                "from standard input")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=ROWS,COLS",
                    help="declare a matrix (X=n,d) or a column vector (x=n); repeatable")
     p.add_argument("--scalar", action="append", default=[], metavar="NAME",
@@ -172,6 +173,20 @@ def _output_options(p):
 
 # ---------------------------------------------------------------------- shared pieces
 
+def _text_argument(value):
+    """An expression (or layer list) argument; ``-`` reads it from standard input, once."""
+    from .errors import ParseError
+    if value != "-":
+        return value
+    if getattr(_text_argument, "used", False):
+        raise ParseError("two arguments are -, but standard input is read once; give one of them as text")
+    _text_argument.used = True
+    text = sys.stdin.read().strip()
+    if not text:
+        raise ParseError("- reads the expression from standard input, which is empty")
+    return text
+
+
 def _names(values):
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
@@ -194,7 +209,7 @@ class Problem:
         positive = _names(args.positive)
         self.space = declare(shapes, _names(args.scalar), _names(args.symmetric), _names(args.onehot),
                              positive)
-        self.expr = self.parse(args.expr)
+        self.expr = self.parse(_text_argument(args.expr))
         self.wrt = self.symbol(args.wrt, "--wrt")
         self.assumptions = [sp.Q.positive(self.space[n]) for n in positive] or None
         self.notation = None
@@ -228,7 +243,7 @@ def _emit(args, content):
     """Print ``content``, or write it to ``--out``."""
     if getattr(args, "out", None):
         path = Path(args.out)
-        path.write_text(content if content.endswith("\n") else content + "\n")
+        path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")
         print(f"wrote {path}")
     else:
         print(content)
@@ -249,10 +264,10 @@ def _write_derivation(args, d, extra=""):
             path = Path(args.out) if args.out else Path(tmp) / "derivation.tex"
             d.write_tex(path, standalone=True)
             if extra:
-                with path.open("a") as f:
+                with path.open("a", encoding="utf-8") as f:
                     f.write(extra + "\n")
             if not args.out:
-                print(path.read_text(), end="")
+                print(path.read_text(encoding="utf-8"), end="")
                 return
         print(f"wrote {path}")
         if args.pdf:
@@ -387,7 +402,7 @@ def run_net(args):
 
     if args.loss.lower() not in LOSSES:
         raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES))
-    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch)
+    net = nn.Network(parse_layers(_text_argument(args.layers)), loss=args.loss.lower(), batch=args.batch)
     bp = net.backprop(layout=args.layout)
     d = bp.derivation
     extra, status = "", EXIT_OK
@@ -403,7 +418,7 @@ def run_verify(args):
     from .numeric.verify import verify
 
     p = Problem(args)
-    claim = p.parse(args.claim)
+    claim = p.parse(_text_argument(args.claim))
     verdict = verify(claim, p.expr, p.wrt, layout=args.layout, assumptions=p.assumptions)
     print(verdict)
     if verdict.ok:
@@ -786,11 +801,11 @@ def build_notes(out: Path, pdf=True, check=True) -> int:
                   + (", checked" if check else "") + f" ({time.perf_counter() - start:.1f} s)",
                   flush=True)
         path = out / f"{number:02d}-{chapter.slug}.tex"
-        path.write_text(standalone(chapter.latex(r"\section*"), title=None))
+        path.write_text(standalone(chapter.latex(r"\section*"), title=None), encoding="utf-8")
         written.append(path)
         sections.append(chapter.latex())
     booklet = out / "symcalc-notes.tex"
-    booklet.write_text(standalone(PREFACE + "\n\n" + "\n\n\\clearpage\n".join(sections)))
+    booklet.write_text(standalone(PREFACE + "\n\n" + "\n\n\\clearpage\n".join(sections)), encoding="utf-8")
     written.append(booklet)
     print(f"wrote {len(written)} .tex files ({count} derivations) to {out}/: "
           + ", ".join(p.name for p in written))
@@ -815,9 +830,90 @@ def _one_line(err):
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+#: Unicode the output uses, in ASCII (longest first): operators as ``text(ascii=True)`` writes them
+_ASCII = [("^∘", ".^"), (" ⊙ ", " .* "), ("⊙", ".*"), (" ⊘ ", " ./ "), ("⊘", "./"), (" ⊗ ", " kron "),
+          ("ᵀ", "^T"), ("⁻¹", "^-1"), ("∂", "d"), ("δ", "delta"), ("Δ", "Delta"), ("θ", "theta"),
+          ("σ", "sigma"), ("λ", "lambda"), ("α", "alpha"), ("β", "beta"), ("μ", "mu"), ("ε", "eps"),
+          ("Σ", "sum"), ("∑", "sum"), ("·", "*"), ("×", "x"), ("−", "-"), ("≠", "!="), ("≤", "<="),
+          ("≥", ">="), ("→", "->"), ("⇒", "=>"), ("∈", "in"), ("‖", "||"), ("²", "^2"), ("₂", "2"),
+          ("𝟙", "1"), ("′", "'"), ("≜", ":="), ("∘", "o"), ("…", "..."), ("—", "--"), ("–", "-"),
+          ("ₖ", "_k"), ("ᵢ", "_i"), ("ⱼ", "_j"), ("ŷ", "yhat"), ("✓", "ok"), ("✗", "x")]
+
+
+def ascii_text(s: str) -> str:
+    """``s`` in ASCII: symcalc's operators and Greek letters spelt out, accents dropped."""
+    if s.isascii():
+        return s
+    for uni, plain in _ASCII:
+        s = s.replace(uni, plain)
+    import unicodedata
+    return "".join(c if c.isascii() else (unicodedata.normalize("NFKD", c).encode("ascii", "ignore")
+                                          .decode() or "?") for c in s)
+
+
+class _AsciiStream:
+    """A text stream that writes ``ascii_text`` of everything to the one it wraps."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, s):
+        return self.stream.write(ascii_text(s))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _unicode_ok(stream) -> bool:
+    """Whether ``stream`` can take symcalc's Unicode (a stream with no encoding, such as a
+    StringIO, takes any text)."""
+    encoding = getattr(stream, "encoding", None)
+    if encoding is None:
+        return True
+    try:
+        "δ⊙ᵀ∂‖σθ∘".encode(encoding)
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+#: The library's Python words, as the command line says them
+_CLI_WORDS = [
+    (re.compile(r"sc\.diff\((?:\.\.\., )?vec=True\)|sc\.diff with vec=True"), "symcalc derive --vec"),
+    (re.compile(r"\bvec=True\b"), "--vec"),
+    (re.compile(r"\blayout=['\"](numerator|denominator)['\"]"), r"--layout \1"),
+    (re.compile(r"\b(?:sp\.)?Q\.symmetric\((\w+)\)"), r"--symmetric \1"),
+    (re.compile(r"\b(?:sp\.)?Q\.positive\((\w+)\)"), r"--positive \1"),
+    (re.compile(r"\bsc\.SymmetricMatrix\b|\bSymmetricMatrix\b"), "--symmetric"),
+    (re.compile(r"\bsc\.OneHot\b|\bOneHot\b"), "--onehot"),
+    (re.compile(r"\bsc\.(\w+)\("), r"\1("),
+    (re.compile(r",? or Z\.applyfunc\(f\)"), ""),
+]
+
+
+def cli_words(message: str) -> str:
+    """An error message of the library in the command line's words (``--vec``, not ``vec=True``)."""
+    for pattern, words in _CLI_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    if args.ascii or not _unicode_ok(sys.stdout):
+        sys.stdout = _AsciiStream(sys.stdout)
+    if args.ascii or not _unicode_ok(sys.stderr):
+        sys.stderr = _AsciiStream(sys.stderr)
+    try:
+        return _main(parser, args)
+    finally:
+        sys.stdout, sys.stderr = streams
+        _text_argument.used = False
+
+
+def _main(parser, args) -> int:
     prog = f"symcalc {args.command}"
     if getattr(args, "pdf", False) and not (args.standalone and args.out):
         parser.error(f"{args.command} --pdf compiles a document: give --standalone --out FILE.tex too")
@@ -834,7 +930,7 @@ def main(argv=None) -> int:
         from .errors import SymcalcError
         kind = "error" if isinstance(err, (SymcalcError, OSError)) else \
             f"internal error ({type(err).__name__}; rerun with SYMCALC_DEBUG=1 and report it)"
-        print(f"{prog}: {kind}: {_one_line(err)}", file=sys.stderr)
+        print(f"{prog}: {kind}: {cli_words(_one_line(err))}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -141,10 +141,15 @@ class ComputationGraph:
     # ------------------------------------------------------------------ LaTeX
 
     def definition_latex(self):
-        """The user's function as a definition line: latexify-py for a function on disk."""
+        """The user's function as a definition line: latexify-py for a function on disk where it is
+        installed (it is not on Python 3.14 and later), else SymPy's LaTeX of the expression."""
         if self.function is not None:
-            import latexify
-            return str(latexify.get_latex(self.function))
+            try:
+                import latexify
+            except ImportError:
+                pass
+            else:
+                return str(latexify.get_latex(self.function))
         args = ", ".join(sp.latex(x) for x in self.inputs)
         return rf"{self.name}({args}) = {sp.latex(self.expression())}"
 
