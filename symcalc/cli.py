@@ -49,7 +49,7 @@ exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
   symcalc solve "norm2(y - X*w) + lam*norm2(w)" --shape X=n,d --shape y=n --shape w=d \\
       --positive lam --wrt w --format latex""",
     "notes": """examples:
-  symcalc notes                   (writes notes/symcalc-notes.tex, one .tex per derivation, and the PDF)
+  symcalc notes                   (notes/symcalc-notes.md, .html, .tex, one .tex per chapter, the PDF)
   symcalc notes --out booklet --no-pdf""",
     "demo": """examples:
   symcalc demo""",
@@ -130,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     _expression_options(solve)
     _output_options(solve)
 
-    notes = command("notes", "build the booklet of derivations (.tex files and a PDF)", run_notes)
+    notes = command("notes", "build the booklet of derivations (Markdown, HTML, .tex and a PDF)",
+                    run_notes)
     notes.add_argument("--out", default="notes", metavar="DIR", help="output folder (default: notes)")
-    notes.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
+    notes.add_argument("--no-pdf", action="store_true",
+                       help="do not compile the PDF (Markdown, HTML and .tex only)")
     notes.add_argument("--no-check", action="store_true", help="skip the numeric check of the steps")
 
     command("demo", "the least-squares gradient and its numeric check", run_demo)
@@ -562,6 +564,58 @@ class Chapter:
         return "\n\n".join(parts)
 
 
+    def markdown(self, figures=False) -> str:
+        """The chapter in Markdown (math for KaTeX and MathJax); ``figures`` puts each computation
+        graph in as one line of HTML (for the HTML booklet)."""
+        parts = [f"## {self.title}", _markdown(self.intro)]
+        for d in self.derivations:
+            if len(self.derivations) > 1:
+                parts.append(f"### {d.layout.capitalize()} layout")
+            if figures and d is self.derivations[0]:
+                parts.append(_graph_html(d))
+            parts.append(d.markdown(_markdown_notation(d)))
+        if self.extra:
+            parts.append(_markdown(self.extra))
+        if self.checks:
+            parts.append("**Checked numerically.**\n\n" + "\n".join(f"- {c}" for c in self.checks))
+        return "\n\n".join(p for p in parts if p)
+
+
+def _markdown_notation(d):
+    from .printing import Notation
+    return (d.notation or Notation()).for_markdown()
+
+
+def _graph_html(d):
+    """The derivation's computation graph as HTML (boxes and SVG), or "" when there is none."""
+    from .printing.html import graph_html
+    source = d.graph if d.graph is not None else d.expr
+    if source is None:
+        return ""
+    params = d.parameters or ((d.wrt,) if d.wrt is not None else ())
+    try:
+        return graph_html(source, parameters=params, notation=_markdown_notation(d),
+                          output=d._output_name() if d.graph is None else None)
+    except (ValueError, TypeError, AttributeError):
+        return ""
+
+
+_TEX_MARKDOWN = [
+    (re.compile(r"\\subsection\*?\{([^}]*)\}"), r"### \1"),
+    (re.compile(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", re.S),
+     lambda m: "\n$$\n\\begin{aligned}%s\\end{aligned}\n$$\n" % m.group(1)),
+    (re.compile(r"\\emph\{([^}]*)\}"), r"*\1*"),
+    (re.compile(r"\\textbf\{([^}]*)\}"), r"**\1**"),
+]
+
+
+def _markdown(tex: str) -> str:
+    """The booklet's LaTeX prose (sections, align*, emphasis, $...$ math) as Markdown."""
+    for pattern, repl in _TEX_MARKDOWN:
+        tex = pattern.sub(repl, tex)
+    return tex.strip()
+
+
 def _graph(d):
     """The computation graph, or "" when the printer cannot draw it (the derivation stands alone)."""
     try:
@@ -784,12 +838,29 @@ transposes of each other.
 \tableofcontents"""
 
 
+PREFACE_MARKDOWN = """# symcalc: derivations for lecture notes
+
+Every derivation below was produced by symcalc from the model's definition and checked
+numerically; the list after each one says how. Vectors are bold lowercase, matrices bold
+uppercase. *Denominator layout* lays a derivative out by its denominator: a gradient has the
+shape of its variable and the chain rule multiplies local derivatives from the input to the
+output. *Numerator layout* is the Jacobian convention: the derivative of an $m$-vector by an
+$n$-vector is $m \\times n$ and the chain rule runs from the output to the input. The two are
+transposes of each other."""
+
+
+def _contents(chapters) -> str:
+    return "**Contents.**\n\n" + "\n".join(f"- {c.title}" for c in chapters)
+
+
 def build_notes(out: Path, pdf=True, check=True) -> int:
-    """Write the booklet's chapters (one standalone .tex each) and the whole booklet; compile it."""
+    """Write the booklet: Markdown, a self-contained HTML page (MathML, offline), one standalone
+    .tex per chapter and the whole booklet's .tex; compile the PDF when TeX is there."""
     from .printing import compile_pdf, have_latex, standalone
+    from .printing.html import markdown_html, page
 
     out.mkdir(parents=True, exist_ok=True)
-    sections, written = [], []
+    sections, written, chapters = [], [], []
     count = 0
     for number, make in enumerate(CHAPTERS, start=1):
         start = time.perf_counter()
@@ -804,6 +875,14 @@ def build_notes(out: Path, pdf=True, check=True) -> int:
         path.write_text(standalone(chapter.latex(r"\section*"), title=None), encoding="utf-8")
         written.append(path)
         sections.append(chapter.latex())
+        chapters.append(chapter)
+    head = [PREFACE_MARKDOWN, _contents(chapters)]
+    markdown = out / "symcalc-notes.md"
+    markdown.write_text("\n\n".join(head + [c.markdown() for c in chapters]) + "\n", encoding="utf-8")
+    html = out / "symcalc-notes.html"
+    body = markdown_html("\n\n".join(head + [c.markdown(figures=True) for c in chapters]))
+    html.write_text(page("symcalc: derivations for lecture notes", body), encoding="utf-8")
+    print(f"wrote {markdown} and {html} (open it in a browser; it needs no internet)")
     booklet = out / "symcalc-notes.tex"
     booklet.write_text(standalone(PREFACE + "\n\n" + "\n\n\\clearpage\n".join(sections)), encoding="utf-8")
     written.append(booklet)
@@ -812,8 +891,9 @@ def build_notes(out: Path, pdf=True, check=True) -> int:
     if not pdf:
         return EXIT_OK
     if not have_latex():
-        print("latexmk/pdflatex not found, so no PDF; on Debian or Ubuntu: apt-get install -y "
-              "--no-install-recommends texlive-latex-base texlive-latex-recommended latexmk")
+        print("no TeX (latexmk/pdflatex), so no PDF: TeX adds the typeset booklet for printing, "
+              "compiled from the .tex chapters you can \\input into your notes; on Debian or Ubuntu: "
+              "apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended latexmk")
         return EXIT_OK
     print(f"compiling {booklet} with latexmk ...", flush=True)
     pdf = compile_pdf(booklet)

@@ -26,7 +26,8 @@ body { font-family: "DejaVu Serif", Georgia, serif; max-width: 60rem; margin: 2r
        padding: 0 1rem; line-height: 1.5; color: #222; }
 h1, h2, h3 { font-family: "DejaVu Sans", Helvetica, sans-serif; }
 math[display="block"] { margin: 0.8em 0; overflow-x: auto; max-width: 100%; }
-mtd { padding: 0.15em 0.4em; }
+mtd { padding: 0.15em 0.2em; }
+mtable mtr mtd:nth-child(4n+1) { padding-left: 1.2em; }
 .symcalc table { border-collapse: collapse; margin: 0.4em 0; }
 .symcalc td, .symcalc th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left;
                            vertical-align: top; }
@@ -46,8 +47,10 @@ _FILL = {"blue!12": "#e0eaff", "green!15": "#d9f2dc", "orange!20": "#ffe6cc", "w
 # ---------------------------------------------------------------------- math and text
 
 def math(tex: str, display: bool = False) -> str:
-    """MathML for LaTeX math (``display`` for a block)."""
-    return convert(tex.strip(), display="block" if display else "inline")
+    """MathML for LaTeX math (``display`` for a block); ``aligned`` rows become a table, as
+    latex2mathml does for ``align*``."""
+    tex = re.sub(r"\\(begin|end)\{aligned\}", r"\\\1{align*}", tex.strip())
+    return convert(tex, display="block" if display else "inline")
 
 
 def text_html(s: str) -> str:

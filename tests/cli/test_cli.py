@@ -1,4 +1,5 @@
 """The command line as a user runs it: every subcommand, every documented error, injection payloads."""
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,27 @@ def test_notes_tex_only(tmp_path):
     for words in ("Least squares", "Ridge", "Logistic regression", "both layouts", "Softmax",
                   "1-2-3-1", "0.7739", "-0.2261"):
         assert words in booklet
+
+
+def test_notes_without_tex_writes_markdown_and_an_offline_html_booklet(tmp_path):
+    """No latexmk on PATH: the Markdown and HTML booklets, and one line on what TeX would add."""
+    import os
+    env = {"PATH": os.path.dirname(sys.executable)}  # python only: no latexmk, no pdflatex
+    r = run_env("notes", "--out", "book", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode("utf-8").splitlines()
+    tex_line = [line for line in out if line.startswith("no TeX")]
+    assert len(tex_line) == 1 and "TeX adds" in tex_line[0] and "apt-get install" in tex_line[0]
+    book = tmp_path / "book"
+    assert not (book / "symcalc-notes.pdf").exists()
+    md = (book / "symcalc-notes.md").read_text(encoding="utf-8")
+    assert md.startswith("# symcalc") and "$$\n\\begin{aligned}" in md and "\\mathbb{1}" not in md
+    html = (book / "symcalc-notes.html").read_text(encoding="utf-8")
+    assert html.count("<math") > 100 and "<mtable" in html and 'class="graph"' in html
+    assert not re.search(r"(src|href)=\"?(https?:)?//", html), "the booklet loads nothing from the internet"
+    assert "<script" not in html
+    for words in ("Least squares", "Ridge", "1-2-3-1", "0.7739", "Checked numerically"):
+        assert words in html and words in md
 
 
 @pytest.mark.latex
