@@ -278,16 +278,17 @@ class Derivation:
         return "\n\n".join(parts) + "\n"
 
     def _repr_latex_(self):
-        """One ``aligned`` block for Jupyter (MathJax or KaTeX) and nbconvert's LaTeX: words in
-        ``\text{}`` with their math outside it, no macro those renderers lack."""
+        """For Jupyter (MathJax or KaTeX) and nbconvert's LaTeX: the title and the layout as text
+        with ``$...$`` math, then one ``aligned`` display per section (a page can break between
+        them); words in ``\text{}`` keep their math outside it; no macro those renderers lack."""
         notation = self._notation(None)
         notation = notation.for_markdown() if notation is not None else _markdown_notation()
-        rows = [math_text(_layout_sentence(self.layout))]
+        parts = [self._title_tex(notation), _layout_sentence(self.layout)]
         for section, steps in self._sections():
-            if section:
-                rows.append(math_text(tex_text(section), r"\textbf"))
+            rows = [math_text(tex_text(section), r"\textbf")] if section else []
             rows.extend(self._rows(steps, notation))
-        return "$$\\begin{aligned}\n%s\n\\end{aligned}$$" % " \\\\\n".join(rows)
+            parts.append("$$\\begin{aligned}\n%s\n\\end{aligned}$$" % " \\\\\n".join(rows))
+        return "\n\n".join(parts)
 
     def _repr_markdown_(self):
         notation = self._notation(None)

@@ -21,15 +21,19 @@ from latex2mathml.converter import convert
 _INLINE = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 
-STYLE = """
+#: the booklet page's own style; STYLE is what the tables and graphs need anywhere
+PAGE_STYLE = """
 body { font-family: "DejaVu Serif", Georgia, serif; max-width: 60rem; margin: 2rem auto;
        padding: 0 1rem; line-height: 1.5; color: #222; }
 h1, h2, h3 { font-family: "DejaVu Sans", Helvetica, sans-serif; }
+"""
+
+STYLE = """
 math[display="block"] { margin: 0.8em 0; overflow-x: auto; max-width: 100%; }
 mtd { padding: 0.15em 0.2em; }
 mtable mtr mtd:nth-child(4n+1) { padding-left: 1.2em; }
 .symcalc table { border-collapse: collapse; margin: 0.4em 0; }
-.symcalc td, .symcalc th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left;
+.symcalc td, .symcalc th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left !important;
                            vertical-align: top; }
 .symcalc .ok { color: #17702a; font-weight: bold; }
 .symcalc .bad { color: #b00020; font-weight: bold; }
@@ -126,7 +130,7 @@ def page(title: str, body: str) -> str:
     """A complete HTML document: UTF-8, the style inline, nothing loaded from elsewhere."""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
+            f"<title>{html.escape(title)}</title>\n<style>{PAGE_STYLE}{STYLE}</style>\n</head>\n"
             f"<body class=\"symcalc\">\n{body}\n</body>\n</html>\n")
 
 
@@ -165,7 +169,7 @@ def graph_html(expr, parameters=(), notation=None, output=None, scale: float = 1
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="30" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/>'
            '</marker></defs>%s</svg>' % (w, h, "".join(lines)))
-    return ('<figure class="graph" style="width:%.0fpx;height:%.0fpx">%s%s</figure>'
+    return ('<figure class="graph" style="position:relative;width:%.0fpx;height:%.0fpx">%s%s</figure>'
             % (w, h, svg, "".join(boxes)))
 
 
@@ -182,7 +186,7 @@ def _table(rows) -> str:
 
 
 def _wrap(body: str) -> str:
-    return '<div class="symcalc"><style>%s</style>%s</div>' % (STYLE.split(".graph")[0], body)
+    return '<div class="symcalc"><style>%s</style>%s</div>' % (STYLE, body)
 
 
 def _code(s) -> str:
