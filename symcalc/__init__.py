@@ -1,6 +1,6 @@
 """symcalc: symbolic matrix calculus in numerator or denominator layout, checked numerically.
 
-The public API (DESIGN.md §1), re-exported from the modules that implement it.
+The public API (see docs/api.md), re-exported from the modules that implement it.
 """
 from .derivation import Derivation, Step, derive
 from .diff import backward, diff, gradient, hessian, jacobian

@@ -57,7 +57,7 @@ def gradient(expr, wrt, assumptions=None):
 
 
 def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
-    """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form.
+    """∂expr/∂wrt in the given layout (docs/layouts.md); ``vec=True`` for the Magnus–Neudecker form.
 
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
     ``assumptions`` as for ``gradient``: ``[Q.symmetric(A)]`` gives 2Ax for xᵀAx.

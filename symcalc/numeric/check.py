@@ -2,7 +2,7 @@
 
 ``check(expr, wrt)`` picks concrete sizes (distinct, so that a transposition bug cannot hide in a
 square matrix), draws values that respect the expression's domain, evaluates ``symcalc.diff`` with
-the generated NumPy code and compares it with ``numeric_derivative`` laid out as DESIGN §2 says.
+the generated NumPy code and compares it with ``numeric_derivative`` laid out as docs/layouts.md says.
 
 The reusable pieces: ``size_symbols``, ``draw_sizes``, ``draw_values`` and ``numeric_derivative``.
 """
@@ -30,7 +30,7 @@ LAYOUTS = ("numerator", "denominator")
 # --------------------------------------------------------------------------- finite differences
 
 def numeric_derivative(f, x, layout="denominator", vec=False, eps=1e-6):
-    """Central differences of ``f`` at ``x``, laid out as DESIGN §2 (``vec``: Magnus–Neudecker).
+    """Central differences of ``f`` at ``x``, laid out as docs/layouts.md (``vec``: Magnus–Neudecker).
 
     ``x`` is a float (a scalar variable) or a 2-D array; ``f(x)`` returns a float or a 2-D array
     (a (1, 1) array counts as a scalar). Returns a float or an array:
@@ -74,7 +74,7 @@ def numeric_derivative(f, x, layout="denominator", vec=False, eps=1e-6):
 
 
 def arrange(T, y_scalar, x_scalar, layout, vec=False):
-    """Lay out T[i, j, k, l] = ∂Y_ij/∂X_kl per DESIGN §2 (the same cases as ``symcalc.diff``)."""
+    """Lay out T[i, j, k, l] = ∂Y_ij/∂X_kl per docs/layouts.md (the same cases as ``symcalc.diff``)."""
     m, n, p, q = T.shape
     num = layout == "numerator"
     if x_scalar:

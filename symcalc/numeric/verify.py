@@ -245,7 +245,7 @@ def layout_of(expr, wrt):
 
 
 def expected_shape(expr, wrt, layout, vec=False):
-    """The symbolic shape of ∂expr/∂wrt in ``layout`` (DESIGN §2, as ``check.arrange`` lays it out)."""
+    """The symbolic shape of ∂expr/∂wrt in ``layout`` (docs/layouts.md, as ``check.arrange`` lays it out)."""
     y_scalar, x_scalar = layout_of(expr, wrt)
     (m, n), (p, q) = _shape2(expr), _shape2(wrt)
     if x_scalar:

@@ -1,4 +1,4 @@
-r"""LaTeX in the notation of lecture notes (DESIGN.md §4), as a SymPy ``LatexPrinter`` subclass.
+r"""LaTeX in the notation of lecture notes (docs/latex-and-jupyter.md), as a SymPy ``LatexPrinter`` subclass.
 
 One ``_print_<Class>`` method per node; sub-parts are always printed with ``self._print`` and
 parenthesized by a small precedence ladder (``_level``), never by editing strings afterwards.
