@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 EXIT_OK, EXIT_WRONG, EXIT_ERROR, EXIT_UNVERIFIED = 0, 1, 2, 3
 
@@ -175,14 +176,17 @@ def _output_options(p):
 
 # ---------------------------------------------------------------------- shared pieces
 
+_STDIN = {"used": False}  # standard input is read by one argument of one command
+
+
 def _text_argument(value):
     """An expression (or layer list) argument; ``-`` reads it from standard input, once."""
     from .errors import ParseError
     if value != "-":
         return value
-    if getattr(_text_argument, "used", False):
+    if _STDIN["used"]:
         raise ParseError("two arguments are -, but standard input is read once; give one of them as text")
-    _text_argument.used = True
+    _STDIN["used"] = True
     text = sys.stdin.read().strip()
     if not text:
         raise ParseError("- reads the expression from standard input, which is empty")
@@ -600,7 +604,7 @@ def _graph_html(d):
         return ""
 
 
-_TEX_MARKDOWN = [
+_TEX_MARKDOWN: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\\subsection\*?\{([^}]*)\}"), r"### \1"),
     (re.compile(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", re.S),
      lambda m: "\n$$\n\\begin{aligned}%s\\end{aligned}\n$$\n" % m.group(1)),
@@ -990,7 +994,7 @@ def main(argv=None) -> int:
         return _main(parser, args)
     finally:
         sys.stdout, sys.stderr = streams
-        _text_argument.used = False
+        _STDIN["used"] = False
 
 
 def _main(parser, args) -> int:

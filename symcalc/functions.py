@@ -13,6 +13,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .errors import ShapeError
+from .hints import Expr, Reduction, Scalar
 
 #: The bound variable of every elementwise function symcalc builds.
 ELEMENT = sp.Dummy("z", real=True)
@@ -186,7 +187,7 @@ def canonical_elementwise(expr: ElementwiseApplyFunction) -> ElementwiseApplyFun
 
 
 def _lift(function, *extra):
-    def apply(Z):
+    def apply(Z: Expr) -> Expr:
         Z = sp.sympify(Z)
         if is_matrix(Z):
             return elementwise(function(ELEMENT, *extra), Z)
@@ -209,7 +210,7 @@ sin = _lift(sp.sin)
 cos = _lift(sp.cos)
 
 
-def leaky_relu(Z, alpha=sp.Rational(1, 100)):
+def leaky_relu(Z: Expr, alpha: Scalar = sp.Rational(1, 100)) -> Expr:
     """x for x > 0, αx otherwise, entry by entry."""
     return _lift(LeakyReLU, sp.sympify(alpha))(Z)
 
@@ -366,32 +367,32 @@ class Softmax(_MatrixNode):
         return sp.exp(Z[i, j]) / total
 
 
-def sum(Z):  # noqa: A001 - the public name the design asks for
+def sum(Z: Expr) -> MatrixExpr:  # noqa: A001 - the public name the design asks for
     """The sum of all entries of Z, as a 1 x 1 matrix expression."""
     return EntrySum(Z)
 
 
-def mean(Z):
+def mean(Z: Expr) -> MatrixExpr:
     """The mean of all entries of Z, as a 1 x 1 matrix expression."""
     return EntryMean(Z)
 
 
-def logsumexp(z):
+def logsumexp(z: Expr) -> MatrixExpr:
     """log Σ exp(zᵢ) of a column vector z."""
     return LogSumExp(z)
 
 
-def softmax(z):
+def softmax(z: Expr) -> MatrixExpr:
     """Softmax of a column vector; of a matrix, column by column (samples as columns)."""
     return Softmax(z)
 
 
-def norm2(x):
+def norm2(x: Expr) -> MatrixExpr:
     """The squared 2-norm ‖x‖² of a vector."""
     return SquaredNorm(x)
 
 
-def frobenius2(Z):
+def frobenius2(Z: Expr) -> MatrixExpr:
     """The squared Frobenius norm ‖Z‖_F² of a matrix."""
     return FrobeniusSquared(Z)
 
@@ -401,7 +402,7 @@ def frobenius2(Z):
 class SymmetricMatrix(sp.MatrixSymbol):
     """A square matrix symbol declared symmetric: its transpose is itself."""
 
-    def __new__(cls, name, n, m=None):
+    def __new__(cls, name: str, n: Scalar, m: Scalar | None = None) -> SymmetricMatrix:
         if m is not None and sp.sympify(m) != sp.sympify(n):
             raise ShapeError(f"a symmetric matrix is square; {name} was given {n} x {m}")
         return super().__new__(cls, name, n, n)
@@ -414,7 +415,7 @@ class OneHot(sp.MatrixSymbol):
     """A target matrix symbol declared one-hot: every column sums to one (1ᵀY = 1ᵀ), or with
     ``axis=1`` every row (Y 1 = 1, samples as rows)."""
 
-    def __new__(cls, name, n, m, axis=0):
+    def __new__(cls, name: str, n: Scalar, m: Scalar, axis: int = 0) -> OneHot:
         if int(axis) not in (0, 1):
             raise ValueError(f"axis is 0 (one-hot columns) or 1 (one-hot rows), not {axis!r}")
         return sp.Basic.__new__(cls, *sp.MatrixSymbol(name, n, m).args, sp.Integer(axis))
@@ -446,13 +447,13 @@ def _reduce(total, count, reduction):
     raise ValueError(f"reduction is 'sum' or 'mean', not {reduction!r}")
 
 
-def mse(yhat, y):
+def mse(yhat: Expr, y: Expr) -> MatrixExpr:
     """Mean squared error: the mean of (ŷ − y)² over all entries."""
     yhat, y = _same_shape(yhat, y, "mse")
     return EntryMean(sp.HadamardPower(yhat - y, 2))
 
 
-def bce(p, y, reduction="sum"):
+def bce(p: Expr, y: Expr, reduction: Reduction = "sum") -> Expr:
     """Binary cross-entropy on probabilities: −Σ [y log p + (1 − y) log(1 − p)]."""
     p, y = _same_shape(p, y, "bce")
     one = sp.OneMatrix(*p.shape)
@@ -460,7 +461,7 @@ def bce(p, y, reduction="sum"):
     return _reduce(total, p.cols, reduction)
 
 
-def cross_entropy(p, y, reduction="sum"):
+def cross_entropy(p: Expr, y: Expr, reduction: Reduction = "sum") -> Expr:
     """Categorical cross-entropy on probabilities (columns are samples): −Σ y ⊙ log p."""
     p, y = _same_shape(p, y, "cross_entropy")
     return _reduce(-EntrySum(sp.HadamardProduct(y, log(p))), p.cols, reduction)

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
+from .hints import Expr
 from .functions import OneHot, is_matrix
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
@@ -331,7 +332,7 @@ def _entrywise_simplify(e):
     return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
 
 
-def textbook(e):
+def textbook(e: Expr) -> Expr:
     """The canonical textbook form of a result: like terms collected, common factors pulled out."""
     if not is_matrix(e):
         return e

@@ -66,3 +66,40 @@ def test_the_wheel_installs_in_a_clean_environment_and_runs(tmp_path):
         r = subprocess.run([str(py), str(script)], capture_output=True, text=True, env=clean, cwd=work,
                            timeout=900)
         assert r.returncode == 0, f"{script.name}: {r.stderr[-2000:]}"
+
+
+def _public_callables():
+    import inspect
+
+    import symcalc.nn as nn
+    for module, names in ((symcalc, [*symcalc.__all__, "sum"]), (nn, nn.__all__)):
+        for name in names:
+            obj = getattr(module, name)
+            if isinstance(obj, type):
+                init = next((obj.__dict__[m] for m in ("__init__", "__new__") if m in obj.__dict__), None)
+                if init is not None and not issubclass(obj, Exception):
+                    yield f"{module.__name__}.{name}", init, False
+            elif inspect.isfunction(obj):
+                yield f"{module.__name__}.{name}", obj, True
+
+
+def test_public_signatures_are_annotated_without_any():
+    """What mypy (CI) checks the package against: every parameter and result of the public API
+    has a type, and none is Any."""
+    import inspect
+    missing, anys = [], []
+    for label, fn, needs_return in _public_callables():
+        sig = inspect.signature(fn)
+        for p in sig.parameters.values():
+            if p.name in ("self", "cls"):
+                continue
+            if p.annotation is inspect.Parameter.empty:
+                missing.append(f"{label}({p.name})")
+            elif re.search(r"\bAny\b", str(p.annotation)):
+                anys.append(f"{label}({p.name}: {p.annotation})")
+        if needs_return and sig.return_annotation is inspect.Signature.empty:
+            missing.append(f"{label} -> ?")
+        if re.search(r"\bAny\b", str(sig.return_annotation)):
+            anys.append(f"{label} -> {sig.return_annotation}")
+    assert not missing, missing
+    assert not anys, anys

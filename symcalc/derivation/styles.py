@@ -15,7 +15,13 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..assumptions import given
+from typing import TYPE_CHECKING
+
+from ..assumptions import Assumptions, given
+from ..hints import Expr, Layout, Variable
+
+if TYPE_CHECKING:  # printing is imported by its users, not by the math
+    from ..printing.notation import Notation
 from ..diff import backward, diff, split_affine
 from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
@@ -693,8 +699,9 @@ def closed_form_steps(original, expr, wrt, layout, out, gradient):
 
 # ---------------------------------------------------------------------- derive
 
-def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=None,
-           closed_form=True, assumptions=None) -> Derivation:
+def derive(expr: Expr, wrt: Variable, layout: Layout = "denominator", style: str = "chain",
+           notation: Notation | None = None, name: str | sp.Basic | None = None,
+           closed_form: bool = True, assumptions: Assumptions = None) -> Derivation:
     """A step-by-step derivation of ∂expr/∂wrt in ``layout``.
 
     style        "chain" (named intermediates, local derivatives, their product in layout order),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..assumptions import as_boolean, symmetric_transposes
+from ..assumptions import Assumptions, as_boolean, symmetric_transposes
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import is_matrix
+from ..hints import Expr, Layout, Variable
 from ..shapes import kind
 from ..simplify import textbook, transpose
 from .engine import backward, prepare
@@ -41,7 +42,7 @@ def _concrete(*exprs):
     return all(sp.sympify(s).is_Integer for e in exprs if is_matrix(e) for s in e.shape)
 
 
-def gradient(expr, wrt, assumptions=None):
+def gradient(expr: Expr, wrt: Variable, assumptions: Assumptions = None) -> Expr:
     """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``.
 
     ``assumptions``: SymPy ``Q`` predicates, a list of them, or none (those of an enclosing
@@ -56,7 +57,8 @@ def gradient(expr, wrt, assumptions=None):
     return g
 
 
-def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
+def diff(expr: Expr, wrt: Variable, layout: Layout = "denominator", vec: bool = False,
+         assumptions: Assumptions = None) -> Expr:
     """∂expr/∂wrt in the given layout (docs/layouts.md); ``vec=True`` for the Magnus–Neudecker form.
 
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
@@ -132,12 +134,14 @@ def _array(J, yshape, xshape, layout):
          for k in range(p)])
 
 
-def jacobian(f, x, layout="numerator", vec=False, assumptions=None):
+def jacobian(f: Expr, x: Variable, layout: Layout = "numerator", vec: bool = False,
+             assumptions: Assumptions = None) -> Expr:
     """The Jacobian of f by x; numerator layout (m x n for f m x 1, x n x 1) unless told otherwise."""
     return diff(f, x, layout=layout, vec=vec, assumptions=assumptions)
 
 
-def hessian(expr, wrt, wrt2=None, assumptions=None):
+def hessian(expr: Expr, wrt: Variable, wrt2: Variable | None = None,
+            assumptions: Assumptions = None) -> Expr:
     """Second derivatives of a scalar: H[i, j] = ∂²L/∂wrt_i ∂wrt2_j (vec form for matrices)."""
     assumptions = as_boolean(assumptions)
     g = gradient(expr, wrt, assumptions)

@@ -15,7 +15,10 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import shapes
-from ..assumptions import as_boolean
+from typing import Sequence
+
+from ..assumptions import Assumptions, as_boolean
+from ..hints import Expr, Variable
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
 from ..simplify import add, as_matrix11, scalar, textbook
@@ -133,7 +136,8 @@ def _conform(share, child):
     return share
 
 
-def backward(expr, wrts, seed=None, assumptions=True):
+def backward(expr: Expr, wrts: Sequence[Variable], seed: Expr | None = None,
+             assumptions: Assumptions | bool = True) -> Backward:
     """Gradients of ``expr`` with respect to each of ``wrts``.
 
     For a scalar (or 1 x 1) ``expr`` the seed is 1. For a matrix ``expr`` pass ``seed``, a matrix of

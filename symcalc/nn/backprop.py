@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..assumptions import facts, symmetric_transposes
+from ..assumptions import Assumptions, facts, symmetric_transposes
+from ..hints import Layout
 from ..functions import OneHot
 from ..simplify import add, mul, transpose
 from .network import Network, augment, augment_products, without_intercept
@@ -40,7 +41,8 @@ class Backprop:
     one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
     """
 
-    def __init__(self, network: Network, layout="denominator", assumptions=None):
+    def __init__(self, network: Network, layout: Layout = "denominator",
+                 assumptions: Assumptions = None) -> None:
         self.network = network
         self.layout = layout
         self.assumptions = facts(assumptions)
@@ -55,7 +57,7 @@ class Backprop:
             self._symmetric()
         self._full = None
         self._derivation = None
-        self._evaluators = {}
+        self._evaluators: dict = {}
 
     # ------------------------------------------------------------------ the δ recursion
 

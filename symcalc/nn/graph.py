@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from typing import Callable, Sequence
+
 from ..errors import ParseError, UnsupportedError
 from ..functions import Sigmoid
 
@@ -53,7 +55,8 @@ class BackwardRow:
 class ComputationGraph:
     """Forward and backward tables of a scalar function (see the module docstring)."""
 
-    def __init__(self, name, inputs, nodes, output, function=None):
+    def __init__(self, name: str, inputs: Sequence[sp.Symbol], nodes: Sequence[Node],
+                 output: sp.Symbol, function: Callable[..., object] | None = None) -> None:
         self.name = name
         self.inputs = list(inputs)
         self.nodes = list(nodes)
@@ -186,7 +189,8 @@ class ComputationGraph:
         return "\n".join(lines)
 
 
-def computation_graph(fn_or_source, name=None):
+def computation_graph(fn_or_source: Callable[..., object] | str,
+                      name: str | None = None) -> ComputationGraph:
     """A ComputationGraph of a function (read from its file) or of source text."""
     if isinstance(fn_or_source, str):
         return ComputationGraph.from_source(fn_or_source, name=name)

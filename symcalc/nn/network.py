@@ -22,11 +22,18 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from typing import TYPE_CHECKING, Literal, Sequence
+
+from ..assumptions import Assumptions
 from ..errors import LayoutError, ShapeError, UnsupportedError
+from ..hints import Layout, Scalar
 from ..functions import OneHot
 from ..simplify import add, mul, transpose
 from . import layers as nl
 from . import losses as nlo
+
+if TYPE_CHECKING:
+    from .backprop import Backprop
 
 BATCH_FORMS = (None, "rows", "columns")
 LAYOUTS = ("denominator", "numerator")
@@ -83,7 +90,8 @@ class Network:
     or "rows"; ``samples`` the batch size (a Symbol ``n`` unless given).
     """
 
-    def __init__(self, layers, loss, batch=None, samples=None):
+    def __init__(self, layers: Sequence[nl.Layer | type | str], loss: nlo.Loss | type | str,
+                 batch: Literal["rows", "columns"] | None = None, samples: Scalar | None = None) -> None:
         if batch not in BATCH_FORMS:
             raise UnsupportedError(f"batch is None (one sample), 'columns' or 'rows', not {batch!r}")
         self.layers = [nl.as_layer(layer) for layer in layers]
@@ -223,7 +231,7 @@ class Network:
         out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
         return out
 
-    def backprop(self, layout="denominator", assumptions=None):
+    def backprop(self, layout: Layout = "denominator", assumptions: Assumptions = None) -> Backprop:
         """Derive the gradients of the loss by the δ recursion, in ``layout``.
 
         ``assumptions``: SymPy ``Q`` predicates about the network's symbols, as for ``diff`` (and

@@ -14,9 +14,10 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from ..assumptions import draw, given as assuming
+from ..assumptions import Assumptions, draw, given as assuming
 from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
+from ..hints import Expr, Layout, Sizes, Variable
 from .codegen import describe
 from .lambdify import lambdify
 
@@ -156,7 +157,7 @@ def _positive_by_probe(body) -> bool:
     try:
         g = lambdify([Z], EAF(sp.Lambda(ELEMENT, body), Z))
         with np.errstate(all="ignore"):
-            v = g(np.linspace(-30, 30, 401).reshape(-1, 1))
+            v = np.asarray(g(np.linspace(-30, 30, 401).reshape(-1, 1)), dtype=float)
     except (SymcalcError, TypeError, ValueError):
         return False
     return bool(np.all(np.isfinite(v)) and np.all(v > 0))
@@ -338,8 +339,9 @@ def _needs_concrete(expr, wrt, vec):
     return not (expr.shape[1] == 1 and wrt.shape[1] == 1)
 
 
-def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, derivative=None,
-          eps=1e-6, tol=1e-5, attempts=20, assumptions=None):
+def check(expr: Expr, wrt: Variable, layout: Layout = "denominator", sizes: Sizes | None = None,
+          seed: int = 0, vec: bool = False, *, derivative: Expr | None = None, eps: float = 1e-6,
+          tol: float = 1e-5, attempts: int = 20, assumptions: Assumptions = None) -> CheckReport:
     """Compare ``symcalc.diff(expr, wrt, layout, vec)`` with central finite differences.
 
     ``sizes`` maps size symbols (or their names) to integers (default: distinct random sizes 2..5);

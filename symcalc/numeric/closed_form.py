@@ -26,7 +26,8 @@ from sympy.multipledispatch import Dispatcher
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
-from ..assumptions import as_boolean, declared, facts
+from ..assumptions import Assumptions, as_boolean, declared, facts
+from ..hints import Expr, Variable
 from .verify import Sampler, compile_at, concrete, leaves, show
 
 __all__ = ["ClosedForm", "ClosedFormCheck", "Condition", "check_closed_form", "positive_semidefinite",
@@ -124,7 +125,8 @@ class ClosedForm:
 
 # --------------------------------------------------------------------------- solve_stationary
 
-def solve_stationary(expr, wrt, assumptions=None, seed=0):
+def solve_stationary(expr: Expr, wrt: Variable, assumptions: Assumptions = None,
+                     seed: int = 0) -> ClosedForm:
     """The stationary point of a scalar objective whose gradient is affine in ``wrt``.
 
     ``assumptions`` are SymPy ``Q`` predicates (``Q.positive(lam)``, ``Q.symmetric(A)``,
@@ -339,7 +341,8 @@ def _nature(H, wrt, fs, given, right=False):
 
 # --------------------------------------------------------------------------- numeric check
 
-def check_closed_form(solution, expr, wrt, assumptions=None, seed=0, trials=3):
+def check_closed_form(solution: Expr, expr: Expr, wrt: Variable, assumptions: Assumptions = None,
+                      seed: int = 0, trials: int = 3) -> ClosedFormCheck:
     """Evaluate ``solution`` at random sizes and data and confirm it is a stationary point of ``expr``.
 
     The gradient at the solution is taken by central differences of the objective (independent of
@@ -356,7 +359,8 @@ def check_closed_form(solution, expr, wrt, assumptions=None, seed=0, trials=3):
     symbols = leaves(expr, solution, exclude=[wrt])
     squares = _squares(expr, wrt)
     sampler = Sampler([expr, solution], [*symbols, wrt], assumptions, seed)
-    residual, d_solve, d_lstsq, used = 0.0, 0.0, (0.0 if squares else None), []
+    residual, d_solve, d_lstsq = 0.0, 0.0, (0.0 if squares else None)
+    used: list = []
     attempts = 0
     while len(used) < trials:
         attempts += 1

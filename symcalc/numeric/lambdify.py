@@ -7,7 +7,10 @@ import linecache
 import numpy
 import sympy as sp
 
-from ..assumptions import as_boolean, facts
+from typing import Callable, Sequence
+
+from ..assumptions import Assumptions, as_boolean, facts
+from ..hints import Arguments, Expr, Variable
 from ..errors import ShapeError
 from ..functions import OneHot, SymmetricMatrix
 from .codegen import HELPERS, function_source
@@ -17,7 +20,8 @@ __all__ = ["lambdify"]
 _counter = itertools.count(1)
 
 
-def lambdify(args, expr, name: str = "f", structure: bool = True, assumptions=None):
+def lambdify(args: Arguments | Variable, expr: Expr | Sequence[Expr], name: str = "f",
+             structure: bool = True, assumptions: Assumptions = None) -> Callable[..., object]:
     """A NumPy function of ``args`` (MatrixSymbols and Symbols, in order) returning ``expr``.
 
     ``expr`` is one expression or a list of them (the function then returns a tuple). Matrix
@@ -41,8 +45,10 @@ def lambdify(args, expr, name: str = "f", structure: bool = True, assumptions=No
                     and a.rows == a.cols and sp.ask(sp.Q.symmetric(a), given)}
         if declared:
             args = [declared.get(a, a) for a in args]
-            expr = [e.xreplace(declared) for e in expr] if isinstance(expr, (list, tuple)) else \
-                expr.xreplace(declared)
+            if isinstance(expr, sp.Basic):
+                expr = expr.xreplace(declared)
+            else:
+                expr = [e.xreplace(declared) for e in expr]
     source = function_source(expr, args, name, structure)
     filename = f"<symcalc-lambdify-{next(_counter)}>"
     text = HELPERS + "\n\n" + source
@@ -50,5 +56,5 @@ def lambdify(args, expr, name: str = "f", structure: bool = True, assumptions=No
     exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     fn = namespace[name]
-    fn.source = source
-    return fn
+    setattr(fn, "source", source)
+    return fn  # type: ignore[return-value]  # the function the generated source defines

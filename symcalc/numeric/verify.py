@@ -22,7 +22,10 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.array import NDimArray
 from sympy.tensor.indexed import Indexed, IndexedBase
 
-from ..assumptions import as_boolean, facts, structure
+from typing import Mapping
+
+from ..assumptions import Assumptions, as_boolean, facts, structure
+from ..hints import Expr, Layout, Variable
 from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
@@ -359,7 +362,8 @@ def _shape_text(shape):
 
 # --------------------------------------------------------------------------- verify
 
-def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec=False):
+def verify(claim: Expr, expr: Expr, wrt: Variable, layout: Layout = "denominator",
+           assumptions: Assumptions = None, seed: int = 0, vec: bool = False) -> Verdict:
     """Check that ``claim`` is ∂expr/∂wrt in ``layout``; return a Verdict that says how it is wrong.
 
     ``claim`` is a SymPy (matrix) expression in the symbols of ``expr`` (other symbols are given
@@ -569,7 +573,9 @@ def _symmetric_needed(sampler, expr, claim, wrt, symbols, layout, vec, squares):
 
 # --------------------------------------------------------------------------- entry-wise claims
 
-def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, seed=0):
+def verify_entrywise(claim: Expr, expr: Expr, wrt: Variable, of: tuple[sp.Symbol, ...],
+                     by: tuple[sp.Symbol, ...], where: Mapping[sp.Basic, Expr] | None = None,
+                     assumptions: Assumptions = None, seed: int = 0) -> Verdict:
     """Check an entry-wise claim ∂expr[of]/∂wrt[by] = claim for every value of the indices.
 
     ``of`` and ``by`` are tuples of SymPy index symbols: one per dimension of a matrix (two), one
@@ -607,7 +613,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
                        diagnosis=None)
 
     # each index must run over one range: the sizes at all its positions must agree
-    ranges = {}
+    ranges: dict = {}
     for s, size, place, _ in positions:
         ranges.setdefault(s, []).append((size, place))
     for name, idx, owner in refs:

@@ -7,6 +7,7 @@ Both printers parenthesize a sub-expression when it binds less tightly than its 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.matrices.expressions import (
@@ -108,6 +109,10 @@ def scalar_parts(expr):
 
 class MatrixPrinting:
     """Mixin for a SymPy printer; the printer supplies ``_paren(s)``."""
+
+    if TYPE_CHECKING:  # supplied by the SymPy printer it is mixed into
+        def _print(self, expr: object, **kwargs: object) -> str: ...
+        def emptyPrinter(self, expr: object) -> str: ...
 
     def _init_binding(self):
         self._bound = {}  # Lambda variable -> the matrix it stands for

@@ -85,7 +85,9 @@ def _inline(s: str) -> str:
 
 def markdown_html(md: str) -> str:
     """HTML for the Markdown symcalc writes; raw HTML blocks (lines starting with ``<``) pass."""
-    out, para, items = [], [], []
+    out: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
 
     def flush():
         if para:

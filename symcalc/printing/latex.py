@@ -27,6 +27,7 @@ from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import functions as F
 from .common import ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
+from ..hints import Expr
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
@@ -423,7 +424,7 @@ def _styled(base: str, bold: bool) -> str:
 
 # ---------------------------------------------------------------------- public functions
 
-def latex(expr, notation: Notation | None = None) -> str:
+def latex(expr: Expr, notation: Notation | None = None) -> str:
     """LaTeX of a SymPy expression (matrix, scalar, or array) in symcalc's notation."""
     return SymcalcLatexPrinter({"notation": notation}).doprint(entry_of_11(expr))
 

@@ -19,7 +19,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 
 from .. import functions as F
 from .common import MatrixPrinting
-from .notation import MARKDOWN_INDICATOR
+from .notation import MARKDOWN_INDICATOR, Notation
 
 #: LaTeX of the matrix nodes for other printers; ``%s`` is the argument
 _NODE_LATEX = {
@@ -101,7 +101,7 @@ def install():
 install()
 
 
-def init_printing(notation=None, **settings) -> None:
+def init_printing(notation: Notation | None = None, **settings: object) -> None:
     """Display every SymPy expression in symcalc's notation in Jupyter and IPython: bold vectors,
     σ(Xθ) for an elementwise sigmoid, ``^{\\top}``, no ``tr`` around a 1 x 1 matrix used as a
     number. A thin layer over ``sympy.init_printing`` (``settings`` are passed on to it); the math

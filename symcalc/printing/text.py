@@ -14,6 +14,7 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, 
 from sympy.printing.str import StrPrinter
 
 from .. import functions as F
+from ..hints import Expr
 from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
 
 
@@ -214,7 +215,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
                                   for i in range(blocks.rows))
 
 
-def text(expr, ascii: bool = False) -> str:
+def text(expr: Expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""
     return SymcalcStrPrinter({"ascii": ascii}).doprint(entry_of_11(expr))
 
