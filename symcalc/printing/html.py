@@ -8,7 +8,8 @@ a computation graph with the layout of the LaTeX picture (``printing.graph``): b
 edges in SVG.
 
 ``install`` gives the result objects a ``_repr_html_`` (Jupyter shows a table): ``CheckReport``,
-``StepReport``, ``Verdict``, ``ClosedForm`` and ``nn.ComputationGraph``. Printing reads the math's
+``StepReport``, ``Verdict``, ``ClosedForm``, ``nn.ComputationGraph`` (its tables and its graph)
+and ``printing.ComputationGraph`` (the graph). Printing reads the math's
 objects; the math does not import printing.
 """
 from __future__ import annotations
@@ -142,11 +143,17 @@ def graph_html(expr, parameters=(), notation=None, output=None, scale: float = 1
     """The computation graph of ``expr`` (``printing.graph``'s layout), as HTML: boxes with
     MathML labels over SVG edges. "" when there is nothing to draw."""
     from ..errors import SymcalcError
-    from .graph import COLORS, ComputationGraph
+    from .graph import ComputationGraph
     try:
         g = ComputationGraph(expr, parameters=parameters, notation=notation, output=output)
     except SymcalcError:
         return ""
+    return figure_html(g, scale)
+
+
+def figure_html(g, scale: float = 1.5) -> str:
+    """A laid-out ``printing.graph.ComputationGraph`` as HTML boxes over SVG edges."""
+    from .graph import COLORS
     pos, width, height = g._positions(30)
     w, h = (width + 40) * scale, (height + 10) * scale
 
@@ -281,7 +288,8 @@ def install():
     from ..numeric.check import CheckReport
     from ..numeric.closed_form import ClosedForm
     from ..numeric.verify import Verdict
-    for cls, fn in ((CheckReport, check_report_html), (StepReport, step_report_html),
+    from .graph import ComputationGraph as ExpressionGraph
+    for cls, fn in ((ExpressionGraph, lambda g: _wrap(figure_html(g))), (CheckReport, check_report_html), (StepReport, step_report_html),
                     (Verdict, verdict_html), (ClosedForm, closed_form_html),
                     (ComputationGraph, computation_graph_html)):
         cls._repr_html_ = fn

@@ -163,3 +163,6 @@ def test_reports_verdicts_closed_forms_and_graphs_have_html():
     g = nn.computation_graph("def f(x, w):\n    z = w * x\n    return sp.log(1 + sp.exp(-z))\n")
     graph = _valid(g._repr_html_())
     assert "forward" in graph and "backward" in graph and "<svg" in graph and 'class="box"' in graph
+    from symcalc.printing import computation_graph
+    figure = _valid(computation_graph(L, parameters=[theta])._repr_html_())
+    assert figure.count('class="box"') >= 5 and "<svg" in figure
