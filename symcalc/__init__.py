@@ -1,7 +1,7 @@
 """symcalc: symbolic matrix calculus in numerator or denominator layout, checked numerically.
 
-The public API (DESIGN.md §1), re-exported from the modules that implement it. The engine loads
-with the package; derivations, printing and the numeric side (NumPy) load on first use, so that
+The public API (see docs/api.md), re-exported from the modules that implement it. The engine
+loads with the package; derivations and the numeric side (NumPy) load on first use, so that
 ``import symcalc`` costs little more than ``import sympy``.
 """
 from importlib import import_module as _import_module
@@ -12,6 +12,7 @@ from .functions import (
     OneHot, SymmetricMatrix, bce, cos, cross_entropy, dot, exp, frobenius2, leaky_relu, log, logsumexp,
     mean, mse, norm2, relu, scalar, sigmoid, sin, softmax, softplus, sqrt, step, sum, tanh, threshold,
 )
+from .printing import Notation, init_printing, latex, text
 from .simplify import textbook
 
 _LAZY = {
@@ -20,7 +21,6 @@ _LAZY = {
     **dict.fromkeys(("ClosedForm", "ClosedFormCheck", "check_closed_form", "positive_semidefinite",
                      "solve_stationary"), ".numeric.closed_form"),
     **dict.fromkeys(("Verdict", "verify", "verify_entrywise"), ".numeric.verify"),
-    **dict.fromkeys(("Notation", "latex", "text"), ".printing"),
 }
 
 
@@ -36,5 +36,18 @@ def __getattr__(name):
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
+
+#: ``from symcalc import *`` takes every public name but ``sum``, which would shadow the builtin
+#: (write ``sc.sum``).
+__all__ = [
+    "CheckReport", "ClosedForm", "ClosedFormCheck", "Derivation", "LayoutError", "Notation",
+    "OneHot", "ParseError", "ShapeError", "Step", "SymcalcError", "SymmetricMatrix",
+    "UnsupportedError", "Verdict", "backward", "bce", "check", "check_closed_form", "codegen",
+    "cos", "cross_entropy", "derive", "diff", "dot", "exp", "frobenius2", "gradient", "hessian",
+    "init_printing", "jacobian", "lambdify", "latex", "leaky_relu", "log", "logsumexp", "mean",
+    "mse", "norm2", "positive_semidefinite", "relu", "sigmoid", "sin", "softmax", "softplus",
+    "scalar", "solve_stationary", "sqrt", "step", "tanh", "text", "textbook", "threshold", "verify",
+    "verify_entrywise",
+]
 
 __version__ = "0.1.0"

@@ -57,7 +57,7 @@ exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
   symcalc graph "def f(x, w, b): return max(0, w*x + b)**2" --at x=2,w=0.5,b=-0.25 --format latex
 functions: exp log sin cos tan tanh sqrt sigmoid relu threshold max min; constants pi, e""",
     "notes": """examples:
-  symcalc notes                   (writes notes/symcalc-notes.tex, one .tex per chapter, and the PDF)
+  symcalc notes                   (notes/symcalc-notes.md, .html, .tex, one .tex per chapter, the PDF)
   symcalc notes --out booklet --no-pdf
   symcalc notes examples/course.toml --out course""",
     "demo": """examples:
@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="\n\n".join(EXAMPLES[k].replace("examples:", f"{k}:") for k in EXAMPLES)
         + "\n\n" + GRAMMAR)
     parser.add_argument("--version", action="version", version=f"symcalc {_version()}")
+    parser.add_argument("--ascii", action="store_true",
+                        help="ASCII output only (.T, .*, delta; chosen by itself when standard "
+                             "output cannot encode Unicode, e.g. PYTHONIOENCODING=cp1252)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -164,12 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=("text", "latex"), default="text")
     graph.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
-    notes = command("notes", "build a booklet of derivations from a course file (.tex, Markdown, PDF)",
+    notes = command("notes", "build a booklet of derivations from a course file (Markdown, HTML, .tex, PDF)",
                     run_notes)
     notes.add_argument("course", nargs="?", metavar="COURSE.toml",
                        help="the course file (default: the built-in booklet, itself a course file)")
     notes.add_argument("--out", default="notes", metavar="DIR", help="output folder (default: notes)")
-    notes.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
+    notes.add_argument("--no-pdf", action="store_true",
+                       help="do not compile the PDF (Markdown, HTML and .tex only)")
     notes.add_argument("--no-check", action="store_true", help="skip the numeric check of the steps")
 
     command("demo", "the least-squares gradient and its numeric check", run_demo)
@@ -177,15 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version():
-    try:
-        from importlib.metadata import version
-        return version("symcalc")
-    except Exception:  # noqa: BLE001 - not installed: the version is unknown, not an error
-        return "unknown"
+    from . import __version__
+    return __version__
 
 
 def _expression_options(p):
-    p.add_argument("expr", help="the expression, e.g. \"(y - X*theta).T*(y - X*theta)\"")
+    p.add_argument("expr", help="the expression, e.g. \"(y - X*theta).T*(y - X*theta)\"; - reads it "
+                                "from standard input")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=ROWS,COLS",
                    help="declare a matrix (X=n,d) or a column vector (x=n); repeatable")
     p.add_argument("--scalar", action="append", default=[], metavar="NAME",
@@ -213,6 +215,23 @@ def _output_options(p):
 
 # ---------------------------------------------------------------------- shared pieces
 
+_STDIN = {"used": False}  # standard input is read by one argument of one command
+
+
+def _text_argument(value):
+    """An expression (or layer list) argument; ``-`` reads it from standard input, once."""
+    from .errors import ParseError
+    if value != "-":
+        return value
+    if _STDIN["used"]:
+        raise ParseError("two arguments are -, but standard input is read once; give one of them as text")
+    _STDIN["used"] = True
+    text = sys.stdin.read().strip()
+    if not text:
+        raise ParseError("- reads the expression from standard input, which is empty")
+    return text
+
+
 def _names(values):
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
@@ -235,7 +254,7 @@ class Problem:
         positive = _names(args.positive)
         self.space = declare(shapes, _names(args.scalar), _names(args.symmetric), _names(args.onehot),
                              positive)
-        self.expr = self.parse(args.expr)
+        self.expr = self.parse(_text_argument(args.expr))
         names = _names([args.wrt])
         self.wrt = self.symbol(args.wrt, "--wrt") if len(names) == 1 else None
         self.scalars = [self.symbol(n, "--wrt") for n in names] if len(names) > 1 else []
@@ -271,7 +290,7 @@ def _emit(args, content):
     """Print ``content``, or write it to ``--out``."""
     if getattr(args, "out", None):
         path = Path(args.out)
-        path.write_text(content if content.endswith("\n") else content + "\n")
+        path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")
         print(f"wrote {path}")
     else:
         print(content)
@@ -292,10 +311,10 @@ def _write_derivation(args, d, extra=""):
             path = Path(args.out) if args.out else Path(tmp) / "derivation.tex"
             d.write_tex(path, standalone=True)
             if extra:
-                with path.open("a") as f:
+                with path.open("a", encoding="utf-8") as f:
                     f.write(extra + "\n")
             if not args.out:
-                print(path.read_text(), end="")
+                print(path.read_text(encoding="utf-8"), end="")
                 return
         print(f"wrote {path}")
         if args.pdf:
@@ -549,7 +568,7 @@ def run_net(args):
     if args.loss.lower().partition("(")[0].strip() not in LOSSES:
         raise ParseError(f"unknown loss {args.loss!r}; losses are " + ", ".join(LOSSES)
                          + " (squared_error(SCALE) for a scale other than the convention's)")
-    net = nn.Network(parse_layers(args.layers), loss=args.loss.lower(), batch=args.batch,
+    net = nn.Network(parse_layers(_text_argument(args.layers)), loss=args.loss.lower(), batch=args.batch,
                      convention=_convention(args), weights=args.weights)
     bp = net.backprop(layout=args.layout)
     d = bp.derivation
@@ -666,7 +685,7 @@ def run_verify(args):
     from .numeric.verify import verify
 
     p = Problem(args)
-    claim = p.parse(args.claim)
+    claim = p.parse(_text_argument(args.claim))
     verdict = verify(claim, p.expr, p.wrt, layout=args.layout, assumptions=p.assumptions)
     print(verdict)
     if verdict.ok:
@@ -820,9 +839,90 @@ def _one_line(err):
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+#: Unicode the output uses, in ASCII (longest first): operators as ``text(ascii=True)`` writes them
+_ASCII = [("^∘", ".^"), (" ⊙ ", " .* "), ("⊙", ".*"), (" ⊘ ", " ./ "), ("⊘", "./"), (" ⊗ ", " kron "),
+          ("ᵀ", "^T"), ("⁻¹", "^-1"), ("∂", "d"), ("δ", "delta"), ("Δ", "Delta"), ("θ", "theta"),
+          ("σ", "sigma"), ("λ", "lambda"), ("α", "alpha"), ("β", "beta"), ("μ", "mu"), ("ε", "eps"),
+          ("Σ", "sum"), ("∑", "sum"), ("·", "*"), ("×", "x"), ("−", "-"), ("≠", "!="), ("≤", "<="),
+          ("≥", ">="), ("→", "->"), ("⇒", "=>"), ("∈", "in"), ("‖", "||"), ("²", "^2"), ("₂", "2"),
+          ("𝟙", "1"), ("′", "'"), ("≜", ":="), ("∘", "o"), ("…", "..."), ("—", "--"), ("–", "-"),
+          ("ₖ", "_k"), ("ᵢ", "_i"), ("ⱼ", "_j"), ("ŷ", "yhat"), ("✓", "ok"), ("✗", "x")]
+
+
+def ascii_text(s: str) -> str:
+    """``s`` in ASCII: symcalc's operators and Greek letters spelt out, accents dropped."""
+    if s.isascii():
+        return s
+    for uni, plain in _ASCII:
+        s = s.replace(uni, plain)
+    import unicodedata
+    return "".join(c if c.isascii() else (unicodedata.normalize("NFKD", c).encode("ascii", "ignore")
+                                          .decode() or "?") for c in s)
+
+
+class _AsciiStream:
+    """A text stream that writes ``ascii_text`` of everything to the one it wraps."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, s):
+        return self.stream.write(ascii_text(s))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _unicode_ok(stream) -> bool:
+    """Whether ``stream`` can take symcalc's Unicode (a stream with no encoding, such as a
+    StringIO, takes any text)."""
+    encoding = getattr(stream, "encoding", None)
+    if encoding is None:
+        return True
+    try:
+        "δ⊙ᵀ∂‖σθ∘".encode(encoding)
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+#: The library's Python words, as the command line says them
+_CLI_WORDS = [
+    (re.compile(r"sc\.diff\((?:\.\.\., )?vec=True\)|sc\.diff with vec=True"), "symcalc derive --vec"),
+    (re.compile(r"\bvec=True\b"), "--vec"),
+    (re.compile(r"\blayout=['\"](numerator|denominator)['\"]"), r"--layout \1"),
+    (re.compile(r"\b(?:sp\.)?Q\.symmetric\((\w+)\)"), r"--symmetric \1"),
+    (re.compile(r"\b(?:sp\.)?Q\.positive\((\w+)\)"), r"--positive \1"),
+    (re.compile(r"\bsc\.SymmetricMatrix\b|\bSymmetricMatrix\b"), "--symmetric"),
+    (re.compile(r"\bsc\.OneHot\b|\bOneHot\b"), "--onehot"),
+    (re.compile(r"\bsc\.(\w+)\("), r"\1("),
+    (re.compile(r",? or Z\.applyfunc\(f\)"), ""),
+]
+
+
+def cli_words(message: str) -> str:
+    """An error message of the library in the command line's words (``--vec``, not ``vec=True``)."""
+    for pattern, words in _CLI_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    if args.ascii or not _unicode_ok(sys.stdout):
+        sys.stdout = _AsciiStream(sys.stdout)
+    if args.ascii or not _unicode_ok(sys.stderr):
+        sys.stderr = _AsciiStream(sys.stderr)
+    try:
+        return _main(parser, args)
+    finally:
+        sys.stdout, sys.stderr = streams
+        _STDIN["used"] = False
+
+
+def _main(parser, args) -> int:
     prog = f"symcalc {args.command}"
     if getattr(args, "pdf", False) and not (args.standalone and args.out):
         parser.error(f"{args.command} --pdf compiles a document: give --standalone --out FILE.tex too")
@@ -839,7 +939,7 @@ def main(argv=None) -> int:
         from .errors import SymcalcError
         kind = "error" if isinstance(err, (SymcalcError, OSError)) else \
             f"internal error ({type(err).__name__}; rerun with SYMCALC_DEBUG=1 and report it)"
-        print(f"{prog}: {kind}: {_one_line(err)}", file=sys.stderr)
+        print(f"{prog}: {kind}: {cli_words(_one_line(err))}", file=sys.stderr)
         return EXIT_ERROR
 
 

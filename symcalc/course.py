@@ -37,8 +37,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SymcalcError
+
+if TYPE_CHECKING:
+    from .nn.worked import WorkedExample
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,7 +105,7 @@ class Chapter:
     after: str = ""
     prose: str = "latex"
     derivations: list = field(default_factory=list)
-    worked: object = None
+    worked: WorkedExample | None = None
     extra: str = ""                 # LaTeX after the derivations (a Hessian)
     checks: list = field(default_factory=list)
     graph: bool = True
@@ -130,19 +134,65 @@ class Chapter:
             parts.append("\\textbf{Checked numerically.}\n\\begin{itemize}\n%s\n\\end{itemize}" % items)
         return "\n\n".join(parts)
 
-    def markdown(self) -> str:
+    def markdown(self, figures=False) -> str:
+        """The chapter in Markdown (math for KaTeX and MathJax); ``figures`` puts the computation
+        graph in as one piece of HTML (for the HTML booklet)."""
         parts = ["## %s" % self.title]
         if self.before:
-            parts.append(self.before.strip())
-        for d in self.derivations:
-            parts.append(d.markdown())
+            parts.append(self._prose_markdown(self.before))
+        for k, d in enumerate(self.derivations):
+            if len(self.derivations) > 1:
+                parts.append(f"### {d.layout.capitalize()} layout")
+            if figures and k == 0 and self.graph:
+                parts.append(_graph_html(d))
+            parts.append(d.markdown(_markdown_notation(d)))
+        if self.extra:
+            parts.append(_markdown(self.extra))
         if self.worked is not None:
             parts.append("### The numbers\n\n" + self.worked.markdown())
         if self.after:
-            parts.append(self.after.strip())
+            parts.append(self._prose_markdown(self.after))
         if self.checks:
             parts.append("**Checked numerically.**\n\n" + "\n".join("- " + c for c in self.checks))
-        return "\n\n".join(parts) + "\n"
+        return "\n\n".join(p for p in parts if p) + "\n"
+
+    def _prose_markdown(self, text):
+        return text.strip() if self.prose == "markdown" else _markdown(text)
+
+
+_TEX_MARKDOWN: list = [
+    (re.compile(r"\\subsection\*?\{([^}]*)\}"), r"### \1"),
+    (re.compile(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", re.S),
+     lambda m: "\n$$\n\\begin{aligned}%s\\end{aligned}\n$$\n" % m.group(1)),
+    (re.compile(r"\\emph\{([^}]*)\}"), r"*\1*"),
+    (re.compile(r"\\textbf\{([^}]*)\}"), r"**\1**"),
+]
+
+
+def _markdown(tex: str) -> str:
+    """LaTeX prose (sections, align*, emphasis, $...$ math) as Markdown."""
+    for pattern, repl in _TEX_MARKDOWN:
+        tex = pattern.sub(repl, tex)
+    return tex.strip()
+
+
+def _markdown_notation(d):
+    from .printing import Notation
+    return (d.notation or Notation()).for_markdown()
+
+
+def _graph_html(d):
+    """The derivation's computation graph as HTML (boxes and SVG), or "" when there is none."""
+    from .printing.html import graph_html
+    source = d.graph if d.graph is not None else d.expr
+    if source is None:
+        return ""
+    params = d.parameters or ((d.wrt,) if d.wrt is not None else ())
+    try:
+        return graph_html(source, parameters=params, notation=_markdown_notation(d),
+                          output=d._output_name() if d.graph is None else None)
+    except (ValueError, TypeError, AttributeError):
+        return ""
 
 
 def _short_layout(d) -> str:
@@ -341,7 +391,7 @@ def load(path, check=True, progress=print) -> Course:
     """Read and build a course file (every chapter checked unless ``check=False``)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise CourseError(f"{path}: not valid TOML: {err}") from None
     except OSError as err:
@@ -393,6 +443,7 @@ def write(course: Course, out, pdf=True, progress=print) -> list:
     """Write the booklet, each chapter three ways, and compile the booklet: the one place the
     notes builder writes files."""
     from .printing import compile_pdf, have_latex, standalone
+    from .printing.html import markdown_html, page
     out = Path(out)
     (out / "input").mkdir(parents=True, exist_ok=True)
     (out / "markdown").mkdir(parents=True, exist_ok=True)
@@ -400,20 +451,31 @@ def write(course: Course, out, pdf=True, progress=print) -> list:
     for c in course.chapters:
         stem = f"{c.number:02d}-{c.slug}"
         path = out / f"{stem}.tex"
-        path.write_text(standalone(c.latex(r"\section*")))
-        (out / "input" / f"{stem}.tex").write_text(c.latex(r"\section") + "\n")
-        (out / "markdown" / f"{stem}.md").write_text(c.markdown())
+        path.write_text(standalone(c.latex(r"\section*")), encoding="utf-8")
+        (out / "input" / f"{stem}.tex").write_text(c.latex(r"\section") + "\n", encoding="utf-8")
+        (out / "markdown" / f"{stem}.md").write_text(c.markdown(), encoding="utf-8")
         written.append(path)
+    head = [f"# {course.title}"]
+    if course.preface:
+        head.append(course.preface.strip() if course.prose == "markdown" else _markdown(course.preface))
+    head.append("**Contents.**\n\n" + "\n".join(f"- {c.title}" for c in course.chapters))
+    markdown = out / f"{course.name}.md"
+    markdown.write_text("\n\n".join(head + [c.markdown() for c in course.chapters]), encoding="utf-8")
+    html = out / f"{course.name}.html"
+    body = markdown_html("\n\n".join(head + [c.markdown(figures=True) for c in course.chapters]))
+    html.write_text(page(course.title, body), encoding="utf-8")
+    progress(f"wrote {markdown} and {html} (open it in a browser; it needs no internet)")
     booklet = out / f"{course.name}.tex"
-    booklet.write_text(standalone(booklet_latex(course)))
+    booklet.write_text(standalone(booklet_latex(course)), encoding="utf-8")
     written.append(booklet)
     progress(f"wrote {len(written)} .tex files to {out}/: " + ", ".join(p.name for p in written)
              + f" (fragments to \\input in {out / 'input'}/, Markdown in {out / 'markdown'}/)")
     if not pdf:
         return written
     if not have_latex():
-        progress("latexmk/pdflatex not found, so no PDF; on Debian or Ubuntu: apt-get install -y "
-                 "--no-install-recommends texlive-latex-base texlive-latex-recommended latexmk")
+        progress("no TeX (latexmk/pdflatex), so no PDF: TeX adds the typeset booklet for printing, "
+                 "compiled from the .tex chapters you can \\input into your notes; on Debian or Ubuntu: "
+                 "apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended latexmk")
         return written
     progress(f"compiling {booklet} with latexmk ...")
     result = compile_pdf(booklet)

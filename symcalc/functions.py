@@ -15,6 +15,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .dag import node
 from .errors import ShapeError
+from .hints import Expr, Reduction, Scalar
 
 #: The bound variable of every elementwise function symcalc builds.
 ELEMENT = sp.Dummy("z", real=True)
@@ -27,10 +28,6 @@ class _ScalarFunction(sp.Function):
 
     latex_name = ""
     numpy_template = ""
-
-    def _sympystr(self, printer):
-        args = ", ".join(printer._print(a) for a in self.args)
-        return f"{self.display_name}({args})"
 
     @property
     def display_name(self):
@@ -223,7 +220,7 @@ def canonical_elementwise(expr: ElementwiseApplyFunction) -> ElementwiseApplyFun
 
 
 def _lift(function, *extra):
-    def apply(Z):
+    def apply(Z: Expr) -> Expr:
         Z = sp.sympify(Z)
         if is_matrix(Z):
             return elementwise(function(ELEMENT, *extra), Z)
@@ -247,7 +244,7 @@ sin = _lift(sp.sin)
 cos = _lift(sp.cos)
 
 
-def leaky_relu(Z, alpha=sp.Rational(1, 100)):
+def leaky_relu(Z: Expr, alpha: Scalar = sp.Rational(1, 100)) -> Expr:
     """x for x > 0, αx otherwise, entry by entry."""
     return _lift(LeakyReLU, sp.sympify(alpha))(Z)
 
@@ -285,9 +282,6 @@ class _MatrixNode(MatrixExpr):
     @property
     def arg(self):
         return self.args[0]
-
-    def _sympystr(self, printer):
-        return f"{self.display_name}({printer._print(self.arg)})"
 
     def _indices(self):
         i, j = sp.Dummy("i", integer=True), sp.Dummy("j", integer=True)
@@ -433,7 +427,7 @@ class Softmax(_AlongAxis, _MatrixNode):
         return sp.exp(self.arg[i, j]) / self._along(i, j, sp.exp)
 
 
-def sum(Z, axis=None):  # noqa: A001 - the public name the design asks for
+def sum(Z: Expr, axis: int | None = None) -> MatrixExpr:  # noqa: A001 - the public name the design asks for
     """The sum of all entries of Z (a 1 x 1 matrix expression); with ``axis=0`` the row 1ᵀZ of column
     sums, with ``axis=1`` the column Z1 of row sums."""
     if axis is None:
@@ -444,7 +438,7 @@ def sum(Z, axis=None):  # noqa: A001 - the public name the design asks for
     return Z * sp.OneMatrix(Z.cols, 1)
 
 
-def mean(Z, axis=None):
+def mean(Z: Expr, axis: int | None = None) -> MatrixExpr:
     """The mean of all entries of Z (1 x 1); with ``axis=0`` of each column (1ᵀZ/m), with ``axis=1``
     of each row (Z1/n)."""
     if axis is None:
@@ -453,7 +447,7 @@ def mean(Z, axis=None):
     return sum(Z, axis) / (Z.rows if _axis(axis, "mean") == 0 else Z.cols)
 
 
-def logsumexp(z, axis=None):
+def logsumexp(z: Expr, axis: int | None = None) -> MatrixExpr:
     """log Σ exp(zᵢ) of a column vector z; of a matrix, of each column (``axis=0``, a 1 x n row) or of
     each row (``axis=1``, an m x 1 column: NYU (18)'s per-sample log-sum-exp, samples as rows)."""
     z = _as_matrix(z, "logsumexp")
@@ -466,18 +460,18 @@ def logsumexp(z, axis=None):
     return LogSumExp(z, axis)
 
 
-def softmax(z, axis=0):
+def softmax(z: Expr, axis: int = 0) -> MatrixExpr:
     """Softmax of a column vector; of a matrix, column by column (``axis=0``, samples as columns) or
     row by row (``axis=1``, samples as rows)."""
     return Softmax(z, axis)
 
 
-def norm2(x):
+def norm2(x: Expr) -> MatrixExpr:
     """The squared 2-norm ‖x‖² of a vector."""
     return SquaredNorm(x)
 
 
-def frobenius2(Z):
+def frobenius2(Z: Expr) -> MatrixExpr:
     """The squared Frobenius norm ‖Z‖_F² of a matrix."""
     return FrobeniusSquared(Z)
 
@@ -511,7 +505,7 @@ def dot(u, v):
 class SymmetricMatrix(sp.MatrixSymbol):
     """A square matrix symbol declared symmetric: its transpose is itself."""
 
-    def __new__(cls, name, n, m=None):
+    def __new__(cls, name: str, n: Scalar, m: Scalar | None = None) -> SymmetricMatrix:
         if m is not None and sp.sympify(m) != sp.sympify(n):
             raise ShapeError(f"a symmetric matrix is square; {name} was given {n} x {m}")
         return super().__new__(cls, name, n, n)
@@ -524,7 +518,7 @@ class OneHot(sp.MatrixSymbol):
     """A target matrix symbol declared one-hot: every column sums to one (1ᵀY = 1ᵀ), or with
     ``axis=1`` every row (Y 1 = 1, samples as rows)."""
 
-    def __new__(cls, name, n, m, axis=0):
+    def __new__(cls, name: str, n: Scalar, m: Scalar, axis: int = 0) -> OneHot:
         if int(axis) not in (0, 1):
             raise ValueError(f"axis is 0 (one-hot columns) or 1 (one-hot rows), not {axis!r}")
         return sp.Basic.__new__(cls, *sp.MatrixSymbol(name, n, m).args, sp.Integer(axis))
@@ -556,13 +550,13 @@ def _reduce(total, count, reduction):
     raise ValueError(f"reduction is 'sum' or 'mean', not {reduction!r}")
 
 
-def mse(yhat, y):
+def mse(yhat: Expr, y: Expr) -> MatrixExpr:
     """Mean squared error: the mean of (ŷ − y)² over all entries."""
     yhat, y = _same_shape(yhat, y, "mse")
     return EntryMean(sp.HadamardPower(yhat - y, 2))
 
 
-def bce(p, y, reduction="sum"):
+def bce(p: Expr, y: Expr, reduction: Reduction = "sum") -> Expr:
     """Binary cross-entropy on probabilities: −Σ [y log p + (1 − y) log(1 − p)]."""
     p, y = _same_shape(p, y, "bce")
     one = sp.OneMatrix(*p.shape)
@@ -570,7 +564,7 @@ def bce(p, y, reduction="sum"):
     return _reduce(total, p.cols, reduction)
 
 
-def cross_entropy(p, y, reduction="sum"):
+def cross_entropy(p: Expr, y: Expr, reduction: Reduction = "sum") -> Expr:
     """Categorical cross-entropy on probabilities (columns are samples): −Σ y ⊙ log p."""
     p, y = _same_shape(p, y, "cross_entropy")
     return _reduce(-EntrySum(sp.HadamardProduct(y, log(p))), p.cols, reduction)

@@ -20,6 +20,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .dag import node, shape as shape_of, sort_key
 from .functions import LogSumExp, OneHot, Softmax, is_matrix
+from .hints import Expr
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
 
@@ -398,7 +399,7 @@ def _cancel(c):
     return t if sp.count_ops(t) < before else c
 
 
-def textbook(e):
+def textbook(e: Expr) -> Expr:
     """The canonical textbook form of a result: like terms collected, common factors pulled out."""
     if not is_matrix(e):
         return _cancel(e)

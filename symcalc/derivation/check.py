@@ -23,6 +23,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..assumptions import facts, structure
 from ..functions import (
     EntryMean, EntrySum, FrobeniusSquared, LogSumExp, OneHot, Softmax, SquaredNorm, SymmetricMatrix,
     is_matrix,
@@ -61,6 +62,11 @@ class StepReport:
     def failures(self):
         return [r for r in self.results if not r.ok]
 
+    def _repr_html_(self):
+        """An HTML table for Jupyter (the printing side, loaded on first use)."""
+        from ..printing.html import step_report_html
+        return step_report_html(self)
+
     def __str__(self):
         if self.ok:
             return f"all {len(self.results)} steps hold (sizes {self.sizes}, seed {self.seed})"
@@ -86,7 +92,7 @@ def _index_symbols(e):
 class Evaluator:
     """Numbers for the expressions of one derivation at one random point."""
 
-    def __init__(self, steps, sizes=None, seed=0):
+    def __init__(self, steps, sizes=None, seed=0, assumptions=None):
         self.rng = np.random.default_rng(seed)
         exprs = []
         for s in steps:
@@ -101,6 +107,7 @@ class Evaluator:
                     size_symbols |= sp.sympify(k).free_symbols
         self.indices = set().union(*(_index_symbols(e) for e in exprs)) - size_symbols
         self.sizes = self._draw_sizes(sorted(size_symbols, key=str), sizes or {}, matrices)
+        self.facts = tuple(self.sized(f) for f in facts(assumptions))  # A ∈ R^{n×n} is now 5 x 5
         self.defs = {self.sized(s.lhs): self.sized(s.rhs) for s in steps if s.is_definition}
         symbols = set()
         for e in exprs:
@@ -146,6 +153,9 @@ class Evaluator:
         return e.xreplace(self.sizes) if self.sizes else e
 
     def _draw(self, s):
+        return structure(s, self.facts).impose(self._draw_plain(s), self.rng)
+
+    def _draw_plain(self, s):
         if isinstance(s, sp.Symbol):
             return float(self.rng.uniform(0.5, 1.5))
         rows, cols = (int(k) for k in s.shape)
@@ -378,10 +388,11 @@ def _compare(a, b, tol):
     return err <= tol, err, "" if err <= tol else f"the sides differ by {err:.2e} (relative)"
 
 
-def check_steps(derivation, sizes=None, seed=0, tol=1e-6) -> StepReport:
-    """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values."""
+def check_steps(derivation, sizes=None, seed=0, tol=1e-6, assumptions=None) -> StepReport:
+    """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values
+    that satisfy ``assumptions`` (SymPy ``Q`` predicates; those of ``sp.assuming`` too)."""
     steps = getattr(derivation, "steps", derivation)
-    ev = Evaluator(steps, sizes=sizes, seed=seed)
+    ev = Evaluator(steps, sizes=sizes, seed=seed, assumptions=assumptions)
     report = StepReport(sizes={str(k): v for k, v in ev.sizes.items()}, seed=seed)
     for step in steps:
         if step.is_definition:

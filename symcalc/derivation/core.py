@@ -164,6 +164,7 @@ class Derivation:
     graph: object = None
     parameters: tuple = ()
     output: object = None  # the symbol the output is named by (L), when it has one
+    assumptions: tuple = ()  # the Q predicates it was derived under (``symcalc.assumptions``)
 
     @classmethod
     def from_steps(cls, title, steps, layout, result, expr=None, wrt=None, notation=None,
@@ -187,9 +188,10 @@ class Derivation:
         return {s.lhs: s.rhs for s in self.steps if s.is_definition}
 
     def check(self, sizes=None, seed=0, tol=1e-6):
-        """Evaluate every step at random values: see ``symcalc.derivation.check``."""
+        """Evaluate every step at random values that satisfy the derivation's assumptions: see
+        ``symcalc.derivation.check``."""
         from .check import check_steps
-        return check_steps(self, sizes=sizes, seed=seed, tol=tol)
+        return check_steps(self, sizes=sizes, seed=seed, tol=tol, assumptions=self.assumptions)
 
     def _notation(self, notation):
         return notation if notation is not None else self.notation
@@ -247,8 +249,10 @@ class Derivation:
                                   for k, v in s.where.items())
                 words = (words + "; " if words else "") + "at $%s$" % where
             if words:  # in a PDF, long rule names wrap in a column of their own
-                box = r"\parbox[t]{5.2cm}{\raggedright\small %s}" if wrap else r"\text{%s}"
-                row += " && " + box % tex_text(words)
+                if wrap:
+                    row += " && " + r"\parbox[t]{5.2cm}{\raggedright\small %s}" % tex_text(words)
+                else:
+                    row += " && " + math_text(tex_text(words))
             rows.append(row)
             previous = s
         return rows
@@ -283,16 +287,21 @@ class Derivation:
         return "\n\n".join(parts) + "\n"
 
     def _repr_latex_(self):
+        """For Jupyter (MathJax or KaTeX) and nbconvert's LaTeX: the title and the layout as text
+        with ``$...$`` math, then one ``aligned`` display per section (a page can break between
+        them); words in ``\text{}`` keep their math outside it; no macro those renderers lack."""
         notation = self._notation(None)
-        rows = [r"\text{%s}" % _layout_sentence(self.layout).replace("$", "")]
+        notation = notation.for_markdown() if notation is not None else _markdown_notation()
+        parts = [self._title_tex(notation), _layout_sentence(self.layout)]
         for section, steps in self._sections():
-            if section:
-                rows.append(r"\textbf{%s}" % tex_text(section))
+            rows = [math_text(tex_text(section), r"\textbf")] if section else []
             rows.extend(self._rows(steps, notation))
-        return "$$\\begin{aligned}\n%s\n\\end{aligned}$$" % " \\\\\n".join(rows)
+            parts.append("$$\\begin{aligned}\n%s\n\\end{aligned}$$" % " \\\\\n".join(rows))
+        return "\n\n".join(parts)
 
     def _repr_markdown_(self):
-        return self.markdown()
+        notation = self._notation(None)
+        return self.markdown(notation.for_markdown() if notation is not None else _markdown_notation())
 
     # ------------------------------------------------------------------ plain text
 
@@ -372,7 +381,7 @@ class Derivation:
             tex = document(body, title=self._title_tex(notation))
         else:
             tex = body + "\n"
-        path.write_text(tex)
+        path.write_text(tex, encoding="utf-8")
         if compile:
             if not standalone:
                 raise ValueError("compile=True needs standalone=True: a fragment is not a document")
@@ -388,6 +397,24 @@ def _dim(k) -> str:
 
 def _layout_sentence(layout):
     return LAYOUT_TEXT[layout]
+
+
+def math_text(s: str, command: str = r"\text") -> str:
+    r"""Text with ``$...$`` math for a math environment: ``\text{words }math\text{ words}``.
+    Math inside ``\text{}`` is an error to KaTeX and to nbconvert's LaTeX ("Missing $ inserted"),
+    and MathJax shows its dollars."""
+    out = []
+    for part in re.split(r"(\$[^$]*\$)", s):
+        if part.startswith("$") and part.endswith("$") and len(part) > 1:
+            out.append("{%s}" % part[1:-1])
+        elif part:
+            out.append("%s{%s}" % (command, part))
+    return "".join(out)
+
+
+def _markdown_notation():
+    from ..printing import Notation
+    return Notation().for_markdown()
 
 
 def _markdown_text(s):

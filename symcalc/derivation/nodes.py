@@ -5,7 +5,7 @@ substitute like any matrix, they print through any SymPy printer (``_latex`` / `
 sub-parts printed by the printer it is given, so a ``Notation`` reaches inside), and ``check`` can
 evaluate them numerically (∂f/∂x by central differences, dx as a direction).
 
-``partial(f, x, layout)`` has the shape the layout table of DESIGN §2 gives ∂f/∂x; a derivative
+``partial(f, x, layout)`` has the shape the layout table (docs/layouts.md) gives ∂f/∂x; a derivative
 with no 2-D form (matrix by matrix, matrix by vector) is refused with what would work instead.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _kind(shape):
 
 
 def partial_shape(num, den, layout):
-    """The shape of ∂num/∂den in ``layout`` (DESIGN §2), or None when it is a scalar."""
+    """The shape of ∂num/∂den in ``layout`` (docs/layouts.md), or None when it is a scalar."""
     if layout not in LAYOUTS:
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
     (m, n), (p, q) = _shape(num), _shape(den)

@@ -15,7 +15,14 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from typing import TYPE_CHECKING
+
 from .. import dag
+from ..assumptions import Assumptions, given
+from ..hints import Expr, Layout, Variable
+
+if TYPE_CHECKING:  # printing is imported by its users, not by the math
+    from ..printing.notation import Notation
 from ..diff import backward, diff, split_affine
 from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
@@ -694,8 +701,9 @@ def closed_form_steps(original, expr, wrt, layout, out, gradient):
 
 # ---------------------------------------------------------------------- derive
 
-def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=None,
-           closed_form=True) -> Derivation:
+def derive(expr: Expr, wrt: Variable, layout: Layout = "denominator", style: str = "chain",
+           notation: Notation | None = None, name: str | sp.Basic | None = None,
+           closed_form: bool = True, assumptions: Assumptions = None) -> Derivation:
     """A step-by-step derivation of ∂expr/∂wrt in ``layout``.
 
     style        "chain" (named intermediates, local derivatives, their product in layout order),
@@ -704,7 +712,16 @@ def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=N
     notation     a ``symcalc.printing.Notation`` for the derivation's LaTeX (checked against expr)
     name         the output's name (default L for a scalar, f otherwise)
     closed_form  end with the stationary point when the gradient is affine in the variable
+    assumptions  SymPy ``Q`` predicates, as for ``diff`` (with those of ``sp.assuming``); every step
+                 uses them, and ``Derivation.check`` draws values that satisfy them
     """
+    with given(assumptions) as facts:
+        d = _derive(expr, wrt, layout, style, notation, name, closed_form)
+    d.assumptions = facts
+    return d
+
+
+def _derive(expr, wrt, layout, style, notation, name, closed_form):
     if layout not in LAYOUTS:
         from ..errors import LayoutError
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")

@@ -12,11 +12,13 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .. import dag
+from ..assumptions import Assumptions, as_boolean, symmetric_transposes
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import is_matrix
+from ..hints import Expr, Layout, Variable
 from ..shapes import kind
 from ..simplify import add, textbook, transpose
-from .engine import backward, declared_symmetric, prepare
+from .engine import backward, prepare
 from .linear import explicit_jacobian, split, split_vec
 
 LAYOUTS = ("numerator", "denominator")
@@ -42,8 +44,13 @@ def _concrete(*exprs):
     return all(sp.sympify(s).is_Integer for e in exprs if is_matrix(e) for s in e.shape)
 
 
-def gradient(expr, wrt, assumptions=None):
-    """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``."""
+def gradient(expr: Expr, wrt: Variable, assumptions: Assumptions = None) -> Expr:
+    """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``.
+
+    ``assumptions``: SymPy ``Q`` predicates, a list of them, or none (those of an enclosing
+    ``sp.assuming`` hold as well); see ``symcalc.assumptions``.
+    """
+    assumptions = as_boolean(assumptions)
     check_variable(expr, wrt)
     if kind(expr) != "scalar":
         raise ShapeError(f"gradient takes a scalar expression, but {expr} is {expr.rows} x {expr.cols}; "
@@ -52,29 +59,19 @@ def gradient(expr, wrt, assumptions=None):
     return g
 
 
-def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
-    """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form.
+def diff(expr: Expr, wrt: Variable, layout: Layout = "denominator", vec: bool = False,
+         assumptions: Assumptions = None) -> Expr:
+    """∂expr/∂wrt in the given layout (docs/layouts.md); ``vec=True`` for the Magnus–Neudecker form.
 
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
+    ``assumptions`` as for ``gradient``: ``[Q.symmetric(A)]`` gives 2Ax for xᵀAx.
     """
-    result = _symmetric(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
-    # (SymPy's expr.has(sp.MatrixBase), once here, is always False: MatrixBase is no Basic class)
+    assumptions = as_boolean(assumptions)
+    result = symmetric_transposes(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
+    # (SymPy's expr.has(sp.MatrixBase) is always False: MatrixBase is no Basic class)
     if isinstance(expr, sp.MatrixBase) and is_matrix(result) and not isinstance(result, sp.MatrixBase):
         return sp.ImmutableMatrix(result.as_explicit())
     return result
-
-
-def _symmetric(result, expr, assumptions):
-    """Aᵀ = A for a matrix the assumptions declare symmetric: 2xᵀA, not 2xᵀAᵀ, in numerator layout."""
-    if not isinstance(result, sp.Basic):
-        return result
-    transposed = dag.atoms(result, sp.Transpose)
-    if not transposed:
-        return result
-    given = True if assumptions is None else assumptions
-    symmetric = {m.T: m for m in dag.atoms(sp.sympify(expr), sp.MatrixSymbol)
-                 if m.T in transposed and declared_symmetric(m, given)}
-    return dag.xreplace(result, symmetric) if symmetric else result
 
 
 def _diff(expr, wrt, layout, vec, assumptions):
@@ -154,13 +151,16 @@ def _array(J, yshape, xshape, layout):
          for k in range(p)])
 
 
-def jacobian(f, x, layout="numerator", vec=False, assumptions=None):
+def jacobian(f: Expr, x: Variable, layout: Layout = "numerator", vec: bool = False,
+             assumptions: Assumptions = None) -> Expr:
     """The Jacobian of f by x; numerator layout (m x n for f m x 1, x n x 1) unless told otherwise."""
     return diff(f, x, layout=layout, vec=vec, assumptions=assumptions)
 
 
-def hessian(expr, wrt, wrt2=None, assumptions=None):
+def hessian(expr: Expr, wrt: Variable, wrt2: Variable | None = None,
+            assumptions: Assumptions = None) -> Expr:
     """Second derivatives of a scalar: H[i, j] = ∂²L/∂wrt_i ∂wrt2_j (vec form for matrices)."""
+    assumptions = as_boolean(assumptions)
     g = gradient(expr, wrt, assumptions)
     other = wrt if wrt2 is None else wrt2
     if is_matrix(g) and g.cols != 1:

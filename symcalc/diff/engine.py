@@ -14,7 +14,11 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from typing import Sequence
+
 from .. import dag, shapes
+from ..assumptions import Assumptions, as_boolean, declared_symmetric
+from ..hints import Expr, Variable
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
 from ..simplify import add, as_matrix11, scalar, textbook
@@ -70,24 +74,11 @@ def prepare(expr, assumptions=True):
     expr = dag.replace(expr, lambda e: isinstance(e, sp.Sum), sum_to_matrix)
     expr = dag.replace(expr, _scalar_of_matrix, _as_trace_args)
     expr = share_sums(expr)
-    given = True if assumptions is None else assumptions
+    given = as_boolean(assumptions)
     symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in dag.atoms(expr, sp.MatrixSymbol)
                  if not isinstance(m, SymmetricMatrix) and declared_symmetric(m, given)}
     expr = dag.xreplace(expr, symmetric)
     return shapes.check(expr), {v: k for k, v in symmetric.items()}
-
-
-def declared_symmetric(m, given):
-    """Whether the assumptions make the square matrix symbol ``m`` symmetric.
-
-    Without any assumptions only a 1 x 1 matrix is: SymPy's ``ask`` would say so too, after
-    loading its SAT solver, once per symbol (a second per 64 weight matrices).
-    """
-    if m.rows != m.cols:
-        return False
-    if given is True and not sp.assumptions.global_assumptions and m.rows != 1:
-        return False
-    return bool(sp.ask(sp.Q.symmetric(m), given))
 
 
 def share_sums(expr):
@@ -173,7 +164,8 @@ def _conform(share, child):
     return share
 
 
-def backward(expr, wrts, seed=None, assumptions=True):
+def backward(expr: Expr, wrts: Sequence[Variable], seed: Expr | None = None,
+             assumptions: Assumptions | bool = True) -> Backward:
     """Gradients of ``expr`` with respect to each of ``wrts``.
 
     For a scalar (or 1 x 1) ``expr`` the seed is 1. For a matrix ``expr`` pass ``seed``, a matrix of

@@ -196,7 +196,7 @@ def _kronecker(node, G):
     c, core = coefficient(G)
     if isinstance(core, sp.Identity) and all(a.rows == a.cols for a in args):
         # inside a trace, tr(A ⊗ B) = tr(A) tr(B): any sizes, ∂/∂B = tr(A) I
-        traces = [_trace(a) for a in args]
+        traces = [trace_of(a) for a in args]
         return [(a, mul(c * sp.Mul(*(traces[:i] + traces[i + 1:])), sp.Identity(a.rows)))
                 for i, a in enumerate(args)]
     A, B = args[0], (args[1] if len(args) == 2 else sp.KroneckerProduct(*args[1:]))
@@ -215,10 +215,10 @@ def _kronecker(node, G):
     return [(A, gA)] + ([(B, gB)] if len(args) == 2 else _kronecker(B, gB))  # A ⊗ (B ⊗ C ...)
 
 
-def _trace(M):
+def trace_of(M):
     """tr M, with tr(A ⊗ B) = tr(A) tr(B)."""
     if isinstance(M, sp.KroneckerProduct):
-        return sp.Mul(*[_trace(a) for a in M.args])
+        return sp.Mul(*[trace_of(a) for a in M.args])
     return sp.Trace(M)
 
 

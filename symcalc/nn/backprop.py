@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..assumptions import Assumptions, facts, symmetric_transposes
+from ..hints import Layout
 from ..functions import OneHot
 from ..simplify import add, mul, transpose
 from .network import Network, augment, augment_products, without_intercept
@@ -40,10 +42,12 @@ class Backprop:
     one sample; ``chains`` {k: the factors whose product is ∂L/∂z[k], in the layout's order}.
     """
 
-    def __init__(self, network: Network, layout="denominator"):
+    def __init__(self, network: Network, layout: Layout = "denominator",
+                 assumptions: Assumptions = None) -> None:
         self.network = network
         self.layout = layout
         self.notation = network.notation
+        self.assumptions = facts(assumptions)
         self.forward = network.forward_bindings()
         self.loss = network.L
         self.parameters = network.parameters
@@ -51,9 +55,11 @@ class Backprop:
         self.output = network.output
         self._derive()
         self._local_jacobians()
+        if self.assumptions:
+            self._symmetric()
         self._full = None
         self._derivation = None
-        self._evaluators = {}
+        self._evaluators: dict = {}
 
     # ------------------------------------------------------------------ the δ recursion
 
@@ -96,6 +102,15 @@ class Backprop:
         self.backward = backward
         self.deltas = dict(sorted(deltas.items()))
         self.gradients = {p: grads[p] for p in self.parameters}
+
+    def _symmetric(self):
+        """W for Wᵀ where the assumptions make a square weight symmetric, as ``diff`` writes it."""
+        def sym(e):
+            return symmetric_transposes(e, sp.Tuple(*self.parameters), self.assumptions)
+        self.backward = [(s, sym(e)) for s, e in self.backward]
+        self.deltas = {k: sym(d) for k, d in self.deltas.items()}
+        self.gradients = {p: sym(g) for p, g in self.gradients.items()}
+        self.input_gradient = sym(self.input_gradient)
 
     def _effective_weight(self, stage):
         """The weight acting on a[k−1]: W, or W without its intercepts."""
@@ -211,14 +226,14 @@ class Backprop:
         if self._derivation is None:
             from .derive import network_derivation
             self._derivation = network_derivation(self)
+            self._derivation.assumptions = self.assumptions
         return self._derivation
 
     # ------------------------------------------------------------------ NumPy
 
-    @staticmethod
-    def _compile(exprs, args, name):
+    def _compile(self, exprs, args, name):
         from ..numeric.lambdify import lambdify
-        return lambdify(args, exprs, name)
+        return lambdify(args, exprs, name, assumptions=self.assumptions)
 
     def _arrays(self, params):
         names = [p.name for p in self.parameters]

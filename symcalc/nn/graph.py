@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from typing import Callable, Sequence
+
 from ..errors import ParseError, UnsupportedError
 from ..diff.rules import heaviside_to_step
 from ..functions import ReLU, Sigmoid, Threshold
@@ -58,7 +60,8 @@ class BackwardRow:
 class ComputationGraph:
     """Forward and backward tables of a scalar function (see the module docstring)."""
 
-    def __init__(self, name, inputs, nodes, output, function=None):
+    def __init__(self, name: str, inputs: Sequence[sp.Symbol], nodes: Sequence[Node],
+                 output: sp.Symbol, function: Callable[..., object] | None = None) -> None:
         self.name = name
         self.inputs = list(inputs)
         self.nodes = list(nodes)
@@ -146,10 +149,15 @@ class ComputationGraph:
     # ------------------------------------------------------------------ LaTeX
 
     def definition_latex(self):
-        """The user's function as a definition line: latexify-py for a function on disk."""
+        """The user's function as a definition line: latexify-py for a function on disk where it is
+        installed (it is not on Python 3.14 and later), else SymPy's LaTeX of the expression."""
         if self.function is not None:
-            import latexify
-            return str(latexify.get_latex(self.function))
+            try:
+                import latexify
+            except ImportError:
+                pass
+            else:
+                return str(latexify.get_latex(self.function))
         args = ", ".join(sp.latex(x) for x in self.inputs)
         return rf"{self.name}({args}) = {sp.latex(self.expression())}"
 
@@ -177,6 +185,11 @@ class ComputationGraph:
                  r"\paragraph{Backward}", r"\begin{align*}", " \\\\\n".join(bwd), r"\end{align*}"]
         return "\n".join(parts)
 
+    def _repr_html_(self):
+        """An HTML table for Jupyter (the printing side, loaded on first use)."""
+        from ..printing.html import computation_graph_html
+        return computation_graph_html(self)
+
     def __str__(self):
         lines = [f"{self.name}({', '.join(map(str, self.inputs))}) = {self.expression()}", "forward:"]
         lines += [f"  {s} = {op}" for s, op in self.forward_table()]
@@ -186,7 +199,8 @@ class ComputationGraph:
         return "\n".join(lines)
 
 
-def computation_graph(fn_or_source, name=None):
+def computation_graph(fn_or_source: Callable[..., object] | str,
+                      name: str | None = None) -> ComputationGraph:
     """A ComputationGraph of a function (read from its file) or of source text."""
     if isinstance(fn_or_source, str):
         return ComputationGraph.from_source(fn_or_source, name=name)

@@ -13,6 +13,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from .. import functions as F
 from ..errors import ShapeError, UnsupportedError
+from ..hints import Scalar
 from ..simplify import add, hadamard, mul, transpose
 
 
@@ -49,7 +50,8 @@ class Linear(Layer):
 
     kind = "linear"
 
-    def __init__(self, in_features, out_features, name=None, bias=True, intercept=False):
+    def __init__(self, in_features: Scalar, out_features: Scalar, name: str | None = None,
+                 bias: bool = True, intercept: bool = False) -> None:
         self.in_features = _size(in_features, "Linear in_features")
         self.out_features = _size(out_features, "Linear out_features")
         if name is not None and not (str(name).isascii() and f"W{name}".isidentifier()):
@@ -162,7 +164,7 @@ class Threshold(Activation):
 class LeakyReLU(Activation):
     key = "leaky_relu"
 
-    def __init__(self, alpha=sp.Rational(1, 100)):
+    def __init__(self, alpha: Scalar = sp.Rational(1, 100)) -> None:
         self.alpha = sp.nsimplify(alpha) if isinstance(alpha, float) else sp.sympify(alpha)
 
     def apply(self, Z):

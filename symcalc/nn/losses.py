@@ -12,6 +12,7 @@ import sympy as sp
 
 from .. import functions as F
 from ..errors import UnsupportedError
+from ..hints import Reduction, Scalar
 from ..simplify import add, hadamard, mul
 from . import layers as nl
 
@@ -35,10 +36,10 @@ class Loss:
 
     key = ""
     #: the output activations this loss accepts (None: any)
-    requires = None
+    requires: type | None = None
     needs = ""
 
-    def __init__(self, reduction="sum"):
+    def __init__(self, reduction: Reduction = "sum") -> None:
         if reduction not in ("sum", "mean"):
             raise UnsupportedError(f"{type(self).__name__}: reduction is 'sum' or 'mean', not {reduction!r}")
         self.reduction = reduction
@@ -74,7 +75,7 @@ class SquaredError(Loss):
 
     key = "squared_error"
 
-    def __init__(self, scale=sp.S.Half, reduction="sum"):
+    def __init__(self, scale: Scalar = sp.S.Half, reduction: Reduction = "sum") -> None:
         super().__init__(reduction)
         self.scale = _number(scale)
 

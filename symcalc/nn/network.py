@@ -22,11 +22,19 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from typing import TYPE_CHECKING, Literal, Sequence
+
+from ..assumptions import Assumptions
 from ..errors import LayoutError, ShapeError, UnsupportedError
+from ..hints import Layout, Scalar
 from ..functions import OneHot
 from ..simplify import add, mul, transpose
 from . import layers as nl
 from . import losses as nlo
+
+if TYPE_CHECKING:
+    from .backprop import Backprop
+    from .conventions import Convention
 
 BATCH_FORMS = (None, "rows", "columns")
 LAYOUTS = ("denominator", "numerator")
@@ -83,11 +91,14 @@ class Network:
     or "rows"; ``samples`` the batch size (a Symbol ``n`` unless given).
     """
 
-    def __init__(self, layers, loss, batch=None, samples=None, convention=None, weights=None):
+    def __init__(self, layers: Sequence[nl.Layer | type | str], loss: nlo.Loss | type | str,
+                 batch: Literal["rows", "columns"] | None = None, samples: Scalar | None = None,
+                 convention: Convention | str | None = None,
+                 weights: Literal["out_in", "in_out"] | None = None) -> None:
         from .conventions import as_convention
         self.convention = as_convention(convention)
         if batch is None and samples is None:
-            batch = self.convention.batch
+            batch = self.convention.batch  # type: ignore[assignment]
         if batch not in BATCH_FORMS:
             raise UnsupportedError(f"batch is None (one sample), 'columns' or 'rows', not {batch!r}")
         self.convention = self.convention.with_(weights=weights)
@@ -245,12 +256,18 @@ class Network:
         out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
         return out
 
-    def backprop(self, layout="denominator"):
-        """Derive the gradients of the loss by the δ recursion, in ``layout``."""
+    def backprop(self, layout: Layout = "denominator", assumptions: Assumptions = None) -> Backprop:
+        """Derive the gradients of the loss by the δ recursion, in ``layout``.
+
+        ``assumptions``: SymPy ``Q`` predicates about the network's symbols, as for ``diff`` (and
+        those of ``sp.assuming``): a square weight declared symmetric, ``Q.symmetric(W2)``, is
+        written W2 for W2ᵀ, its values are checked in the generated code and drawn symmetric by
+        ``derivation.check()``.
+        """
         from .backprop import Backprop
         if layout not in LAYOUTS:
             raise LayoutError(f"layout is 'denominator' or 'numerator', not {layout!r}")
-        return Backprop(self, layout)
+        return Backprop(self, layout, assumptions)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -2,7 +2,7 @@
 
 ``check(expr, wrt)`` picks concrete sizes (distinct, so that a transposition bug cannot hide in a
 square matrix), draws values that respect the expression's domain, evaluates ``symcalc.diff`` with
-the generated NumPy code and compares it with ``numeric_derivative`` laid out as DESIGN §2 says.
+the generated NumPy code and compares it with ``numeric_derivative`` laid out as docs/layouts.md says.
 
 The reusable pieces: ``size_symbols``, ``draw_sizes``, ``draw_values`` and ``numeric_derivative``.
 """
@@ -14,8 +14,10 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from ..assumptions import Assumptions, draw, given as assuming
 from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
+from ..hints import Expr, Layout, Sizes, Variable
 from .codegen import describe
 from .lambdify import lambdify
 
@@ -29,7 +31,7 @@ LAYOUTS = ("numerator", "denominator")
 # --------------------------------------------------------------------------- finite differences
 
 def numeric_derivative(f, x, layout="denominator", vec=False, eps=1e-6):
-    """Central differences of ``f`` at ``x``, laid out as DESIGN §2 (``vec``: Magnus–Neudecker).
+    """Central differences of ``f`` at ``x``, laid out as docs/layouts.md (``vec``: Magnus–Neudecker).
 
     ``x`` is a float (a scalar variable) or a 2-D array; ``f(x)`` returns a float or a 2-D array
     (a (1, 1) array counts as a scalar). Returns a float or an array:
@@ -73,7 +75,7 @@ def numeric_derivative(f, x, layout="denominator", vec=False, eps=1e-6):
 
 
 def arrange(T, y_scalar, x_scalar, layout, vec=False):
-    """Lay out T[i, j, k, l] = ∂Y_ij/∂X_kl per DESIGN §2 (the same cases as ``symcalc.diff``)."""
+    """Lay out T[i, j, k, l] = ∂Y_ij/∂X_kl per docs/layouts.md (the same cases as ``symcalc.diff``)."""
     m, n, p, q = T.shape
     num = layout == "numerator"
     if x_scalar:
@@ -155,7 +157,7 @@ def _positive_by_probe(body) -> bool:
     try:
         g = lambdify([Z], EAF(sp.Lambda(ELEMENT, body), Z))
         with np.errstate(all="ignore"):
-            v = g(np.linspace(-30, 30, 401).reshape(-1, 1))
+            v = np.asarray(g(np.linspace(-30, 30, 401).reshape(-1, 1)), dtype=float)
     except (SymcalcError, TypeError, ValueError):
         return False
     return bool(np.all(np.isfinite(v)) and np.all(v > 0))
@@ -224,8 +226,9 @@ def one_hot(rows, cols, axis, rng):
     return v
 
 
-def draw_values(symbols, sizes, rng, expr=None):
-    """Random values for ``symbols`` at ``sizes`` that respect the domain of ``expr``.
+def draw_values(symbols, sizes, rng, expr=None, facts=()):
+    """Random values for ``symbols`` at ``sizes`` that respect the domain of ``expr`` and the
+    assumptions ``facts`` (``symcalc.assumptions``: symmetric, positive definite, positive, ...).
 
     Inverted matrices and determinants: well conditioned with a positive determinant (symmetric
     positive definite when declared symmetric, otherwise deliberately not symmetric); arguments of
@@ -260,7 +263,7 @@ def draw_values(symbols, sizes, rng, expr=None):
         if isinstance(s, SymmetricMatrix) and s not in inverted:
             v = (v + v.T) / 2
         values[s] = v
-    return values
+    return draw(symbols, values, rng, facts)
 
 
 # --------------------------------------------------------------------------- the check
@@ -286,6 +289,11 @@ class CheckReport:
 
     def __bool__(self):
         return self.ok
+
+    def _repr_html_(self):
+        """An HTML table for Jupyter (the printing side, loaded on first use)."""
+        from ..printing.html import check_report_html
+        return check_report_html(self)
 
     def __str__(self):
         verdict = "OK" if self.ok else "MISMATCH"
@@ -337,8 +345,9 @@ def _needs_concrete(expr, wrt, vec):
     return not (1 in tuple(expr.shape) and wrt.shape[1] == 1)
 
 
-def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, derivative=None,
-          eps=1e-6, tol=1e-5, attempts=20):
+def check(expr: Expr, wrt: Variable, layout: Layout = "denominator", sizes: Sizes | None = None,
+          seed: int = 0, vec: bool = False, *, derivative: Expr | None = None, eps: float = 1e-6,
+          tol: float = 1e-5, attempts: int = 20, assumptions: Assumptions = None) -> CheckReport:
     """Compare ``symcalc.diff(expr, wrt, layout, vec)`` with central finite differences.
 
     ``sizes`` maps size symbols (or their names) to integers (default: distinct random sizes 2..5);
@@ -346,8 +355,15 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
     of symcalc's result (a claim). Draws whose values leave the domain (a singular inverse, a
     non-finite value) are redrawn, up to ``attempts`` times. Returns a ``CheckReport``; it is ok
     when the largest difference, relative to the largest entry of the finite-difference
-    derivative (or absolute below 1), is at most ``tol``.
+    derivative (or absolute below 1), is at most ``tol``. ``assumptions`` (SymPy ``Q`` predicates,
+    as for ``diff``; those of ``sp.assuming`` hold too) are used by the derivative and satisfied by
+    the values drawn.
     """
+    with assuming(assumptions) as fs:
+        return _check(expr, wrt, layout, sizes, seed, vec, derivative, eps, tol, attempts, fs)
+
+
+def _check(expr, wrt, layout, sizes, seed, vec, derivative, eps, tol, attempts, fs):
     if layout not in LAYOUTS:
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
     expr, wrt = sp.sympify(expr), sp.sympify(wrt)
@@ -374,7 +390,7 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
     last = "no draw succeeded"
     for _ in range(attempts):
         S = dict(given) if sizes is not None else draw_sizes(syms, rng)
-        report = _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol)
+        report = _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol, fs)
         if isinstance(report, CheckReport):
             return report
         last = report
@@ -382,7 +398,7 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
                        f"attempts: {last}")
 
 
-def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
+def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol, fs=()):
     """One draw: a CheckReport, or a string saying why the draw is outside the domain."""
     if symbolic is None:
         from ..diff import diff
@@ -391,7 +407,7 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     else:
         e, w, D = expr, wrt, symbolic
     args = _free(e, w, D)
-    values = draw_values(args, S, rng, e)
+    values = draw_values(args, S, rng, e, fs)
     for a in _inverted_args(e):
         try:
             A = lambdify(args, a, structure=False)(*[values[s] for s in args])

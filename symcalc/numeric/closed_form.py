@@ -26,7 +26,9 @@ from sympy.multipledispatch import Dispatcher
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
-from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves, show
+from ..assumptions import Assumptions, as_boolean, declared, facts
+from ..hints import Expr, Variable
+from .verify import Sampler, compile_at, concrete, leaves, show
 
 __all__ = ["ClosedForm", "ClosedFormCheck", "Condition", "check_closed_form", "positive_semidefinite",
            "solve_stationary"]
@@ -110,6 +112,11 @@ class ClosedForm:
         """True when shown to be a minimum, False when shown to be a maximum, None when unknown."""
         return {"minimum": True, "maximum": False}.get(self.nature)
 
+    def _repr_html_(self):
+        """An HTML table for Jupyter (the printing side, loaded on first use)."""
+        from ..printing.html import closed_form_html
+        return closed_form_html(self)
+
     def __str__(self):
         lines = [f"{self.variable}* = {show(self.solution)}",
                  f"  from: gradient {show(self.gradient)} = 0"]
@@ -123,7 +130,8 @@ class ClosedForm:
 
 # --------------------------------------------------------------------------- solve_stationary
 
-def solve_stationary(expr, wrt, assumptions=None, seed=0):
+def solve_stationary(expr: Expr, wrt: Variable, assumptions: Assumptions = None,
+                     seed: int = 0) -> ClosedForm:
     """The stationary point of a scalar objective whose gradient is affine in ``wrt``.
 
     ``assumptions`` are SymPy ``Q`` predicates (``Q.positive(lam)``, ``Q.symmetric(A)``,
@@ -309,10 +317,9 @@ def _definite(E, fs, given):
     if isinstance(E, sp.ZeroMatrix):
         return "psd"
     if isinstance(E, sp.MatrixSymbol):
-        if E in {f.arguments[0] for f in fs if f.function == sp.Q.positive_definite} or \
-                sp.ask(sp.Q.positive_definite(E), given):
+        if E in declared(fs, "positive_definite") or sp.ask(sp.Q.positive_definite(E), given):
             return "pd"
-        if E in {f.arguments[0] for f in fs if f.function.name == "positive_semidefinite"}:
+        if E in declared(fs, "positive_semidefinite"):
             return "psd"
         return None
     if isinstance(E, sp.Inverse):
@@ -362,7 +369,8 @@ def _nature(H, wrt, fs, given, right=False):
 
 # --------------------------------------------------------------------------- numeric check
 
-def check_closed_form(solution, expr, wrt, assumptions=None, seed=0, trials=3):
+def check_closed_form(solution: Expr, expr: Expr, wrt: Variable, assumptions: Assumptions = None,
+                      seed: int = 0, trials: int = 3) -> ClosedFormCheck:
     """Evaluate ``solution`` at random sizes and data and confirm it is a stationary point of ``expr``.
 
     The gradient at the solution is taken by central differences of the objective (independent of
@@ -379,7 +387,8 @@ def check_closed_form(solution, expr, wrt, assumptions=None, seed=0, trials=3):
     symbols = leaves(expr, solution, exclude=[wrt])
     squares = _squares(expr, wrt)
     sampler = Sampler([expr, solution], [*symbols, wrt], assumptions, seed)
-    residual, d_solve, d_lstsq, used = 0.0, 0.0, (0.0 if squares else None), []
+    residual, d_solve, d_lstsq = 0.0, 0.0, (0.0 if squares else None)
+    used: list = []
     attempts = 0
     while len(used) < trials:
         attempts += 1

@@ -46,7 +46,10 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.str import StrPrinter
 from sympy.tensor.array import NDimArray
 
+from typing import Sequence
+
 from ..diff.indices import sum_to_matrix
+from ..hints import Arguments, Expr
 from ..errors import SymcalcError, UnsupportedError
 from ..shapes import check as check_shapes
 from ..functions import (
@@ -706,7 +709,7 @@ class _Builder:
 
     # ---- arguments
     def declare(self) -> None:
-        seen_norm = {}
+        seen_norm: dict = {}
         for a in self.args:
             if not isinstance(a, (sp.MatrixSymbol, sp.Symbol)):
                 raise SymcalcError(f"arguments are MatrixSymbols and Symbols, got {a!r}")
@@ -754,7 +757,7 @@ class _Builder:
                 self.emit(f"    raise ValueError({msg!r})")
 
     def _bind_sizes(self, sizes) -> None:
-        own = {}
+        own: dict = {}
         for a, shape in sizes:
             for axis, s in enumerate(shape):
                 if isinstance(s, sp.Symbol) and s not in self.bound:
@@ -947,7 +950,8 @@ def describe(e, limit=120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def codegen(exprs, args, name: str = "f", structure: bool = True) -> str:
+def codegen(exprs: Expr | Sequence[Expr], args: Arguments, name: str = "f",
+            structure: bool = True) -> str:
     """Source of a Python module whose function ``name(*args)`` returns ``exprs`` with NumPy.
 
     ``exprs`` is one expression or a list (the function then returns a tuple); ``args`` are the

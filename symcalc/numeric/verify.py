@@ -22,6 +22,10 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.array import NDimArray
 from sympy.tensor.indexed import Indexed, IndexedBase
 
+from typing import Mapping
+
+from ..assumptions import Assumptions, as_boolean, facts, structure
+from ..hints import Expr, Layout, Variable
 from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
@@ -99,6 +103,11 @@ class Verdict:
     def __bool__(self):
         return self.ok
 
+    def _repr_html_(self):
+        """An HTML table for Jupyter (the printing side, loaded on first use)."""
+        from ..printing.html import verdict_html
+        return verdict_html(self)
+
     def __str__(self):
         text = f"{self.status.upper()}: {self.explanation}"
         if self.notes:
@@ -108,28 +117,6 @@ class Verdict:
         return text
 
     __repr__ = __str__
-
-
-# --------------------------------------------------------------------------- assumptions
-
-def facts(assumptions):
-    """The conjuncts of ``assumptions`` (a SymPy boolean such as ``Q.symmetric(A)``, or a list)."""
-    if assumptions is None or assumptions is True:
-        return ()
-    if isinstance(assumptions, (list, tuple, set, frozenset)):
-        return tuple(itertools.chain.from_iterable(facts(a) for a in assumptions))
-    return tuple(sp.And.make_args(assumptions))
-
-
-def as_boolean(assumptions):
-    """The assumptions as one SymPy boolean, as ``sympy.ask`` and the engine take them."""
-    fs = facts(assumptions)
-    return sp.And(*fs) if fs else True
-
-
-def _declared(fs, predicate_name):
-    return {f.arguments[0] for f in fs
-            if isinstance(f, sp.assumptions.AppliedPredicate) and f.function.name == predicate_name}
 
 
 # --------------------------------------------------------------------------- random sizes and values
@@ -160,12 +147,10 @@ class Sampler:
         self.sizes = size_symbols(*self.exprs, *self.symbols)
         self.rng = np.random.default_rng(seed)
         self._seen = {}                      # size symbol -> values drawn so far
-        fs = facts(assumptions)
-        self.symmetric = _declared(fs, "symmetric") | {s for s in self.symbols
-                                                         if isinstance(s, SymmetricMatrix)}
-        self.pd = _declared(fs, "positive_definite")
-        self.psd = _declared(fs, "positive_semidefinite")
-        self.positive = _declared(fs, "positive") | _declared(fs, "nonnegative")
+        self.facts = fs = facts(assumptions)
+        self.structure = {s: structure(s, fs) for s in self.symbols}
+        self.symmetric = {s for s in self.symbols if isinstance(s, SymmetricMatrix)
+                          or self.structure[s].symmetric}
 
     def draw_sizes(self, tries=20):
         """Distinct sizes, each (where possible) different from its values in earlier draws, so
@@ -184,21 +169,17 @@ class Sampler:
         return best
 
     def draw_values(self, sizes, symmetric=(), positive=False):
+        """Values at ``sizes`` that satisfy the assumptions; ``positive`` makes every other value
+        positive, ``symmetric`` names more matrices to make symmetric (to ask whether a claim holds
+        only for symmetric ones)."""
         rng = self.rng
         values = draw_values(self.symbols, sizes, rng, _domain_expr(self.exprs))
         for s in self.symbols:
             v = values[s]
-            if not isinstance(s, sp.MatrixSymbol):
-                if positive or s in self.positive:
-                    values[s] = float(rng.uniform(0.5, 1.5))
-                continue
             if positive and not isinstance(s, OneHot):
-                v = np.abs(v) + 0.1
-            r, c = v.shape
-            if r == c and (s in self.pd or s in self.psd):
-                B = rng.normal(size=(r, r))
-                v = B @ B.T / r + (np.eye(r) if s in self.pd else 0)
-            if r == c and (s in self.symmetric or s in symmetric):
+                v = float(rng.uniform(0.5, 1.5)) if not isinstance(s, sp.MatrixSymbol) else np.abs(v) + 0.1
+            v = self.structure[s].impose(v, rng)
+            if s in symmetric:
                 v = (v + v.T) / 2
             values[s] = v
         return values
@@ -274,7 +255,7 @@ def layout_of(expr, wrt):
 
 
 def expected_shape(expr, wrt, layout, vec=False):
-    """The symbolic shape of ∂expr/∂wrt in ``layout`` (DESIGN §2, as ``check.arrange`` lays it out)."""
+    """The symbolic shape of ∂expr/∂wrt in ``layout`` (docs/layouts.md, as ``check.arrange`` lays it out)."""
     y_scalar, x_scalar = layout_of(expr, wrt)
     (m, n), (p, q) = _shape2(expr), _shape2(wrt)
     if x_scalar:
@@ -388,7 +369,8 @@ def _shape_text(shape):
 
 # --------------------------------------------------------------------------- verify
 
-def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec=False):
+def verify(claim: Expr, expr: Expr, wrt: Variable, layout: Layout = "denominator",
+           assumptions: Assumptions = None, seed: int = 0, vec: bool = False) -> Verdict:
     """Check that ``claim`` is ∂expr/∂wrt in ``layout``; return a Verdict that says how it is wrong.
 
     ``claim`` is a SymPy (matrix) expression in the symbols of ``expr`` (other symbols are given
@@ -598,7 +580,9 @@ def _symmetric_needed(sampler, expr, claim, wrt, symbols, layout, vec, squares):
 
 # --------------------------------------------------------------------------- entry-wise claims
 
-def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, seed=0):
+def verify_entrywise(claim: Expr, expr: Expr, wrt: Variable, of: tuple[sp.Symbol, ...],
+                     by: tuple[sp.Symbol, ...], where: Mapping[sp.Basic, Expr] | None = None,
+                     assumptions: Assumptions = None, seed: int = 0) -> Verdict:
     """Check an entry-wise claim ∂expr[of]/∂wrt[by] = claim for every value of the indices.
 
     ``of`` and ``by`` are tuples of SymPy index symbols: one per dimension of a matrix (two), one
@@ -646,7 +630,7 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
                        diagnosis=None)
 
     # each index must run over one range: the sizes at all its positions must agree
-    ranges = {}
+    ranges: dict = {}
     for s, size, place, _ in positions:
         ranges.setdefault(s, []).append((size, place))
     for name, idx, owner in refs:

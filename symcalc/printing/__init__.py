@@ -8,11 +8,12 @@ from .document import (
 from .graph import ComputationGraph, computation_graph, picture_graph, tikz_graph
 from .latex import SymcalcLatexPrinter, latex, partial, shape_latex
 from .notation import Notation, NotationError
+from .protocol import init_printing
 from .text import SymcalcStrPrinter, text
 
 __all__ = [
     "ComputationGraph", "LatexError", "Notation", "NotationError", "PREAMBLE_MACROS",
     "SymcalcLatexPrinter", "SymcalcStrPrinter", "align", "compile_pdf", "computation_graph",
-    "have_latex", "latex", "markdown_math", "partial", "picture_graph", "shape_latex",
+    "have_latex", "init_printing", "latex", "markdown_math", "partial", "picture_graph", "shape_latex",
     "standalone", "text", "tikz_graph",
 ]

@@ -7,6 +7,7 @@ Both printers parenthesize a sub-expression when it binds less tightly than its 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.matrices.expressions import (
@@ -131,8 +132,22 @@ def scalar_parts(expr):
 class MatrixPrinting:
     """Mixin for a SymPy printer; the printer supplies ``_paren(s)``."""
 
+    if TYPE_CHECKING:  # supplied by the SymPy printer it is mixed into
+        def _print(self, expr: object, **kwargs: object) -> str: ...
+        def emptyPrinter(self, expr: object) -> str: ...
+
     def _init_binding(self):
         self._bound = {}  # Lambda variable -> the matrix it stands for
+
+    def _print_by_class(self, expr, **kwargs):
+        """The first ``_print_<Class>`` of ``expr``'s classes: what ``Printer._print`` does after
+        the printing protocol, for symcalc's classes, whose protocol methods (``protocol.py``)
+        serve SymPy's own printers and hand symcalc's printers back here."""
+        for cls in type(expr).__mro__:
+            method = getattr(self, "_print_" + cls.__name__, None)
+            if method is not None:
+                return method(expr, **kwargs)
+        return self.emptyPrinter(expr)
 
     def _paren(self, s: str) -> str:
         return "(%s)" % s

@@ -107,6 +107,11 @@ class ComputationGraph:
     is installed).
     """
 
+    def _repr_html_(self):
+        """The figure as HTML (boxes and SVG) for Jupyter."""
+        from .html import _wrap, figure_html
+        return _wrap(figure_html(self))
+
     def __init__(self, expr, parameters=(), notation: Notation | None = None, output=None,
                  names=None, engine: str | None = None, max_width: float = LINE_WIDTH,
                  definitions=None):

@@ -1,4 +1,4 @@
-r"""LaTeX in the notation of lecture notes (DESIGN.md §4), as a SymPy ``LatexPrinter`` subclass.
+r"""LaTeX in the notation of lecture notes (docs/latex-and-jupyter.md), as a SymPy ``LatexPrinter`` subclass.
 
 One ``_print_<Class>`` method per node; sub-parts are always printed with ``self._print`` and
 parenthesized by a small precedence ladder (``_level``), never by editing strings afterwards.
@@ -30,6 +30,7 @@ from .. import functions as F
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
+from ..hints import Expr
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
@@ -456,7 +457,7 @@ def _styled(base: str, bold: bool) -> str:
 
 # ---------------------------------------------------------------------- public functions
 
-def latex(expr, notation: Notation | None = None) -> str:
+def latex(expr: Expr, notation: Notation | None = None) -> str:
     """LaTeX of a SymPy expression (matrix, scalar, or array) in symcalc's notation."""
     return SymcalcLatexPrinter({"notation": notation}).doprint(entry_of_11(expr))
 

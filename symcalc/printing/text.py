@@ -14,6 +14,7 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, 
 from sympy.printing.str import StrPrinter
 
 from .. import functions as F
+from ..hints import Expr
 from .common import (
     ATOM, MUL, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
@@ -227,6 +228,12 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             return self._print_11_unary(expr)
         return self._call("diag", expr.args[0])
 
+    def _print__MatrixNode(self, expr):
+        """sum(Z), norm2(x), softmax(z): the command line's words; sum and mean of a 1 x 1 a are a."""
+        if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
+            return self._print_11_unary(expr)
+        return self._call(expr.display_name, expr.arg)
+
     def _print_BlockMatrix(self, expr):
         """[1; x] and [1, X]: blocks on one line, MATLAB-style (rows by ";")."""
         blocks = expr.blocks
@@ -241,7 +248,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
     _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
 
 
-def text(expr, ascii: bool = False) -> str:
+def text(expr: Expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""
     return SymcalcStrPrinter({"ascii": ascii}).doprint(entry_of_11(expr))
 

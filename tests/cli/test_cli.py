@@ -1,4 +1,5 @@
 """The command line as a user runs it: every subcommand, every documented error, injection payloads."""
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,27 @@ def test_notes_tex_only(tmp_path):
     for words in ("Least squares", "Ridge", "Logistic regression", "both layouts", "Softmax",
                   "1-2-3-1", "0.7739", "-0.2261"):
         assert words in booklet
+
+
+def test_notes_without_tex_writes_markdown_and_an_offline_html_booklet(tmp_path):
+    """No latexmk on PATH: the Markdown and HTML booklets, and one line on what TeX would add."""
+    import os
+    env = {"PATH": os.path.dirname(sys.executable)}  # python only: no latexmk, no pdflatex
+    r = run_env("notes", "--out", "book", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode("utf-8").splitlines()
+    tex_line = [line for line in out if line.startswith("no TeX")]
+    assert len(tex_line) == 1 and "TeX adds" in tex_line[0] and "apt-get install" in tex_line[0]
+    book = tmp_path / "book"
+    assert not (book / "symcalc-notes.pdf").exists()
+    md = (book / "symcalc-notes.md").read_text(encoding="utf-8")
+    assert md.startswith("# symcalc") and "$$\n\\begin{aligned}" in md and "\\mathbb{1}" not in md
+    html = (book / "symcalc-notes.html").read_text(encoding="utf-8")
+    assert html.count("<math") > 100 and "<mtable" in html and 'class="graph"' in html
+    assert not re.search(r"(src|href)=\"?(https?:)?//", html), "the booklet loads nothing from the internet"
+    assert "<script" not in html
+    for words in ("Least squares", "Ridge", "1-2-3-1", "0.7739", "Checked numerically"):
+        assert words in html and words in md
 
 
 @pytest.mark.latex
@@ -370,3 +392,60 @@ def test_plain_text_titles_have_no_latex(capsys):
                                    "--wrt", "x1"], capsys)
     assert out.splitlines()[0] == "The derivative df/dx1 (denominator layout, chain style)"
     assert "{" not in out.splitlines()[0] and "frac" not in out
+
+
+# ---------------------------------------------------------------------- a good citizen of the shell
+
+def run_env(*args, env=None, stdin=None, cwd=None, stdout=subprocess.PIPE, flags=()):
+    import os
+    return subprocess.run([sys.executable, *flags, "-m", "symcalc", *args], input=stdin,
+                          stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_dash_reads_the_expression_from_standard_input():
+    r = run_env("derive", "-", *QUAD[1:], "--layout", "numerator", stdin=b"x.T*A*x\n")
+    assert r.returncode == 0 and "x.T*(A + A.T)" in r.stdout.decode("utf-8")
+    r = run_env("net", "-", "--loss", "bce", stdin=b"linear(d,h) sigmoid linear(h,1) sigmoid")
+    assert r.returncode == 0 and b"delta1" in r.stdout
+    r = run_env("verify", *QUAD, "--claim", "-", stdin=b"(A + A.T)*x")
+    assert r.returncode == 0 and r.stdout.startswith(b"CORRECT")
+    r = run_env("verify", "-", *QUAD[1:], "--claim", "-", stdin=b"x.T*A*x")
+    assert r.returncode == 2 and b"standard input is read once" in r.stderr
+
+
+def test_ascii_output_and_a_non_utf8_terminal(tmp_path):
+    """PYTHONIOENCODING=cp1252 with output redirected to a file crashed with UnicodeEncodeError."""
+    out = tmp_path / "out.txt"
+    with out.open("wb") as f:
+        r = run_env("net", "linear(d,h) sigmoid linear(h,1) sigmoid", "--loss", "bce",
+                    env={"PYTHONIOENCODING": "cp1252"}, stdout=f)
+    assert r.returncode == 0, r.stderr
+    text = out.read_bytes().decode("ascii")  # chosen by itself: the stream cannot encode δ or ⊙
+    assert "delta1 = (W2.T*delta2) .* a1 .* (1 - a1)" in text or "delta1" in text
+    r = run_env("--ascii", "derive", *LOGISTIC)
+    assert r.returncode == 0 and r.stdout.isascii() and b"sigmoid" in r.stdout
+    r = run_env("--ascii", "derive", "A*X*B", "--shape", "A=m,n", "--shape", "X=n,p",
+                "--shape", "B=p,q", "--wrt", "X")
+    assert r.returncode == 2 and r.stderr.isascii() and b"dvec(Y)/dvec(X)^T" in r.stderr
+
+
+def test_files_are_written_in_utf8_whatever_the_locale(tmp_path):
+    """Every file is opened with an explicit encoding (Python warns otherwise; here it fails)."""
+    flags = ("-X", "warn_default_encoding", "-W", "error::EncodingWarning")
+    r = run_env("derive", *LOGISTIC, "--format", "markdown", "--out", "d.md", cwd=tmp_path, flags=flags)
+    assert r.returncode == 0, r.stderr
+    assert "⊙" in (tmp_path / "d.md").read_text(encoding="utf-8") or \
+        "\\odot" in (tmp_path / "d.md").read_text(encoding="utf-8")
+    r = run_env("derive", *QUAD, "--standalone", "--out", "q.tex", cwd=tmp_path, flags=flags)
+    assert r.returncode == 0, r.stderr
+
+
+def test_errors_use_command_line_words(capsys):
+    status, _, err = run_inline(["derive", "A*X*B", "--shape", "A=m,n", "--shape", "X=n,p",
+                                 "--shape", "B=p,q", "--wrt", "X"], capsys)
+    assert status == 2 and "--vec" in err and "vec=True" not in err
+    from symcalc.cli import cli_words
+    assert cli_words("use sc.diff with vec=True") == "use symcalc derive --vec"
+    assert cli_words("declare it, e.g. Q.symmetric(A) or sp.Q.positive(lam)") == \
+        "declare it, e.g. --symmetric A or --positive lam"

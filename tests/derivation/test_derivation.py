@@ -81,7 +81,9 @@ def test_outputs_markdown_text_jupyter():
     md = d.markdown()
     assert md.count("$$") % 2 == 0 and r"\begin{aligned}" in md and r"\intertext" not in md
     assert d._repr_markdown_() == md
-    assert d._repr_latex_().startswith("$$") and r"\intertext" not in d._repr_latex_()
+    jupyter = d._repr_latex_()  # the title and layout as text, then one aligned display per section
+    assert jupyter.startswith("The derivative $") and jupyter.count("$$") == 2 * len(d._sections())
+    assert r"$$\begin{aligned}" in jupyter and r"\intertext" not in jupyter
     text = str(d)
     assert "u = y - X*theta" in text or "u = y - X theta" in text.replace("*", " ")
     assert "Denominator layout" in text

@@ -51,12 +51,22 @@ def test_quiz_dy_dx_dy_dz_at_2_3():
 
 
 def test_latex_has_latexify_definition_and_both_tables():
+    pytest.importorskip("latexify")  # installed where it can be (Python < 3.14)
     g = ComputationGraph.from_function(G.y)
     tex = g.latex(point={"x": 2, "z": 3})
     assert r"\frac{x z}{\log x}" in tex                       # latexify-py's definition line
     assert r"\mathrel{+}=" in tex and r"\partial" in tex
     assert "1208.38" in tex and "809.708" in tex
     assert tex.count(r"\begin{align*}") == 2
+
+
+def test_definition_line_without_latexify(monkeypatch):
+    """latexify-py does not install on Python 3.14+: SymPy's LaTeX of the expression stands in."""
+    import sys
+    monkeypatch.setitem(sys.modules, "latexify", None)  # import latexify raises ImportError
+    g = computation_graph(G.y)
+    assert g.definition_latex() == r"y(x, z) = " + sp.latex(g.expression())
+    assert r"\frac{x z}{\log{\left(x \right)}}" in g.latex()
 
 
 def test_source_text_is_parsed_not_run():
