@@ -170,7 +170,7 @@ def test_notes_without_tex_writes_markdown_and_an_offline_html_booklet(tmp_path)
     md = (book / "symcalc-notes.md").read_text(encoding="utf-8")
     assert md.startswith("# symcalc") and "$$\n\\begin{aligned}" in md and "\\mathbb{1}" not in md
     html = (book / "symcalc-notes.html").read_text(encoding="utf-8")
-    assert html.count("<math") > 100 and "<mtable" in html and 'class="graph"' in html
+    assert html.count("<math") > 50 and "<mtable" in html and 'class="graph"' in html
     assert not re.search(r"(src|href)=\"?(https?:)?//", html), "the booklet loads nothing from the internet"
     assert "<script" not in html
     for words in ("Least squares", "Ridge", "1-2-3-1", "0.7739", "Checked numerically"):
