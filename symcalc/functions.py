@@ -476,7 +476,7 @@ def frobenius2(Z: Expr) -> MatrixExpr:
     return FrobeniusSquared(Z)
 
 
-def scalar(M):
+def scalar(M: Expr) -> sp.Expr:
     """A 1 x 1 matrix expression as the scalar it stands for: ``sc.scalar(w.T*x) + b``.
 
     SymPy refuses ``w.T*x + b`` ("Mix of Matrix and Scalar symbols"); the scalar (SymPy's trace of
@@ -491,7 +491,7 @@ def scalar(M):
     return sp.Trace(M)
 
 
-def dot(u, v):
+def dot(u: Expr, v: Expr) -> sp.Expr:
     """The inner product uᵀv of two vectors as a scalar, so that ``sc.dot(w, x) + b`` reads like wᵀx + b."""
     u, v = _as_matrix(u, "dot"), _as_matrix(v, "dot")
     if u.shape != v.shape or 1 not in u.shape:

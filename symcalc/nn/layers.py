@@ -8,6 +8,8 @@ reuses the forward pass instead of recomputing it.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
@@ -128,7 +130,7 @@ class ReLU(Activation):
 
     key = "relu"
 
-    def __init__(self, at_zero=None):
+    def __init__(self, at_zero: Literal[0, 1] | None = None) -> None:
         if at_zero not in (None, 0, 1):
             raise UnsupportedError(f"ReLU at_zero is ReLU'(0): 0 or 1, not {at_zero!r}")
         self.at_zero = at_zero

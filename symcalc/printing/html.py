@@ -152,30 +152,36 @@ def graph_html(expr, parameters=(), notation=None, output=None, scale: float = 1
 
 
 def figure_html(g, scale: float = 1.5) -> str:
-    """A laid-out ``printing.graph.ComputationGraph`` as HTML boxes over SVG edges."""
+    """A laid-out ``printing.graph.ComputationGraph`` as HTML: boxes with MathML labels, placed
+    where the layout put them, over the layout's edges (cubic splines) drawn in SVG."""
     from .graph import COLORS
-    pos, width, height = g._positions(30)
-    w, h = (width + 40) * scale, (height + 10) * scale
+    pad = 6.0
+    w, h = (g.width + 2 * pad) * scale, (g.height + 2 * pad) * scale
 
-    def xy(item):
-        x, y = pos[id(item)]
-        return (x + 20) * scale, (height - y + 5) * scale
+    def xy(point):  # layout coordinates (bp, y up) to pixels (y down)
+        x, y = point
+        return (x + pad) * scale, (g.height - y + pad) * scale
 
     lines = []
-    for child, node, mark, i, points in g.edges:
-        chain = [xy(child), *(xy(p) for p in points), xy(node)]
-        d = " ".join("%s%.1f,%.1f" % ("M" if k == 0 else "L", x, y) for k, (x, y) in enumerate(chain))
+    for edge in g.edges:
+        pts = [xy(p) for p in edge.path]
+        d = "M%.1f,%.1f" % pts[0] + "".join(
+            " C%.1f,%.1f %.1f,%.1f %.1f,%.1f" % (*pts[k], *pts[k + 1], *pts[k + 2])
+            for k in range(1, len(pts) - 2, 3))
         lines.append('<path d="%s" fill="none" stroke="#555" marker-end="url(#arrow)"/>' % d)
-        if mark:
-            (x1, y1), (x2, y2) = chain[-2], chain[-1]
-            lines.append('<text x="%.1f" y="%.1f" font-size="14">−</text>' % ((x1 + x2) / 2, (y1 + y2) / 2 - 4))
+        if edge.mark and edge.label_at is not None:
+            x, y = xy(edge.label_at)
+            lines.append('<text x="%.1f" y="%.1f" font-size="13" text-anchor="middle" '
+                         'dominant-baseline="middle">%s</text>' % (x, y, html.escape(
+                             "−" if edge.mark == "-" else edge.mark)))
     boxes = []
     for node in g.nodes:
-        x, y = xy(node)
-        boxes.append('<div class="box" style="left:%.1fpx;top:%.1fpx;background:%s">%s</div>'
-                     % (x, y, _FILL.get(COLORS[node.kind], "white"), math(node.label)))
+        x, y = xy((node.x, node.y))
+        label = "<br/>".join(math(t) for t in node.lines)
+        boxes.append('<div class="box" style="left:%.1fpx;top:%.1fpx;min-width:%.0fpx;background:%s">%s</div>'
+                     % (x, y, (node.width - 4) * scale, _FILL.get(COLORS[node.kind], "white"), label))
     svg = ('<svg width="%.0f" height="%.0f" style="position:absolute;left:0;top:0">'
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="30" refY="5" markerWidth="7" '
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/>'
            '</marker></defs>%s</svg>' % (w, h, "".join(lines)))
     return ('<figure class="graph" style="position:relative;width:%.0fpx;height:%.0fpx">%s%s</figure>'

@@ -51,7 +51,10 @@ def _latex(self, printer, exp=None, **kwargs):
         for k, a in enumerate(self.args[1:], start=1):
             name = name.replace("{%d}" % k, printer._print(a))
         return r"%s%s{\left(%s \right)}" % (name, power, printer._print(self.args[0]))
-    return _NODE_LATEX[type(self)] % printer._print(self.arg)
+    tex = _NODE_LATEX[type(self)] % printer._print(self.arg)
+    if getattr(self, "axis", 0) == 1:  # along the rows, as symcalc's own printer writes it
+        tex = tex.replace(r"{\left(", r"_{\text{row}}{\left(", 1)
+    return tex
 
 
 # ---------------------------------------------------------------------- plain text
@@ -60,6 +63,9 @@ def _sympystr(self, printer, **kwargs):
     """The command line's words: sigmoid(x), leaky_relu(x, 1/100), norm2(x), sum(Z)."""
     if _own(printer):
         return printer._print_by_class(self, **kwargs)
+    if isinstance(self, F._MatrixNode):
+        axis = ", axis=1" if getattr(self, "axis", 0) == 1 else ""
+        return "%s(%s%s)" % (self.display_name, printer._print(self.arg), axis)
     return "%s(%s)" % (self.display_name, ", ".join(printer._print(a) for a in self.args))
 
 

@@ -232,6 +232,8 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         """sum(Z), norm2(x), softmax(z): the command line's words; sum and mean of a 1 x 1 a are a."""
         if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
             return self._print_11_unary(expr)
+        if getattr(expr, "axis", 0) == 1:  # softmax(Z, axis=1), logsumexp(Z, axis=1): along rows
+            return "%s(%s, axis=1)" % (expr.display_name, self._print(expr.arg))
         return self._call(expr.display_name, expr.arg)
 
     def _print_BlockMatrix(self, expr):
