@@ -117,6 +117,7 @@ class Evaluator:
                     varying.add(node.arg)
         self.directions = {s: self._draw_direction(s) for s in sorted(varying, key=str)}
         self.memo = {}
+        self.inputs = {}
         self.special_memo = {}
         self.compiled = {}
 
@@ -241,8 +242,23 @@ class Evaluator:
         return (_array(self.value(x, plus)) - _array(self.value(x, minus))) / (2 * H) \
             if is_matrix(x) else (_float(self.value(x, plus)) - _float(self.value(x, minus))) / (2 * H)
 
+    def held(self, num, den, override):
+        """The other intermediates of num's definition, when den is one of its inputs: ∂u/∂x of
+        u = x + W a is the partial of that definition, a held (the multivariable chain rule's
+        local derivative); otherwise nothing is held and ∂ is the total derivative."""
+        if num not in self.defs:
+            return {}
+        inputs = self.inputs.get(num)
+        if inputs is None:
+            inputs = self.inputs[num] = {a for a in sp.preorder_traversal(self.defs[num])
+                                         if isinstance(a, (sp.Symbol, sp.MatrixSymbol))}
+        if den not in inputs:
+            return {}
+        return {s: self.symbol(s, override) for s in inputs if s in self.defs and s != den}
+
     def _partial(self, node, override):
         num, den, layout = node.num, node.den, node.layout
+        override = {**self.held(num, den, override), **override}
         if isinstance(den, MatrixElement):
             parent, i, j = den.parent, int(den.i), int(den.j)
             base = np.array(self.symbol(parent, override), dtype=float)
@@ -293,9 +309,17 @@ def _zero_like(v):
 
 
 def _conform(v, s):
-    """A value shaped like the symbol it is stored under (a 1 x 1 matrix or a scalar)."""
+    """A value shaped like the symbol it is stored under (a 1 x 1 matrix or a scalar); a value of
+    another shape is an error (δ ≜ ∂L/∂z with δ a column and ∂L/∂z a row is a contradiction)."""
     if isinstance(s, sp.MatrixSymbol):
-        return np.array(v, dtype=float).reshape(tuple(int(k) for k in s.shape))
+        shape = tuple(int(k) for k in s.shape)
+        a = np.array(v, dtype=float)
+        if a.size == 1 and shape == (1, 1):
+            return a.reshape(shape)
+        if a.shape != shape:
+            raise ValueError(f"{s} is {shape[0]} x {shape[1]} but its definition has shape "
+                             f"{' x '.join(map(str, a.shape))}")
+        return a
     return _float(v)
 
 
@@ -381,11 +405,21 @@ def _compare(a, b, tol):
 def check_steps(derivation, sizes=None, seed=0, tol=1e-6) -> StepReport:
     """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values."""
     steps = getattr(derivation, "steps", derivation)
+    layout = getattr(derivation, "layout", None)
     ev = Evaluator(steps, sizes=sizes, seed=seed)
     report = StepReport(sizes={str(k): v for k, v in ev.sizes.items()}, seed=seed)
     for step in steps:
+        stray = _other_layout(step, layout)
+        if stray is not None:
+            report.results.append(StepCheck(step, False, float("inf"), stray))
+            continue
         if step.is_definition:
-            report.results.append(StepCheck(step, True, 0.0, "definition"))
+            try:  # a definition by name (δ ≜ ∂L/∂z) must have the shape of its name
+                ev.symbol(ev.sized(step.lhs), {})
+                report.results.append(StepCheck(step, True, 0.0, "definition"))
+            except Exception as exc:  # noqa: BLE001 - a definition that cannot be evaluated
+                report.results.append(StepCheck(step, False, float("inf"),
+                                                f"could not evaluate: {type(exc).__name__}: {exc}"))
             continue
         lhs, rhs = ev.sized(step.lhs), ev.sized(step.rhs)
         if step.where:
@@ -408,6 +442,19 @@ def check_steps(derivation, sizes=None, seed=0, tol=1e-6) -> StepReport:
             ok, message = False, f"could not evaluate: {type(exc).__name__}: {exc}"
         report.results.append(StepCheck(step, ok, worst, message))
     return report
+
+
+def _other_layout(step, layout):
+    """Why a step prints a derivative laid out in the other layout than its derivation states
+    (∂L/∂z printed as a column in a numerator-layout derivation), or None."""
+    if layout is None:
+        return None
+    for side in (step.lhs, step.rhs):
+        for node in sp.preorder_traversal(side):
+            if isinstance(node, PartialMatrix) and node.layout != layout:
+                return (f"{node} is laid out in {node.layout} layout in a derivation that states "
+                        f"{layout} layout: the same symbol would stand for two shapes")
+    return None
 
 
 def _index_range(ix, *exprs):

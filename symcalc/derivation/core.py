@@ -72,12 +72,22 @@ class Step:
         return self.rule == DEFINITION and isinstance(self.lhs, (sp.Symbol, sp.MatrixSymbol))
 
     def words(self, math) -> str:
-        """The rule and the note as one phrase, ``math(obj)`` printing the note's objects."""
+        """The rule and the note as one phrase, ``math(obj)`` printing the objects of
+        ``note_args`` where the rule or the note says ``{0}``, ``{1}``, ..."""
         words = self.rule if self.rule != DEFINITION else ""
-        note = self.note.format(*(math(a) for a in self.note_args)) if self.note_args else self.note
+        note = self.note
+        if self.note_args:
+            printed = [math(a) for a in self.note_args]
+            words, note = (_fill(t, printed) for t in (words, note))
         if note:
             words = "%s; %s" % (words, note) if words else note
         return words
+
+
+def _fill(text, printed):
+    """``{k}`` replaced by the k-th printed object (LaTeX braces elsewhere are left alone)."""
+    return re.sub(r"(?<![\^_])\{(\d+)\}",
+                  lambda m: printed[int(m.group(1))] if int(m.group(1)) < len(printed) else m.group(0), text)
 
 
 def _indices(e):
@@ -369,7 +379,10 @@ def _markdown_text(s):
 
 _PLAIN_MATH = [(r"\partial ", "∂"), (r"\partial", "∂"), (r"\Rightarrow", "⇒"), (r"\top", "ᵀ"),
                (r"\Delta", "Δ"), (r"\delta", "δ"), (r"\sigma", "σ"), (r"\odot", "⊙"), (r"\otimes", "⊗"),
-               (r"\lambda", "λ"), (r"\theta", "θ"), (r"\cdot", "·"), (r"\neq", "≠"), (r"\ne", "≠"),
+               (r"\oslash", "⊘"), (r"\lambda", "λ"), (r"\theta", "θ"), (r"\alpha", "α"), (r"\cdot", "·"),
+               (r"\neq", "≠"), (r"\ne", "≠"), (r"\lVert", "‖"), (r"\rVert", "‖"), (r"\mathbb{1}", "𝟙"),
+               (r"\mathrm{d}", "d"), (r"\left", ""), (r"\right", ""), (r"\tfrac", r"\frac"),
+               (r"\log", "log"), (r"\exp", "exp"), (r"\tanh", "tanh"), (r"\det", "det"),
                (r"\,", " "), (r"\;", " ")]
 
 
@@ -380,6 +393,8 @@ def plain_words(s: str) -> str:
         for tex, uni in _PLAIN_MATH:
             t = t.replace(tex, uni)
         t = re.sub(r"\\(?:operatorname|mathbf|mathrm|boldsymbol)\{([^}]*)\}", r"\1", t)
+        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", t)
+        t = re.sub(r"\\bar\{([^{}]*)\}", "\\1\u0304", t)
         t = re.sub(r"\^\{(\[[^}]*)\}", r"\1", t)  # W^{[k]} -> W[k], as CS229's superscripts read
         t = re.sub(r"\^\{ᵀ\}", "ᵀ", t).replace("^ᵀ", "ᵀ")
         t = re.sub(r"\^\{-1\}", "⁻¹", t)

@@ -193,6 +193,11 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             return self._call("step", expr.args[0])
         return super()._print_Function(expr)
 
+    def _print_KroneckerDelta(self, expr):
+        """1[i = j], as the LaTeX writes 𝟙[i = j] (δ_ij would read as an error signal)."""
+        i, j = expr.args[:2]
+        return "1[%s = %s]" % (self._print(i), self._print(j))
+
     def _print_Trace(self, expr):
         if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
             bare = expr.arg.is_symbol or isinstance(expr.arg, F._Reduction)  # sum(X), norm2(x): calls

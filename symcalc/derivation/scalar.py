@@ -1,0 +1,5 @@
+"""Placeholder replaced below."""
+
+
+def scalar_steps(model, result):
+    return None
