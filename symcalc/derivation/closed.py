@@ -15,7 +15,7 @@ from ..functions import is_matrix
 from ..simplify import add, coefficient, mul, textbook, transpose
 from .common import CLOSED
 from .core import DEFINITION, Step
-from .model import _taken, fresh
+from .model import _Degrees, _taken, fresh
 from .nodes import partial
 
 
@@ -42,15 +42,51 @@ def _pulled(e):
     return alpha * k, core
 
 
+def _rank_one(M):
+    """Whether M = c u vᵀ (a product through a 1-wide dimension) with symbolic sides: rank one,
+    so singular for every size but 1 (½(wᵀa + b − y)² has M = a aᵀ)."""
+    if not isinstance(M, sp.MatMul) or M.shape[0] == 1 or sp.sympify(M.shape[0]).is_Integer:
+        return False
+    mats = [f for f in M.args if is_matrix(f)]
+    return any(f.cols == 1 for f in mats[:-1])
+
+
+_SOLVED: dict = {}
+
+
+def _solved(expr, wrt, assumptions):
+    """``solve_stationary``'s answer (None when it refuses), kept for the session: a lecturer
+    derives the same objective in several styles and layouts, and its numeric check takes time."""
+    from ..numeric.closed_form import solve_stationary
+    key = (expr, wrt, assumptions)
+    if key not in _SOLVED:
+        if len(_SOLVED) > 256:
+            _SOLVED.clear()
+        try:
+            _SOLVED[key] = solve_stationary(expr, wrt, assumptions=assumptions)
+        except SymcalcError:
+            _SOLVED[key] = None
+    return _SOLVED[key]
+
+
 def closed_form_steps(original, expr, wrt, layout, out, assumptions=None):
     """[gradient as M θ + c, normal equations, θ̂], or [] when ``solve_stationary`` refuses."""
     if not isinstance(wrt, sp.MatrixSymbol):
         return []
-    from ..numeric.closed_form import _affine, solve_stationary
     from ..diff import split_affine
-    try:
-        cf = solve_stationary(original, wrt, assumptions=assumptions)
+    from .local import diff
+    from ..numeric.closed_form import _affine
+    try:  # cheap refusals first: a gradient that is not affine, or a singular rank-one M
+        G = diff(original, wrt, "denominator")
+        if _Degrees(wrt)(G) > 1:
+            return []
+        M, c, right = _affine(G, wrt, split_affine)
     except SymcalcError:
+        return []
+    if _rank_one(M):
+        return []
+    cf = _solved(original, wrt, assumptions)
+    if cf is None:
         return []
     M, c, right = _affine(cf.gradient, wrt, split_affine)
     alpha, M0 = _pulled(M)

@@ -25,7 +25,8 @@ RESTATING = ("simplified", "rearranged", "intermediates substituted", "textbook 
 
 
 def short(e):
-    return len(sp.sstr(e)) <= SUBSTITUTE_LIMIT
+    from ..printing import text
+    return len(text(e)) <= SUBSTITUTE_LIMIT
 
 
 def size(e):

@@ -18,6 +18,7 @@ from ..functions import is_matrix
 from ..simplify import add, mul, scalar, textbook, transpose
 from .chain import _map_teaching, activation_names
 from .common import DIFFERENTIALS, IDENTIFICATION, SUBSTITUTION, TERMS, dedupe, definitions, short
+from ..printing import text
 from .core import Step
 from .local import row, differential_identity, gradient_map, has_jacobian, jvp, safe_jacobian, tidy11, untrace
 from .teaching import combine
@@ -74,7 +75,7 @@ def _rule_for(node):
 
 def _local_gradient(node, x, names):
     """G with dT = ⟨G, dx⟩ + ... for T = node (denominator form), its other inputs held."""
-    from ..diff import diff
+    from .local import diff
     G = diff(node.body, x, layout="denominator")
     return tidy11(G.xreplace(names)) if names else tidy11(G)
 
@@ -126,7 +127,7 @@ def differential_steps(model, layout, result):
     if back != shown and short(back):
         steps.append(Step("intermediates substituted", P, back, section=IDENTIFICATION))
     if result is not None and result != steps[-1].rhs and short(result) and \
-            len(sp.sstr(result)) < len(sp.sstr(steps[-1].rhs)):
+            len(text(result)) < len(text(steps[-1].rhs)):
         steps.append(Step("textbook form", P, result, section=IDENTIFICATION))
     return dedupe(steps)
 

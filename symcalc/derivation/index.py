@@ -102,10 +102,7 @@ def index_steps(expr, wrt, layout, out, result):
     derived = sp.diff(as_sum, x_entry)
     steps.append(Step("differentiate term by term: $\\partial x_k/\\partial x_j = \\mathbb{1}[k = j]$", lhs,
                       _clean_dummies(derived, rest), section=ENTRY))
-    done = _clean_dummies(derived.doit(), rest)
-    done = sp.piecewise_fold(done)
-    if done.has(sp.Piecewise):
-        done = done.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])
+    done = _clean_dummies(derived.replace(lambda e: isinstance(e, sp.Sum), _collapse), rest)
     steps.append(Step("the indicator keeps one term of each sum", lhs, done, section=ENTRY))
     if done.has(sp.Sum):
         as_matrix = done.replace(lambda e: isinstance(e, sp.Sum), sum_to_matrix)
@@ -114,6 +111,29 @@ def index_steps(expr, wrt, layout, out, result):
     steps.append(Step("reassembled: the entries above, for every index", P, result,
                       section="Matrix form"))
     return dedupe(steps)
+
+
+def _collapse(total):
+    """Σ_k 𝟙[i = k] f(k) = f(i): in each term, an indicator keeps one term of the sum over its
+    index (SymPy's Sum.doit does this too, after seconds of trying closed forms)."""
+    out = []
+    for term in sp.Add.make_args(sp.expand(total.function)):
+        limits = list(total.limits)
+        found = True
+        while found:
+            found = False
+            for kd in (a for a in sp.Mul.make_args(term) if isinstance(a, sp.KroneckerDelta)):
+                i, j = kd.args[:2]
+                for k, other in ((j, i), (i, j)):
+                    if any(lim[0] == k for lim in limits):
+                        term = (term / kd).xreplace({k: other})
+                        limits = [lim for lim in limits if lim[0] != k]
+                        found = True
+                        break
+                if found:
+                    break
+        out.append(sp.Sum(term, *limits) if limits else term)
+    return sp.Add(*out)
 
 
 def _applies(style, expr, wrt):

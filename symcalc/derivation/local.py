@@ -16,7 +16,10 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from ..diff import backward, diff
+import functools
+
+from ..diff import backward
+from ..diff import diff as _engine_diff
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import (
     EntryMean, EntrySum, FrobeniusSquared, LeakyReLU, LogSumExp, ReLU, Sigmoid, Softmax,
@@ -25,6 +28,19 @@ from ..functions import (
 from ..simplify import mul, scalar, textbook, transpose
 from .model import _Degrees
 from .nodes import differential, partial_shape
+
+
+@functools.lru_cache(maxsize=1024)
+def diff(expr, wrt, layout="denominator"):
+    """``symcalc.diff``, remembered: the styles ask for the same local derivative several times
+    (its value, its differential, its gradient map), and a lecturer derives in several styles."""
+    return _engine_diff(expr, wrt, layout=layout)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pullback(body, v, seed):
+    """backward(body, [v], seed) (seed None for a 1 x 1 body), remembered."""
+    return backward(body, [v], seed=seed).gradients[v]
 
 
 def has_jacobian(u, v, layout):
@@ -50,11 +66,11 @@ def gradient_map(body, v, upstream, layout, names=None):
     G = sp.MatrixSymbol("symcalc_upstream", *seed_shape)
     seed = G if is_matrix(body) and body.shape != (1, 1) else None
     if seed is None:  # a 1 x 1 body: the map is a scalar times the body's gradient
-        g = backward(body, [v]).gradients[v]
+        g = _pullback(body, v, None)
         g = mul(scalar(upstream) if is_matrix(upstream) else upstream, g)
         out = g if layout == "denominator" else textbook(transpose(g))
     else:
-        g = backward(body, [v], seed=seed).gradients[v]
+        g = _pullback(body, v, seed)
         up = upstream if layout == "denominator" else transpose(upstream)
         out = g.xreplace({G: up, G.T: transpose(up)})
         if layout == "numerator":

@@ -14,6 +14,7 @@ of a node (the multivariable chain rule) and multiply along each path.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -175,10 +176,10 @@ def probe(like, name="symcalc_probe"):
 def cut(e, s, U):
     """e with the sub-expression s (and its transpose) replaced by U."""
     mapping = {s: U}
-    if is_matrix(s):
-        for t in (s.T, sp.Transpose(s), transpose(s)):
+    if is_matrix(s):  # not s.T: SymPy's transpose runs a deep doit
+        for t in (sp.Transpose(s), transpose(s)):
             if t != s:
-                mapping[t] = U.T
+                mapping[t] = sp.Transpose(U) if not isinstance(U, sp.MatrixSymbol) else U.T
     return e.xreplace(mapping)
 
 
@@ -203,7 +204,7 @@ def _outermost_cut(e, v, deg):
     best = max(valid, key=lambda s: (_size(s), sp.default_sort_key(s)))
     if is_matrix(best) and best.rows == 1 and best.cols != 1:
         for t in valid:
-            if t.cols == 1 and best in (t.T, transpose(t), sp.Transpose(t)):
+            if t.cols == 1 and best in (transpose(t), sp.Transpose(t)):
                 return t
     return best
 
@@ -461,7 +462,7 @@ def _node(symbol, expr, kind, symbols, wrt):
             continue
         mapping[s] = sym
         if is_matrix(s):
-            for t in (s.T, sp.Transpose(s), transpose(s)):
+            for t in (sp.Transpose(s), transpose(s)):
                 if t != s and t not in symbols:
                     mapping[t] = sym.T
     body = expr.xreplace(mapping)
@@ -470,8 +471,11 @@ def _node(symbol, expr, kind, symbols, wrt):
     return Node(symbol, expr, body, tuple(order), kind)
 
 
+@functools.lru_cache(maxsize=256)
 def model_of(expr, wrt, output_name=None):
-    """(model, prepared expression) for a user's expression: declared symmetry kept as written."""
+    """(model, prepared expression) for a user's expression: declared symmetry kept as written.
+    Remembered: a lecturer derives the same model in several styles and layouts (the model is
+    read, never changed, by the styles)."""
     prepared, restore = prepare(expr)
     prepared = prepared.xreplace(restore)
     return build_model(prepared, wrt, output_name), prepared

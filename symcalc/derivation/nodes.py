@@ -65,6 +65,8 @@ def _str(layout):
 class _PartialBase:
     """Shared by the scalar and the matrix form of ∂num/∂den."""
 
+    print_level = 30  # binds like a product (printing.common.MUL): (∂L/∂z)ᵀ, (∂L/∂x)_i
+
     def doit(self, **hints):  # a derivation's ∂ is a name for a value, not an instruction
         return self
 

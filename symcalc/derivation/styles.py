@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..diff import diff
+from .local import diff
 from ..errors import LayoutError, UnsupportedError
 from ..functions import is_matrix
 from .chain import chain_steps

@@ -15,7 +15,7 @@ __all__ = ["lambdify"]
 _counter = itertools.count(1)
 
 
-def lambdify(args, expr, name: str = "f", structure: bool = True):
+def lambdify(args, expr, name: str = "f", structure: bool = True, doc: bool = True):
     """A NumPy function of ``args`` (MatrixSymbols and Symbols, in order) returning ``expr``.
 
     ``expr`` is one expression or a list of them (the function then returns a tuple). Matrix
@@ -23,14 +23,14 @@ def lambdify(args, expr, name: str = "f", structure: bool = True):
     arguments are checked against their declared shapes and a mismatch raises
     ``symcalc.errors.ShapeError``; an argument declared ``SymmetricMatrix`` or ``OneHot`` that is
     not symmetric or one-hot raises ValueError (``structure=False`` skips that check). The
-    generated source is ``f.source``.
+    generated source is ``f.source`` (with a docstring describing the outputs unless ``doc=False``).
 
     The source is produced by ``codegen`` from SymPy objects, never from user text, and every
     name in it is checked to be a plain identifier before it is compiled.
     """
     if isinstance(args, sp.Basic):
         args = [args]
-    source = function_source(expr, list(args), name, structure)
+    source = function_source(expr, list(args), name, structure, doc)
     filename = f"<symcalc-lambdify-{next(_counter)}>"
     text = HELPERS + "\n\n" + source
     namespace = {"numpy": numpy, "ShapeError": ShapeError, "__name__": "symcalc_generated"}

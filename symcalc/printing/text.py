@@ -63,9 +63,6 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             return "%s[%s]" % (self._wrap(parent, ATOM), self._print(expr.i if parent.shape[1] == 1 else expr.j))
         return "%s[%s, %s]" % (self._wrap(parent, ATOM), self._print(expr.i), self._print(expr.j))
 
-    def _print_KroneckerDelta(self, expr):
-        return "δ_%s%s" % tuple(self._print(i) for i in expr.args[:2])
-
     def _print_Identity(self, expr):
         return "1" if expr.shape == (1, 1) else "I"
 
