@@ -32,9 +32,17 @@ ORDER = {"denominator": "from the input to the output", "numerator": "from the o
 
 
 def activation_names(model):
-    """{σ(z): a, det X: u}: a local derivative reads a ⊙ (1 − a), not σ(z) ⊙ (1 − σ(z))."""
-    return {n.body: n.symbol for n in model.nodes
-            if isinstance(n.body, ACTIVATIONS + MATRIX_FUNCTIONS)}
+    """{σ(z): a, det X: u, X⁻¹: V, X^{−ᵀ}: Vᵀ}: a local derivative reads a ⊙ (1 − a), not
+    σ(z) ⊙ (1 − σ(z))."""
+    names = {}
+    for n in model.nodes:
+        if isinstance(n.body, ACTIVATIONS + MATRIX_FUNCTIONS):
+            names[n.body] = n.symbol
+            if isinstance(n.body, sp.Inverse):
+                X = n.body.arg
+                names[sp.Inverse(sp.Transpose(X))] = names[sp.Transpose(n.body)] = n.symbol.T
+                names[sp.Inverse(X.T)] = n.symbol.T
+    return names
 
 
 def written_product(factors, layout):

@@ -8,6 +8,8 @@ not Xᵀ(−W − Wᵀ)X θ̂ = Xᵀ(−W − Wᵀ)y), and θ̂ with the conditi
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from ..errors import SymcalcError
@@ -40,6 +42,13 @@ def _pulled(e):
     e0 = _positive_sums(e0)
     k, core = coefficient(e0)
     return alpha * k, core
+
+
+def _hat(name):
+    """The name of the solution, θ̂ for theta: "hat" before a trailing number or label (W2 -> What2,
+    printed Ŵ₂), so that the hat sits on the letter."""
+    m = re.match(r"([A-Za-z]+?)(\d+|_.*)?$", name)
+    return m.group(1) + "hat" + (m.group(2) or "") if m else name + "hat"
 
 
 def _rank_one(M):
@@ -90,7 +99,7 @@ def closed_form_steps(original, expr, wrt, layout, out, assumptions=None):
         return []
     M, c, right = _affine(cf.gradient, wrt, split_affine)
     alpha, M0 = _pulled(M)
-    star = sp.MatrixSymbol(fresh(wrt.name + "hat", _taken(expr, wrt)), *wrt.shape)
+    star = sp.MatrixSymbol(fresh(_hat(wrt.name), _taken(expr, wrt)), *wrt.shape)
     if isinstance(c, sp.ZeroMatrix):
         rhs = sp.ZeroMatrix(*M0.shape[:1], wrt.cols if not right else wrt.rows)
     else:

@@ -17,16 +17,18 @@ IDENTIFICATION = "Identification"
 ENTRY = "One entry"
 CLOSED = "Closed form"
 
-#: A result longer than this (characters of plain text) stays in terms of the intermediates.
-SUBSTITUTE_LIMIT = 90
+#: A result wider than this (points of LaTeX) stays in terms of the intermediates: substituting
+#: them back would only make a long line longer.
+SUBSTITUTE_LIMIT = 200.0
 
 #: rules whose step only restates the line before when nothing changed
 RESTATING = ("simplified", "rearranged", "intermediates substituted", "textbook form")
 
 
 def short(e):
-    from ..printing import text
-    return len(text(e)) <= SUBSTITUTE_LIMIT
+    from ..printing import latex
+    from ..printing.linebreak import width
+    return width(latex(e)) <= SUBSTITUTE_LIMIT
 
 
 def size(e):
@@ -47,10 +49,17 @@ def dedupe(steps):
         if out and s.lhs == out[-1].lhs and s.section == out[-1].section and \
                 (s.rhs == out[-1].rhs or text(s.rhs) == text(out[-1].rhs)):
             continue  # the same line again, or a step that changes nothing a reader sees
-        if out and s.lhs == out[-1].lhs and s.rhs == out[-1].rhs and s.rule in RESTATING:
+        if out and s.lhs == out[-1].lhs and s.rule in RESTATING and _reordered(s.rhs, out[-1].rhs):
             continue
         out.append(s)
     return out
+
+
+def _reordered(a, b):
+    """Whether a is b, or the same sum with its terms in another order."""
+    if a == b:
+        return True
+    return isinstance(a, (sp.MatAdd, sp.Add)) and type(a) is type(b) and set(a.args) == set(b.args)
 
 
 def final_steps(lhs, simplified, model, result, section):

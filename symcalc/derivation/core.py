@@ -20,6 +20,17 @@ from .nodes import SPECIAL, PartialMatrix, partial
 
 DEFINITION = "definition"
 
+#: The text width (points) derivations are laid out for: the standalone document's (letter paper,
+#: 2.5 cm margins, 11 pt). Pass ``width=`` to ``latex()`` for a narrower page.
+PAGE_WIDTH = 470.0
+#: The rule column: a paragraph of fixed width.
+RULE_COLUMN = "4.6cm"
+RULE_POINTS = 131.0
+#: A left side wider than this (points) is written on the right: "M θ = r" under "&".
+LHS_POINTS = 100.0
+#: The width Markdown breaks formulas at (a notebook cell).
+MARKDOWN_WIDTH = 330.0
+
 LAYOUT_TEXT = {
     "denominator": ("Denominator layout: a gradient has the shape of its variable, and the chain "
                     "rule multiplies local derivatives from the input to the output."),
@@ -232,36 +243,68 @@ class Derivation:
             groups[-1][1].append(s)
         return groups
 
-    def _rows(self, steps, notation, wrap=False):
+    def _cells(self, steps, notation):
+        """[(lhs, relation, rhs expression, shape, words)] as LaTeX, a repeated left side blank."""
         from ..printing import latex, shape_latex
-        rows, previous = [], None
+        out, previous = [], None
         for s in steps:
             same = previous is not None and s.lhs == previous.lhs and s.relation == previous.relation
             lhs = "" if same else latex(s.lhs, notation)
-            rel = s.relation
-            row = r"%s &%s %s" % (lhs, rel, latex(s.rhs, notation))
-            shape = s.shape
-            row += " && " + (shape_latex(shape, notation) if shape is not None and not same else "")
+            shape = shape_latex(s.shape, notation) if s.shape is not None and not same else ""
             words = s.words(lambda a: "$%s$" % latex(a, notation))
             if s.where:
                 where = ", ".join("%s = %s" % (latex(k, notation), latex(v, notation))
                                   for k, v in s.where.items())
                 words = (words + "; " if words else "") + "at $%s$" % where
+            out.append((lhs, s.relation, s.rhs, shape, words))
+            previous = s
+        return out
+
+    def _rows(self, steps, notation, wrap=False, budget=None):
+        """Rows of an alignment; ``wrap``: the rule in a paragraph column of fixed width, and a
+        right side wider than ``budget`` points broken at its top-level + or ⊙."""
+        from ..printing import latex
+        from ..printing.linebreak import lines
+        from ..printing.linebreak import width as tex_width
+        rows = []
+        for lhs, rel, rhs, shape, words in self._cells(steps, notation):
+            lead = ""
+            if budget and tex_width(lhs) > LHS_POINTS:  # a long left side goes to the right: M θ = r
+                lead, lhs = "%s %s " % (lhs, rel), ""
+            parts = lines(rhs, budget - tex_width(lead), notation) if budget else [latex(rhs, notation)]
+            if lead and tex_width(lead + parts[0]) > budget:  # M θ on a line, = r on the next
+                parts = [lead.rsplit(" ", 2)[0]] + ["%s %s" % (rel, parts[0])] + parts[1:]
+            else:
+                parts[0] = lead + parts[0]
+            right = parts[0] if len(parts) == 1 else \
+                "\\begin{aligned}[t]&%s\\end{aligned}" % " \\\\\n&\\quad ".join(parts)
+            row = r"%s &%s %s" % (lhs, "" if lead else rel, right) + " && " + shape
             if words:  # in a PDF, long rule names wrap in a column of their own
-                box = r"\parbox[t]{5.2cm}{\raggedright\small %s}" if wrap else r"\text{%s}"
+                box = r"\parbox[t]{%s}{\raggedright\small %s}" % (RULE_COLUMN, "%s") if wrap else r"\text{%s}"
                 row += " && " + box % tex_text(words)
             rows.append(row)
-            previous = s
         return rows
 
-    def latex(self, notation=None) -> str:
-        """An amsmath ``align*`` block: the layout stated first, a heading per section."""
+    def _budget(self, notation, width):
+        """The points a right side may take: the page less the widest left side, the widest
+        shape, the rule column and the gaps between the columns (align* sets every row in the same
+        columns)."""
+        from ..printing.linebreak import width as tex_width
+        cells = self._cells(self.steps, notation)
+        lhs = max((w for w in (tex_width(c[0]) for c in cells) if w <= LHS_POINTS), default=0.0)
+        shape = max((tex_width(c[3]) for c in cells), default=0.0)
+        return 0.93 * (width - RULE_POINTS - lhs - shape - 2 * 10.0 - 16.0)
+
+    def latex(self, notation=None, width=None) -> str:
+        """An amsmath ``align*`` block: the layout stated first, a heading per section; laid out
+        for a text ``width`` in points (default ``PAGE_WIDTH``, the standalone document's)."""
         notation = self._notation(notation)
+        budget = self._budget(notation, width or PAGE_WIDTH)
         items = [("text", _layout_sentence(self.layout))]
         for section, steps in self._sections():
             if section:
                 items.append(("text", r"\textbf{%s}" % tex_text(section)))
-            items.extend(("row", r) for r in self._rows(steps, notation, wrap=True))
+            items.extend(("row", r) for r in self._rows(steps, notation, wrap=True, budget=budget))
         out = ""
         for k, (kind, body) in enumerate(items):
             if kind == "text":
@@ -271,16 +314,32 @@ class Derivation:
                 out += body + (" \\\\\n" if follows else "\n")
         return "\\begin{align*}\n" + out + "\\end{align*}"
 
-    def markdown(self, notation=None) -> str:
-        """Markdown: the layout and the headings as text, each section a ``$$`` block (KaTeX, MathJax)."""
+    def markdown(self, notation=None, width=MARKDOWN_WIDTH) -> str:
+        """Markdown: the layout and the headings as text, each section a ``$$`` block (KaTeX,
+        MathJax) whose rows are numbered; the rules follow the block as a numbered list, so that
+        they wrap as text does. A right side wider than ``width`` points breaks into rows."""
+        from ..printing import latex
+        from ..printing.linebreak import lines
         notation = self._notation(notation)
         parts = ["**%s**" % _markdown_text(self._title_tex(notation)),
                  _markdown_text(_layout_sentence(self.layout))]
+        number = 0
         for section, steps in self._sections():
             if section:
                 parts.append("*%s*" % section)
-            rows = self._rows(steps, notation)
+            rows, notes = [], []
+            for lhs, rel, rhs, shape, words in self._cells(steps, notation):
+                pieces = lines(rhs, width, notation) if width else [latex(rhs, notation)]
+                tag = ""
+                if words:
+                    number += 1
+                    tag = r" && \text{(%d)}" % number
+                    notes.append("%d. %s" % (number, _markdown_words(words)))
+                rows.append(r"%s &%s %s && %s%s" % (lhs, rel, pieces[0], shape, tag))
+                rows += [r"&\quad %s" % p for p in pieces[1:]]
             parts.append("$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\\n".join(rows))
+            if notes:
+                parts.append("\n".join(notes))
         return "\n\n".join(parts) + "\n"
 
     def _repr_latex_(self):
@@ -375,6 +434,12 @@ def _layout_sentence(layout):
 
 def _markdown_text(s):
     return s
+
+
+def _markdown_words(words):
+    """A rule's words for Markdown: its math between single dollars, as KaTeX and MathJax read it."""
+    return words
+
 
 
 _PLAIN_MATH = [(r"\partial ", "∂"), (r"\partial", "∂"), (r"\Rightarrow", "⇒"), (r"\top", "ᵀ"),

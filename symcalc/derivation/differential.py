@@ -88,7 +88,10 @@ def differential_steps(model, layout, result):
     if not scalar_out:
         return steps + _vector_steps(model, layout, result, names)
     dmap = {}
-    for n in reversed(model.nodes):
+    terms = [s for _, s in model.terms] if model.terms else []
+    order = [model.nodes[-1]] + [model.node(s) for s in terms] + \
+        [n for n in reversed(model.nodes[:-1]) if n.symbol not in terms]
+    for n in order:
         if n.symbol == out and model.terms:
             d = _sum([mul(c, differential(s)) if is_matrix(s) else c * differential(s)
                       for c, s in model.terms])

@@ -57,6 +57,8 @@ def jacobian(body, v, layout, names=None):
     J = diff(body, v, layout=layout)
     if names:
         J = J.xreplace(names)
+    if layout == "numerator" and is_matrix(J) and J.rows == 1 and J.cols != 1:
+        J = row(textbook(transpose(J)))  # a gradient as a row: (g₁ − g₂)ᵀ, not g₁ᵀ − g₂ᵀ
     return tidy11(J)
 
 
@@ -74,10 +76,25 @@ def gradient_map(body, v, upstream, layout, names=None):
         up = upstream if layout == "denominator" else transpose(upstream)
         out = g.xreplace({G: up, G.T: transpose(up)})
         if layout == "numerator":
-            out = transpose(out)
+            out = _transposed(out)
     if names:
         out = out.xreplace(names)
     return out
+
+
+def _transposed(e):
+    """eᵀ with the transpose pushed into entrywise products and sums: (Pᵀ ⊙ v)ᵀ = P ⊙ vᵀ."""
+    if isinstance(e, sp.HadamardProduct):
+        return sp.HadamardProduct(*[_transposed(a) for a in e.args])
+    if isinstance(e, sp.MatAdd):
+        from ..simplify import add
+        return add(e.shape[::-1], *[_transposed(a) for a in e.args])
+    if isinstance(e, sp.MatMul):
+        from ..simplify import coefficient
+        c, core = coefficient(e)
+        factors = core.args if isinstance(core, sp.MatMul) else (core,)
+        return mul(c, *[_transposed(f) for f in reversed(factors)])
+    return transpose(e)
 
 
 def jvp(body, v, names=None):

@@ -449,9 +449,9 @@ def build_model(expr, wrt, output_name=None) -> Model:
 
 def _sum_body(terms, expr):
     """L₁ + λ L₂ over the terms' symbols, as a 1 x 1 matrix when the output is one."""
-    from ..simplify import add, as_matrix11, mul
-    if is_matrix(expr):
-        return add((1, 1), *[mul(c, sym if is_matrix(sym) else as_matrix11(sym)) for c, sym in terms])
+    from ..simplify import as_matrix11, mul
+    if is_matrix(expr):  # in the terms' order, as the lecturer wrote them
+        return sp.MatAdd(*[mul(c, sym if is_matrix(sym) else as_matrix11(sym)) for c, sym in terms])
     return sp.Add(*[c * (sp.Trace(sym) if is_matrix(sym) else sym) for c, sym in terms])
 
 

@@ -21,7 +21,7 @@ from ..functions import OneHot, is_matrix
 from ..simplify import _entrywise_atoms, add, from_entrywise, hadamard, mul, textbook, transpose
 
 DIAG = r"diagonal Jacobian: $\operatorname{diag}(v)\, g = v \odot g$"
-DIAG_ROW = r"diagonal Jacobian: $g^\top \operatorname{diag}(v) = g^\top \odot v^\top$"
+DIAG_ROW = r"diagonal Jacobian: $g^\top \operatorname{diag}(v) = (g \odot v)^\top$"
 SCALAR = "a product of numbers"
 
 
@@ -146,19 +146,20 @@ def _divides(e, v):
 
 
 def hadamard_product(a, b):
-    """a ⊙ b as written (the upstream gradient first), without merging."""
+    """a ⊙ b as written (the upstream gradient first), without merging; 1 ⊙ b is b."""
+    if isinstance(a, sp.OneMatrix):
+        return b
+    if isinstance(b, sp.OneMatrix):
+        return a
     return sp.HadamardProduct(a, b)
 
 
-def _orient(e, row):
-    """A column result as the row numerator layout writes (gᵀ ⊙ vᵀ)."""
-    if not row:
+def _orient(e, as_row):
+    """A column result as the row numerator layout writes: (g ⊙ v)ᵀ, (a − y)ᵀ."""
+    if not as_row:
         return e
-    if isinstance(e, sp.HadamardProduct):
-        return sp.HadamardProduct(*[transpose(a) for a in e.args])
-    if isinstance(e, sp.MatAdd):
-        return add(e.shape[::-1], *[_orient(a, True) for a in e.args])
-    return transpose(e)
+    from .local import row
+    return row(e)
 
 
 def _smaller(a, b):

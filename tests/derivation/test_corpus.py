@@ -181,3 +181,32 @@ def test_the_properties_catch_what_they_claim_to():
     assert any(p.startswith("tautology") for p in found)
     assert any(p.startswith("sides of (3, 1) and (2, 1)") for p in found)
     assert any("printed with shapes" in p for p in found)
+
+
+@pytest.mark.latex
+def test_every_corpus_derivation_fits_the_page(tmp_path):
+    """One document with every derivation of the corpus; the log has no overfull line."""
+    import shutil
+    import subprocess
+    from symcalc.printing import standalone
+    if not (shutil.which("pdflatex")):
+        pytest.skip("pdflatex not installed")
+    parts = []
+    for case in CASES:
+        name, k, style, layout = case
+        parts.append("%% corpus: %s\n\\subsection*{%s}\n%s" % (
+            "/".join(map(str, case)), " ".join(map(str, case)).replace("_", " "),
+            build(*case).latex()))
+    tex = standalone("\n\n".join(parts))
+    (tmp_path / "corpus.tex").write_text(tex)
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "corpus.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "corpus.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-3000:]
+    starts = [(k, line) for k, line in enumerate(tex.splitlines(), 1) if line.startswith("% corpus:")]
+    overfull = []
+    for m in re.finditer(r"Overfull \\hbox \(([\d.]+)pt too wide\)[^\n]*lines? (\d+)", log):
+        if float(m.group(1)) > 1.0:
+            at = int(m.group(2))
+            overfull.append("%s pt in %s" % (m.group(1), [c for k, c in starts if k <= at][-1]))
+    assert not overfull, "\n".join(overfull)
