@@ -2,7 +2,7 @@
 
 The public API (DESIGN.md §1), re-exported from the modules that implement it.
 """
-from .derivation import Derivation, Step, derive
+from .derivation import Derivation, Equalities, Step, derive, equalities
 from .diff import backward, diff, gradient, hessian, jacobian
 from .errors import LayoutError, ParseError, ShapeError, SymcalcError, UnsupportedError
 from .functions import (

@@ -38,13 +38,15 @@ values (∂ by central differences), a ``StepReport`` that is falsy when any ste
 """
 from .check import StepCheck, StepReport, check_steps
 from .core import DEFINITION, Derivation, Step, tex_text
+from .equalities import Equalities, EqualitiesReport, equalities
 from .nodes import (
-    Differential, MatrixDifferential, Partial, PartialMatrix, differential, partial,
+    Differential, MatrixDifferential, OrdinaryDerivative, Partial, PartialMatrix, differential, ordinary,
+    partial,
 )
 from .styles import STYLES, decompose, derive
 
 __all__ = [
-    "DEFINITION", "Derivation", "Differential", "MatrixDifferential", "Partial", "PartialMatrix",
-    "STYLES", "Step", "StepCheck", "StepReport", "check_steps", "decompose", "derive",
-    "differential", "partial", "tex_text",
+    "DEFINITION", "Derivation", "Differential", "Equalities", "EqualitiesReport", "MatrixDifferential",
+    "OrdinaryDerivative", "Partial", "PartialMatrix", "STYLES", "Step", "StepCheck", "StepReport",
+    "check_steps", "decompose", "derive", "differential", "equalities", "ordinary", "partial", "tex_text",
 ]

@@ -190,7 +190,7 @@ class Derivation:
                    graph=None, parameters=(), style="chain"):
         """A derivation from steps built by hand (a network's backpropagation, say)."""
         from .nodes import LAYOUTS
-        if layout not in LAYOUTS:
+        if layout not in LAYOUTS and not (layout is None and style == "equalities"):
             from ..errors import LayoutError
             raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
         steps = list(steps)
@@ -300,7 +300,7 @@ class Derivation:
         for a text ``width`` in points (default ``PAGE_WIDTH``, the standalone document's)."""
         notation = self._notation(notation)
         budget = self._budget(notation, width or PAGE_WIDTH)
-        items = [("text", _layout_sentence(self.layout))]
+        items = [("text", _layout_sentence(self.layout))] if self.layout else []
         for section, steps in self._sections():
             if section:
                 items.append(("text", r"\textbf{%s}" % tex_text(section)))
@@ -321,8 +321,9 @@ class Derivation:
         from ..printing import latex
         from ..printing.linebreak import lines
         notation = self._notation(notation)
-        parts = ["**%s**" % _markdown_text(self._title_tex(notation)),
-                 _markdown_text(_layout_sentence(self.layout))]
+        parts = ["**%s**" % _markdown_text(self._title_tex(notation))]
+        if self.layout:
+            parts.append(_markdown_text(_layout_sentence(self.layout)))
         number = 0
         for section, steps in self._sections():
             if section:
@@ -358,7 +359,7 @@ class Derivation:
 
     def __str__(self):
         from ..printing import text
-        lines = [_plain(self._title_tex(None)), _plain(_layout_sentence(self.layout))]
+        lines = [_plain(self._title_tex(None))] + ([_plain(_layout_sentence(self.layout))] if self.layout else [])
         for section, steps in self._sections():
             if section:
                 lines.append("")
@@ -429,7 +430,7 @@ class Derivation:
 
 
 def _layout_sentence(layout):
-    return LAYOUT_TEXT[layout]
+    return LAYOUT_TEXT.get(layout, "")
 
 
 def _markdown_text(s):

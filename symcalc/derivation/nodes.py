@@ -108,6 +108,30 @@ class Partial(_PartialBase, sp.Expr):
         return sp.Expr.__new__(cls, num, den, _str(layout))
 
 
+class OrdinaryDerivative(Partial):
+    """d f/d b of a scalar by a scalar, as single-variable calculus writes it: ds/db for a name,
+    the operator d/db (…) before an expression. Evaluated like ∂ (central differences)."""
+
+    def _latex(self, printer):
+        den = printer._print(self.den)
+        if isinstance(self.num, (sp.Symbol, sp.MatrixSymbol)):
+            return r"\frac{\mathrm{d} %s}{\mathrm{d} %s}" % (printer._print(self.num), den)
+        body = printer._print(self.num)
+        if isinstance(self.num, (sp.Add, sp.Mul)) or body.startswith("-"):
+            body = printer._paren(body)
+        return r"\frac{\mathrm{d}}{\mathrm{d} %s} %s" % (den, body)
+
+    def _sympystr(self, printer):
+        if isinstance(self.num, (sp.Symbol, sp.MatrixSymbol)):
+            return "d%s/d%s" % (printer._print(self.num), printer._print(self.den))
+        return "d/d%s(%s)" % (printer._print(self.den), printer._print(self.num))
+
+
+def ordinary(num, den):
+    """d num/d den for scalars: the derivative a chain of equalities or a scalar derivation starts with."""
+    return OrdinaryDerivative(sp.sympify(num, strict=True), sp.sympify(den, strict=True))
+
+
 class PartialMatrix(_PartialBase, MatrixExpr):
     """∂f/∂x laid out as a matrix, with the shape the layout gives it."""
 
@@ -181,4 +205,4 @@ def differential(x):
     return MatrixDifferential(x) if is_matrix(x) else Differential(x)
 
 
-SPECIAL = (Partial, PartialMatrix, Differential, MatrixDifferential)
+SPECIAL = (Partial, PartialMatrix, Differential, MatrixDifferential)  # OrdinaryDerivative is a Partial

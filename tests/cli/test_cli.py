@@ -284,7 +284,7 @@ def _help_examples():
             status = 1 if "exit 1" in line else 0
             line = re.sub(r"\s+\([^()]*\)\s*$", "", line)  # a trailing (remark)
             argv = shlex.split(line)[1:]
-            if argv[0] != "notes":  # the booklet has its own tests
+            if argv[0] != "notes" and "--file" not in argv:  # the booklet has its own tests
                 out.append((argv, status))
     return out
 
