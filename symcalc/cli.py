@@ -638,15 +638,16 @@ def run_notes(args):
 class Chapter:
     """One section of the booklet: an introduction, derivations, and what was checked."""
 
-    def __init__(self, slug, title, intro, derivations, extra="", checks=()):
+    def __init__(self, slug, title, intro, derivations, extra="", checks=(), labels=None):
         self.slug, self.title, self.intro = slug, title, intro
         self.derivations, self.extra, self.checks = derivations, extra, list(checks)
+        self.labels = labels or ["%s layout" % d.layout.capitalize() for d in derivations]
 
     def latex(self, heading=r"\section"):
         parts = [f"{heading}{{{self.title}}}", self.intro]
-        for d in self.derivations:
+        for label, d in zip(self.labels, self.derivations):
             if len(self.derivations) > 1:
-                parts.append(r"\subsection*{%s layout}" % d.layout.capitalize())
+                parts.append(r"\subsection*{%s}" % label)
             graph = _graph(d) if d is self.derivations[0] else ""
             if graph:
                 parts.append("\\begin{center}\n%s\n\\end{center}" % graph)
@@ -784,15 +785,27 @@ def _chapter_mlp(check):
 
 
 def _chapter_softmax(check):
+    import sympy as sp
+
+    from . import functions as F
     from . import nn
+    from .derivation import derive
     _, d, _, K = _sizes()
+    W, x, b = sp.MatrixSymbol("W", K, d), sp.MatrixSymbol("x", d, 1), sp.MatrixSymbol("b", K, 1)
+    y = F.OneHot("y", K, 1)
+    one = derive(F.cross_entropy(F.softmax(W * x + b), y), W)
     net = nn.Network([nn.Linear(d, K), nn.Softmax()], loss=nn.CrossEntropy(), batch="columns")
-    der = net.backprop().derivation
-    intro = (r"Softmax regression on $n$ samples stored as the columns of $\mathbf{X}$, with one-hot "
-             r"targets $\mathbf{Y}$ and the cross-entropy loss. The softmax Jacobian and the loss's "
-             r"gradient combine into $\mathbf{A} - \mathbf{Y}$, because each column of $\mathbf{Y}$ sums to one.")
-    return Chapter("softmax-cross-entropy", "Softmax and cross-entropy", intro, [der], "",
-                   [c for c in [_steps_line(der, check)] if c])
+    batch = net.backprop().derivation
+    intro = (r"Softmax regression with one-hot targets and the cross-entropy loss. For one sample, "
+             r"the chain rule multiplies the softmax Jacobian $\operatorname{diag}(\mathbf{s}) - "
+             r"\mathbf{s}\mathbf{s}^{\top}$ by the loss's gradient $-\mathbf{y} \oslash \mathbf{s}$; "
+             r"the product is $-\mathbf{y} + \mathbf{s}\,\mathbf{1}^{\top}\mathbf{y}$, which is "
+             r"$\mathbf{s} - \mathbf{y}$ because a one-hot $\mathbf{y}$ has $\mathbf{1}^{\top}\mathbf{y} = 1$. "
+             r"With $n$ samples as the columns of $\mathbf{X}$ the same happens column by column, "
+             r"and $\boldsymbol{\Delta} = \mathbf{A} - \mathbf{Y}$.")
+    return Chapter("softmax-cross-entropy", "Softmax and cross-entropy", intro, [one, batch], "",
+                   [c for c in (_steps_line(x, check) for x in (one, batch)) if c],
+                   labels=["One sample", "Samples as the columns of $\\mathbf{X}$"])
 
 
 #: The 1-2-3-1 sigmoid network of the CPE 486/586 slides: weights with the intercept in column 0.

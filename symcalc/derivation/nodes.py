@@ -189,10 +189,15 @@ class Differential(_DifferentialBase, sp.Expr):
 
 
 class MatrixDifferential(_DifferentialBase, MatrixExpr):
-    """dX for a matrix X: a matrix of X's shape."""
+    """dX for a matrix X: a matrix of X's shape. In a product it is parenthesized, (dW) x, as
+    notes write it (d W x could be read as d(W x)); a vector's dx is not."""
 
     def __new__(cls, x):
         return MatrixExpr.__new__(cls, x)
+
+    @property
+    def print_level(self):
+        return 29 if self.arg.cols != 1 else 50  # printing.common: below MUL, or ATOM
 
     @property
     def shape(self):

@@ -43,7 +43,22 @@ def _terms(e):
 def _cancelled(v, g):
     """v ⊙ g distributed over g's terms, each term's powers merged: (1 − y) ⊙ a − y ⊙ (1 − a)."""
     shape = g.shape
-    return add(shape, *[hadamard(v, t) for t in _terms(g)])
+    return add(shape, *[hadamard(v, _split_powers(t)) for t in _terms(g)])
+
+
+def _split_powers(e):
+    """(a ⊙ b)^{∘p} as a^{∘p} ⊙ b^{∘p}, so that a factor a of v can cancel."""
+    def split(p):
+        return sp.HadamardProduct(*[sp.HadamardPower(a, p.exp) for a in p.base.args])
+
+    def flat(h):
+        out = []
+        for a in h.args:
+            out += list(a.args) if isinstance(a, sp.HadamardProduct) else [a]
+        return sp.HadamardProduct(*out)
+    e = e.replace(lambda a: isinstance(a, sp.HadamardPower) and isinstance(a.base, sp.HadamardProduct),
+                  split)
+    return e.replace(lambda a: isinstance(a, sp.HadamardProduct), flat)
 
 
 def _expanded(e):
@@ -142,7 +157,7 @@ def _divides(e, v):
     cancels."""
     factors = set(v.args) if isinstance(v, sp.HadamardProduct) else {v}
     return any(isinstance(a, sp.HadamardPower) and a.exp.is_negative and a.base in factors
-               for a in sp.preorder_traversal(e))
+               for a in sp.preorder_traversal(_split_powers(e)))
 
 
 def hadamard_product(a, b):

@@ -113,11 +113,12 @@ def _delta_definition(net, s, layout):
     """δ[k] ≜ ∂L/∂z[k] in denominator layout; in numerator layout ∂L/∂z[k] is a row and δ[k] its
     transpose, the column (so ∂L/∂z[k] = δ[k]ᵀ, and every line below says so)."""
     P = partial(net.L, s.z, layout)
-    if layout == "denominator":
+    if layout == "denominator" or s.z.shape == (1, 1):
         return Step(DEFINITION, s.delta, P, section=BACKWARD, relation=r"\triangleq")
+    shaped = "the column" if s.z.cols == 1 else "shaped like {3}"
     return Step(DEFINITION, s.delta, transpose(P), section=BACKWARD, relation=r"\triangleq",
-                note="numerator layout: the gradient {0} is a row, and {1} is its transpose, the "
-                     "column, so {0} = {2}", note_args=(P, s.delta, transpose(s.delta)))
+                note="numerator layout lays the gradient {0} out transposed; {1} is its transpose, "
+                     + shaped + ", so {0} = {2}", note_args=(P, s.delta, transpose(s.delta), s.z))
 
 
 def _sample(bp, s):
@@ -184,6 +185,9 @@ def _batch_output_steps(bp, s):
         return []
     lhs = partial(net.L, s.z, layout)
     G = net.loss.gradient(s.a, net.y, net.samples)
+    P = partial(net.L, s.a, layout)  # ∂L/∂A as printed; as a matrix of A's shape:
+    Gs = P if layout == "denominator" else transpose(P)
+    inserted = (r"the loss gradient inserted: {0} = {1}", (P, G if layout == "denominator" else transpose(G)))
     if isinstance(s.activation, nl.Softmax):
         if net.batch != "columns":
             return []
@@ -191,23 +195,24 @@ def _batch_output_steps(bp, s):
         if not steps:
             return []
         shown = [(r"softmax, column by column: $\partial L/\partial Z = S \odot G - S \odot "
-                  r"(\mathbf{1}\mathbf{1}^{\top} (S \odot G))$, $G = \partial L/\partial S$",
-                  _softmax_written(s.a, G))] + steps
+                  r"(\mathbf{1}\mathbf{1}^{\top} (S \odot G))$ for $G = \partial L/\partial S$",
+                  _softmax_written(s.a, Gs), ()),
+                 (inserted[0], _softmax_written(s.a, G), inserted[1])] + [(w, e, ()) for w, e in steps]
     else:
         v = s.activation.slope(s.z, s.a)
         first = sp.HadamardProduct(G, v)
         shown = [(r"entrywise activation: $\partial L/\partial Z = \partial L/\partial A \odot f'(Z)$",
-                  first)]
+                  sp.HadamardProduct(Gs, v), ()), (inserted[0], first, inserted[1])]
         merged = _cancelled(v, G)
         if merged != first:
-            shown.append(("cancel the common factors", merged))
+            shown.append(("cancel the common factors", merged, ()))
             done = _expanded(merged)
             if done != merged:
-                shown.append(("expand and collect", done))
+                shown.append(("expand and collect", done, ()))
     if layout == "numerator":
         shown = [(w, transpose(e) if not isinstance(e, sp.HadamardProduct) else
-                  sp.HadamardProduct(*[transpose(a) for a in e.args])) for w, e in shown]
-    return [Step(w, lhs, e, section=BACKWARD) for w, e in shown]
+                  sp.HadamardProduct(*[transpose(a) for a in e.args]), args) for w, e, args in shown]
+    return [Step(w, lhs, e, section=BACKWARD, note_args=args) for w, e, args in shown]
 
 
 def _softmax_written(S, G):
