@@ -105,8 +105,11 @@ def closed_form_steps(original, expr, wrt, layout, out, assumptions=None):
     else:
         beta, c0 = _pulled(c)
         rhs = textbook(mul(-beta / alpha, c0))
-    column = add(M.shape[:1] + (wrt.cols if not right else wrt.rows,),
-                 mul(M, wrt if not right else transpose(wrt)), c)
+    shape = M.shape[:1] + (wrt.cols if not right else wrt.rows,)
+    parts = [mul(alpha, M0, wrt if not right else transpose(wrt))]
+    if not isinstance(c, sp.ZeroMatrix):
+        parts.append(mul(beta, c0))
+    column = sp.MatAdd(*parts) if len(parts) > 1 else parts[0]  # α M₀ θ + β c₀, as pulled out
     if right:  # the gradient acts on θ from the right: θ M₀ᵀ = r ᵀ
         lhs_eq, rhs_eq = mul(wrt, transpose(M0)), textbook(transpose(rhs))
         P = partial(out, wrt, layout)
@@ -121,7 +124,8 @@ def closed_form_steps(original, expr, wrt, layout, out, assumptions=None):
             first = Step("the gradient is affine in {0}; numerator layout lays it out as a row, "
                          "so its transpose is the column", transpose(P), column, section=CLOSED,
                          note_args=(wrt,))
-    conditions = [cond.matrix for cond in cf.conditions if getattr(cond, "matrix", None) is not None]
+    conditions = [M0] if any(getattr(cond, "matrix", None) is not None for cond in cf.conditions) else []
+    solution = cf.solution if right else mul(sp.Inverse(M0), rhs)
     note = "the stationary point" + (", when %s invertible" % " and ".join(
         "{%d} is" % k for k in range(len(conditions))) if conditions else "")
     if cf.nature in ("minimum", "maximum"):
@@ -129,7 +133,7 @@ def closed_form_steps(original, expr, wrt, layout, out, assumptions=None):
     return [
         first,
         Step("set to zero (normal equations)", lhs_eq, rhs_eq, section=CLOSED, where={wrt: star}),
-        Step(DEFINITION, star, cf.solution, section=CLOSED, note=note, note_args=tuple(conditions)),
+        Step(DEFINITION, star, solution, section=CLOSED, note=note, note_args=tuple(conditions)),
     ]
 
 

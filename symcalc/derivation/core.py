@@ -465,7 +465,8 @@ def plain_words(s: str) -> str:
         t = re.sub(r"\^\{ᵀ\}", "ᵀ", t).replace("^ᵀ", "ᵀ")
         t = re.sub(r"\^\{-1\}", "⁻¹", t)
         t = re.sub(r"_\{([^}]*)\}", r"_\1", t)
-        return t.replace("\\", "")
+        t = re.sub(r"‖ (.*?) ‖", r"‖\1‖", t)
+        return re.sub(r"  +", " ", t.replace("\\", ""))
     return re.sub(r"\$([^$]*)\$", math, s)
 
 

@@ -260,6 +260,8 @@ def identity(body, v, layout, upstream=False):
         if scalar_body:
             return r"linear form: $\partial (a^\top x)/\partial x = a%s$" % (T if num else "")
         return r"affine map: $\partial (A x + b)/\partial x = A%s$" % ("" if num else T)
+    if deg == 2 and isinstance(core, sp.Trace) and _is_quadratic_form(core, v) and v.cols != 1:
+        return r"$\partial \operatorname{tr}(X^\top X)/\partial X = 2X%s$" % (T if num else "")
     if deg == 2 and _is_quadratic_form(core, v):
         return r"quadratic form: $\partial (x^\top A x)/\partial x = (A + A^\top) x%s$" % (T if num else "")
     if deg == 2:
@@ -322,6 +324,8 @@ def differential_identity(body, v):
         return r"$\mathrm{d}\log u = \mathrm{d}u / u$"
     if isinstance(core, SquaredNorm) and core.arg == v:
         return r"squared norm: $\mathrm{d}\lVert u \rVert^2 = 2 u^\top \mathrm{d}u$"
+    if deg == 2 and isinstance(core, sp.Trace) and _is_quadratic_form(core, v) and is_matrix(v) and v.cols != 1:
+        return r"$\mathrm{d}\operatorname{tr}(X^\top X) = 2 \operatorname{tr}(X^\top \mathrm{d}X)$"
     if deg == 2 and _is_quadratic_form(core, v):
         return r"quadratic form: $\mathrm{d}(x^\top A x) = x^\top (A + A^\top)\, \mathrm{d}x$"
     if isinstance(core, FrobeniusSquared) and core.arg == v:
