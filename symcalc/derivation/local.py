@@ -27,7 +27,7 @@ from ..functions import (
 )
 from ..simplify import mul, scalar, textbook, transpose
 from .model import _Degrees
-from .nodes import differential, partial_shape
+from .nodes import PartialMatrix, differential, partial_shape
 
 
 @functools.lru_cache(maxsize=1024)
@@ -75,6 +75,8 @@ def gradient_map(body, v, upstream, layout, names=None):
         g = _pullback(body, v, seed)
         up = upstream if layout == "denominator" else transpose(upstream)
         out = g.xreplace({G: up, G.T: transpose(up)})
+        if not any(isinstance(a, PartialMatrix) for a in (up,)):
+            out = rebuild(out)  # a value inserted: -V (2 U) is -2 V U
         if layout == "numerator":
             out = _transposed(out)
     if names:
@@ -260,6 +262,8 @@ def identity(body, v, layout, upstream=False):
         if scalar_body:
             return r"linear form: $\partial (a^\top x)/\partial x = a%s$" % (T if num else "")
         return r"affine map: $\partial (A x + b)/\partial x = A%s$" % ("" if num else T)
+    if isinstance(core, sp.Pow) and core.base == v and not core.exp.has(v):
+        return r"power rule: $\partial u^n/\partial u = n u^{n-1}$"
     if deg == 2 and isinstance(core, sp.Trace) and _is_quadratic_form(core, v) and v.cols != 1:
         return r"$\partial \operatorname{tr}(X^\top X)/\partial X = 2X%s$" % (T if num else "")
     if deg == 2 and _is_quadratic_form(core, v):
@@ -324,6 +328,8 @@ def differential_identity(body, v):
         return r"$\mathrm{d}\log u = \mathrm{d}u / u$"
     if isinstance(core, SquaredNorm) and core.arg == v:
         return r"squared norm: $\mathrm{d}\lVert u \rVert^2 = 2 u^\top \mathrm{d}u$"
+    if isinstance(core, sp.Pow) and core.base == v and not core.exp.has(v):
+        return r"power rule: $\mathrm{d}u^n = n u^{n-1} \mathrm{d}u$"
     if deg == 2 and isinstance(core, sp.Trace) and _is_quadratic_form(core, v) and is_matrix(v) and v.cols != 1:
         return r"$\mathrm{d}\operatorname{tr}(X^\top X) = 2 \operatorname{tr}(X^\top \mathrm{d}X)$"
     if deg == 2 and _is_quadratic_form(core, v):
