@@ -29,6 +29,33 @@ CASES = [(name, k, style, layout)
          for layout in ("denominator", "numerator")]
 
 
+def _networks():
+    """symcalc.nn networks, one sample and batches (as columns and as rows), both layouts."""
+    from symcalc import nn
+    d, h, K = sp.symbols("d h K", integer=True, positive=True)
+    out = {}
+    for batch in (None, "columns", "rows"):
+        for layout in ("denominator", "numerator"):
+            for name, layers, loss in (
+                    ("relu-bce", [nn.Linear(d, h), nn.ReLU(), nn.Linear(h, 1), nn.Sigmoid()],
+                     nn.BinaryCrossEntropy()),
+                    ("tanh-softmax", [nn.Linear(d, h), nn.Tanh(), nn.Linear(h, K), nn.Softmax()],
+                     nn.CrossEntropy())):
+                out[(name, batch, layout)] = (layers, loss)
+    return out
+
+
+NETWORKS = _networks()
+
+
+@functools.lru_cache(maxsize=None)
+def network_derivation(name, batch, layout):
+    from symcalc import nn
+    layers, loss = NETWORKS[(name, batch, layout)]
+    net = nn.Network(layers, loss=loss, batch=batch, samples=3 if batch else None)
+    return net.backprop(layout).derivation
+
+
 def _checked_by_default(style, layout):
     return (style, layout) in {("chain", "denominator"), ("differential", "numerator"),
                                ("index", "denominator")}
@@ -108,6 +135,14 @@ def test_corpus_derivation(name, k, style, layout):
     if _checked_by_default(style, layout):
         report = d.check(sizes=SIZES, seed=1)
         assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("name,batch,layout", list(NETWORKS), ids=lambda v: str(v))
+def test_network_derivation(name, batch, layout):
+    """Backpropagation written out by symcalc.nn has the same properties."""
+    d = network_derivation(name, batch, layout)
+    assert not properties(d, "network"), "\n".join(properties(d, "network"))
+    assert d.check().ok
 
 
 @pytest.mark.slow
@@ -197,6 +232,9 @@ def test_every_corpus_derivation_fits_the_page(tmp_path):
         parts.append("%% corpus: %s\n\\subsection*{%s}\n%s" % (
             "/".join(map(str, case)), " ".join(map(str, case)).replace("_", " "),
             build(*case).latex()))
+    for key in NETWORKS:
+        parts.append("%% corpus: network %s\n\\subsection*{network %s}\n%s" % (
+            "/".join(map(str, key)), " ".join(map(str, key)), network_derivation(*key).latex()))
     tex = standalone("\n\n".join(parts))
     (tmp_path / "corpus.tex").write_text(tex)
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "corpus.tex"],
