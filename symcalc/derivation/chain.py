@@ -116,7 +116,7 @@ class _Target:
             else:
                 terms.append(gradient_map(self.model.node(x).body, v, self.P(self.T, x), self.layout,
                                           activation_names(self.model)))
-        return _sum(terms, self.P(self.T, v))
+        return _sum(terms)
 
     def run(self):
         for v in reversed(self.on):
@@ -181,7 +181,7 @@ class _Target:
                 terms.append(x[0] if len(x) == 1 else _product(x, self.layout))
             else:
                 terms.append(x)
-        return terms[0] if len(terms) == 1 else _sum(terms, None)
+        return terms[0] if len(terms) == 1 else _sum(terms)
 
     def rule(self, v, parts):
         n = len(parts)
@@ -244,7 +244,7 @@ def _shape(e):
     return tuple(e.shape) if is_matrix(e) else None
 
 
-def _sum(terms, like):
+def _sum(terms):
     if len(terms) == 1:
         return terms[0]
     if any(is_matrix(t) for t in terms):
@@ -305,7 +305,7 @@ def chain_steps(model, layout, result):
     if model.terms:
         parts = [mul(c, partial(sym, wrt, layout)) if is_matrix(lhs) else c * partial(sym, wrt, layout)
                  for c, sym in model.terms]
-        steps.append(Step("sum rule: {0} = {1}", lhs, _sum(parts, None), section=CHAIN,
+        steps.append(Step("sum rule: {0} = {1}", lhs, _sum(parts), section=CHAIN,
                           note_args=(out, model.node(out).body)))
     values = {}
     for T in targets:
@@ -314,7 +314,7 @@ def chain_steps(model, layout, result):
         values[T] = acc.values[wrt]
     if model.terms:
         total = [mul(c, values[sym]) if is_matrix(lhs) else c * values[sym] for c, sym in model.terms]
-        assembled = _sum(total, None)
+        assembled = _sum(total)
         steps.append(Step("the terms' gradients inserted", lhs, assembled, section=TERMS))
         simplified = _simplify(add(_shape(lhs), *total) if is_matrix(lhs) else sp.Add(*total))
         steps += final_steps(lhs, simplified, model, result, TERMS)

@@ -40,7 +40,7 @@ def pair(G, x):
     return sp.Trace(mul(row(G), dx))
 
 
-def render(state, like):
+def render(state):
     """Σ ⟨G_x, dx⟩ over the state {x: G_x}."""
     terms = [pair(G, x) for x, G in state.items()]
     if len(terms) == 1:
@@ -166,7 +166,7 @@ def _substitute(model, T, names):
         vn = model.node(v)
         dv = untrace(_d_of(vn, names))
         substituted = dict(state)
-        written = _sum([render(state, dT)] + [_pair_expr(Gv, v, dv)]) if state else _pair_expr(Gv, v, dv)
+        written = _sum([render(state)] + [_pair_expr(Gv, v, dv)]) if state else _pair_expr(Gv, v, dv)
         steps.append(Step("substitute {0}", dT, written, section=SUBSTITUTION, note_args=(differential(v),)))
         teach, before = {}, {}
         for i in vn.inputs:
@@ -174,17 +174,17 @@ def _substitute(model, T, names):
             before[i] = substituted.get(i)
             substituted[i] = _add(before[i], share)
         state = substituted
-        collected = render(state, dT)
+        collected = render(state)
         if collected != written:
             steps.append(Step(_pairing_rule(vn), dT, collected, section=SUBSTITUTION))
         for i in vn.inputs:
             for rule, value in teach[i]:
                 state[i] = _add(before[i], value)
-                steps.append(Step(rule, dT, render(state, dT), section=SUBSTITUTION))
+                steps.append(Step(rule, dT, render(state), section=SUBSTITUTION))
         simple = {x: _simplified(G) for x, G in state.items()}
         if simple != state:
             state = simple
-            steps.append(Step("simplified", dT, render(state, dT), section=SUBSTITUTION))
+            steps.append(Step("simplified", dT, render(state), section=SUBSTITUTION))
     G = state.get(wrt, sp.ZeroMatrix(*wrt.shape) if is_matrix(wrt) else sp.S.Zero)
     return G, steps
 

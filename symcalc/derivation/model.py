@@ -66,9 +66,6 @@ class Model:
     def node(self, symbol) -> Node:
         return self._by_symbol[symbol]
 
-    def is_named(self, symbol) -> bool:
-        return symbol in self._by_symbol
-
     def users(self, symbol, within=None) -> list:
         """The nodes whose body uses ``symbol`` (restricted to ``within``, a set of symbols)."""
         return [n.symbol for n in self.nodes if symbol in n.inputs
@@ -103,9 +100,6 @@ class Model:
         for n in reversed(self.nodes):
             e = e.xreplace({n.symbol: n.expr})
         return e
-
-    def value(self, symbol):
-        return self.node(symbol).expr if self.is_named(symbol) else symbol
 
 
 # ---------------------------------------------------------------------- degree and cuts

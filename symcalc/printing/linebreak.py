@@ -203,21 +203,6 @@ def _pack(printer, parts, budget, indent):
     return out
 
 
-def pack(parts, budget, indent=11.0) -> list[str]:
-    """Printed pieces (strings) packed greedily into lines of at most ``budget`` points."""
-    out, current = [], ""
-    for tex in parts:
-        trial = (current + " " + tex) if current else tex
-        if current and width(trial) > budget - (indent if out else 0.0):
-            out.append(current)
-            current = tex
-        else:
-            current = trial
-    if current:
-        out.append(current)
-    return out
-
-
 # ---------------------------------------------------------------------- width
 
 #: widths in points of what Computer Modern sets at 11 pt (a binary operator with its spaces)
@@ -327,4 +312,4 @@ class _Width:
         return _COMMANDS.get(name, _LETTER) * scale * (1.1 if bold else 1.0)
 
 
-__all__ = ["Piece", "lines", "pack", "pieces", "split", "width"]
+__all__ = ["Piece", "lines", "pieces", "split", "width"]
