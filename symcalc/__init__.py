@@ -16,7 +16,7 @@ from .printing import Notation, init_printing, latex, text
 from .simplify import textbook
 
 _LAZY = {
-    **dict.fromkeys(("Derivation", "Step", "derive"), ".derivation"),
+    **dict.fromkeys(("Derivation", "Equalities", "Step", "derive", "equalities"), ".derivation"),
     **dict.fromkeys(("CheckReport", "check", "codegen", "lambdify"), ".numeric"),
     **dict.fromkeys(("ClosedForm", "ClosedFormCheck", "check_closed_form", "positive_semidefinite",
                      "solve_stationary"), ".numeric.closed_form"),
@@ -40,14 +40,14 @@ def __dir__():
 #: ``from symcalc import *`` takes every public name but ``sum``, which would shadow the builtin
 #: (write ``sc.sum``).
 __all__ = [
-    "CheckReport", "ClosedForm", "ClosedFormCheck", "Derivation", "LayoutError", "Notation",
-    "OneHot", "ParseError", "ShapeError", "Step", "SymcalcError", "SymmetricMatrix",
+    "CheckReport", "ClosedForm", "ClosedFormCheck", "Derivation", "Equalities", "LayoutError",
+    "Notation", "OneHot", "ParseError", "ShapeError", "Step", "SymcalcError", "SymmetricMatrix",
     "UnsupportedError", "Verdict", "backward", "bce", "check", "check_closed_form", "codegen",
-    "cos", "cross_entropy", "derive", "diff", "dot", "exp", "frobenius2", "gradient", "hessian",
-    "init_printing", "jacobian", "lambdify", "latex", "leaky_relu", "log", "logsumexp", "mean",
-    "mse", "norm2", "positive_semidefinite", "relu", "sigmoid", "sin", "softmax", "softplus",
-    "scalar", "solve_stationary", "sqrt", "step", "tanh", "text", "textbook", "threshold", "verify",
-    "verify_entrywise",
+    "cos", "cross_entropy", "derive", "diff", "dot", "equalities", "exp", "frobenius2", "gradient",
+    "hessian", "init_printing", "jacobian", "lambdify", "latex", "leaky_relu", "log", "logsumexp",
+    "mean", "mse", "norm2", "positive_semidefinite", "relu", "scalar", "sigmoid", "sin", "softmax",
+    "softplus", "solve_stationary", "sqrt", "step", "tanh", "text", "textbook", "threshold",
+    "verify", "verify_entrywise",
 ]
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The ``symcalc`` command line: derive, net, verify, hessian, solve, notes and demo.
+"""The ``symcalc`` command line: derive, net, verify, hessian, solve, equalities, notes and demo.
 
 Expressions are read by ``symcalc.parse`` (an ``ast`` whitelist; nothing the user types is
 evaluated). Each subcommand imports the parts of the library it uses.
@@ -56,6 +56,19 @@ exit status: 0 correct, 1 wrong, 3 could not be verified, 2 error""",
   symcalc graph "def y(x, z): return exp(x*z) + x*z/log(x) + sin(log(x))/(x*z)" --at x=2,z=3
   symcalc graph "def f(x, w, b): return max(0, w*x + b)**2" --at x=2,w=0.5,b=-0.25 --format latex
 functions: exp log sin cos tan tanh sqrt sigmoid relu threshold max min; constants pi, e""",
+    "equalities": """examples:
+  symcalc equalities "d/db 1/(1 + exp(-b))" "exp(-b)/(exp(-b) + 1)**2  # chain rule" \\
+      "s*(1 - s)  # s = 1/(1 + exp(-b))" --scalar b --let "s=1/(1 + exp(-b))"
+  symcalc equalities "d/dw norm2(X*w - y)" "2*X.T*(X*w - y)  # chain rule" \\
+      --shape X=n,d --shape y=n --shape w=d --format latex
+  symcalc equalities "d/dx x.T*A*x" "2*A*x  # a slip: A is not symmetric" --shape x=n --shape A=n,n   (exit 1)
+  symcalc equalities --file sigmoid.txt --scalar b --let "s=1/(1 + exp(-b))"   (from a file)
+each line of the chain is one argument (or one line of --file; - for standard input), its
+justification after '#'; a leading '=' is optional. 'd/dNAME EXPR' is the derivative of EXPR by
+NAME (of a scalar: by a scalar, or the gradient by a vector or matrix in --layout). Each line is
+checked against the one before: symbolically where SymPy can, else numerically at random values;
+the first false line is shown with a counterexample.
+exit status: 0 every line holds, 1 a line is false, 3 a line could not be checked, 2 error""",
     "notes": """examples:
   symcalc notes                   (notes/symcalc-notes.md, .html, .tex, one .tex per chapter, the PDF)
   symcalc notes --out booklet --no-pdf
@@ -166,6 +179,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the values of the tables at a point: x=2,z=3")
     graph.add_argument("--format", choices=("text", "latex"), default="text")
     graph.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+    eq = command("equalities", "check and typeset an author's chain of equalities, line by line",
+                 run_equalities)
+    eq.add_argument("lines", nargs="*", help="the lines of the chain, e.g. \"d/db 1/(1 + exp(-b))\"")
+    eq.add_argument("--file", help="read the lines from FILE, one per line (- for standard input)")
+    for name, what in (("--shape", "declare a matrix (X=n,d) or a column vector (x=n)"),
+                       ("--scalar", "declare a real scalar"), ("--positive", "declare a positive scalar"),
+                       ("--symmetric", "declare a square matrix symmetric"),
+                       ("--onehot", "declare a target one-hot"),
+                       ("--let", "a name for an expression the lines use, NAME=EXPR; repeatable"),
+                       ("--tex", "LaTeX for a name, e.g. --tex 'lam=\\lambda'")):
+        eq.add_argument(name, action="append", default=[], metavar="SPEC", help=what)
+    eq.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
+                    help="the layout of a matrix derivative d/dX in the chain")
+    eq.add_argument("--title", default="", help="a heading for the chain")
+    _output_options(eq)
+    eq.add_argument("--pdf", action="store_true", help="compile the --standalone --out file")
+
 
     notes = command("notes", "build a booklet of derivations from a course file (Markdown, HTML, .tex, PDF)",
                     run_notes)
@@ -824,6 +855,89 @@ def run_graph(args):
                                  for x in g.inputs)
     _emit(args, out)
     return EXIT_OK
+
+
+_DERIVATIVE = re.compile(r"^d\s*/\s*d\s*([A-Za-z][A-Za-z0-9_]*)\s+(.+)$")
+
+
+def read_chain(text, space, layout="denominator"):
+    """[(expression, justification)] from the lines of a chain: '#' starts the justification, a
+    leading '=' is optional, 'd/dNAME EXPR' is a derivative."""
+    import sympy as sp
+
+    from .derivation import ordinary, partial
+    from .errors import ParseError
+    from .functions import is_matrix
+    from .parse import parse_in
+    out = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        body, _, reason = raw.partition("#")
+        body = body.strip().removeprefix("=").strip()
+        if not body:
+            continue
+        try:
+            m = _DERIVATIVE.match(body)
+            if m:
+                name = m.group(1)
+                if name not in space:
+                    raise ParseError(f"d/d{name}: {name!r} is not declared")
+                f, x = parse_in(m.group(2), space), space[name]
+                if is_matrix(f) and f.shape != (1, 1):
+                    raise ParseError(f"d/d{name} of a {f.rows} x {f.cols} expression: the chain takes "
+                                     "derivatives of scalars")
+                expr = ordinary(f, x) if not is_matrix(x) and not is_matrix(f) else \
+                    partial(sp.Trace(f) if is_matrix(f) else f, x, layout)
+            else:
+                expr = parse_in(body, space, written=True)
+        except ParseError as err:
+            raise ParseError(f"line {number}: {err}") from None
+        out.append((expr, reason.strip()))
+    return out
+
+
+def run_equalities(args):
+    import sympy as sp
+
+    from .derivation import equalities
+    from .errors import ParseError
+    from .parse import check_name, declare, parse_in, parse_shape
+
+    if args.file and args.lines:
+        raise ParseError("give the lines as arguments or with --file, not both")
+    if args.file:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    else:
+        text = "\n".join(line.replace("\n", " ") for line in args.lines)
+    shapes = dict(parse_shape(spec) for spec in args.shape)
+    space = declare(shapes, _names(args.scalar), _names(args.symmetric), _names(args.onehot),
+                    _names(args.positive))
+    definitions = {}
+    for spec in args.let:
+        name, sep, body = spec.partition("=")
+        name = name.strip()
+        if not sep or not body.strip():
+            raise ParseError(f"--let {spec!r} is not NAME=EXPR")
+        check_name(name, "name")
+        if name in space:
+            raise ParseError(f"--let {name}: {name!r} is already declared")
+        value = parse_in(body, space)
+        symbol = sp.MatrixSymbol(name, *value.shape) if getattr(value, "is_Matrix", False) else \
+            sp.Symbol(name, real=True)
+        space[name] = symbol
+        definitions[symbol] = value
+    lines = read_chain(text, space, args.layout)
+    if len(lines) < 2:
+        raise ParseError(f"a chain needs at least two lines, found {len(lines)}")
+    notation = None
+    if args.tex:
+        from .printing import Notation
+        notation = Notation(names=dict(spec.split("=", 1) for spec in args.tex))
+    chain = equalities(lines, definitions=definitions, title=args.title, notation=notation)
+    report = chain.check()
+    _write_derivation(args, chain.derivation(), str(report))
+    if report.first_false is not None:
+        return EXIT_WRONG
+    return EXIT_OK if report.ok else EXIT_UNVERIFIED
 
 
 def run_notes(args):

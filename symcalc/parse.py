@@ -206,9 +206,12 @@ def parse(text: str, shapes=None, scalars=(), symmetric=(), onehot=(), positive=
     return parse_in(text, declare(shapes, scalars, symmetric, onehot, positive))
 
 
-def parse_in(text: str, space: dict):
-    """``parse`` in a namespace made by ``declare`` (to read several texts with the same symbols)."""
-    return _Parser(text, space).run()
+def parse_in(text: str, space: dict, written: bool = False):
+    """``parse`` in a namespace made by ``declare`` (to read several texts with the same symbols).
+
+    ``written=True`` keeps scalar arithmetic as written ((e^{-b} + 1 - 1)/u**2 stays so, as an
+    author's chain of equalities needs it), instead of SymPy's evaluated form."""
+    return _Parser(text, space, written).run()
 
 
 def _shape(e) -> str:
@@ -216,11 +219,12 @@ def _shape(e) -> str:
 
 
 class _Parser:
-    def __init__(self, text, space):
+    def __init__(self, text, space, written=False):
         if not isinstance(text, str):
             raise ParseError(f"an expression is text, not {type(text).__name__}")
         self.text = text.strip()
         self.space = space
+        self.written = written
 
     # errors ---------------------------------------------------------------
     def error(self, node, message, cls=ParseError):
@@ -344,6 +348,8 @@ class _Parser:
     def visit_UnaryOp(self, node):
         operand = self.visit(node.operand)
         if isinstance(node.op, ast.USub):
+            if self.written and not is_matrix(operand):
+                return sp.Mul(-1, operand, evaluate=False)
             return -operand
         if isinstance(node.op, ast.UAdd):
             return operand
@@ -356,6 +362,8 @@ class _Parser:
                                    "the grammar (use + - * / @ **)")
         a, b = self.visit(node.left), self.visit(node.right)
         left, right = node.left, node.right
+        if self.written and not is_matrix(a) and not is_matrix(b) and op is not ast.MatMult:
+            return self.as_written(node, op, a, b)
         if op in (ast.Add, ast.Sub):
             a, b = self.scalar_pair(a, b)
             if is_matrix(a) != is_matrix(b):  # 1 - y: the scalar is added to every entry
@@ -397,6 +405,22 @@ class _Parser:
                 raise self.error(node, f"division by zero in {self.source(node)}")
             return a / b
         return self.power(node, a, b)
+
+    def as_written(self, node, op, a, b):
+        """Scalar arithmetic left unevaluated (``written=True``)."""
+        if op is ast.Add:
+            return sp.Add(a, b, evaluate=False)
+        if op is ast.Sub:
+            return sp.Add(a, sp.Mul(-1, b, evaluate=False), evaluate=False)
+        if op is ast.Mult:
+            return sp.Mul(a, b, evaluate=False)
+        if op is ast.Div:
+            if b == 0:
+                raise self.error(node, f"division by zero in {self.source(node)}")
+            inverse = sp.Pow(b, -1, evaluate=False)
+            return inverse if a == 1 else sp.Mul(a, inverse, evaluate=False)
+        self.power(node, a, b)  # its checks
+        return sp.Pow(a, b, evaluate=False)
 
     def power(self, node, a, b):
         if is_matrix(b):

@@ -28,12 +28,16 @@ def derivations():
     theta = sp.MatrixSymbol("theta", d, 1)
     x, M = sp.MatrixSymbol("x", d, 1), sp.MatrixSymbol("M", d, d)
     W, b, t = sp.MatrixSymbol("W", m, d), sp.MatrixSymbol("b", m, 1), sp.MatrixSymbol("t", m, 1)
+    h = sp.Symbol("h", integer=True, positive=True)
+    W1, b1 = sp.MatrixSymbol("W1", h, d), sp.MatrixSymbol("b1", h, 1)
+    W2, yd = sp.MatrixSymbol("W2", d, h), sp.MatrixSymbol("y", d, 1)
     net = nn.Network([nn.Linear(d, m, name="1"), nn.Sigmoid(), nn.Linear(m, 1, name="2"), nn.Sigmoid()],
                      loss=nn.BinaryCrossEntropy())
     return {
         "least_squares_chain": derive((y - X * theta).T * (y - X * theta), theta),
         "quadratic_form_index": derive(x.T * M * x, x, style="index"),
         "sigmoid_layer_numerator": derive(sc.norm2(sc.sigmoid(W * x + b) - t), W, layout="numerator"),
+        "skip_connection_chain": derive(sc.norm2(x + W2 * sc.tanh(W1 * x + b1) - yd) / 2, x),
         "mlp_backprop": net.backprop().derivation,
     }
 

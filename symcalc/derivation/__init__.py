@@ -2,11 +2,15 @@ r"""Step-by-step derivations that read like lecture notes, in LaTeX, Markdown an
 
 ``derive(expr, wrt, layout="denominator", style="chain", notation=None)`` returns a ``Derivation``.
 
-Styles: ``"chain"`` (named intermediates u = y − Xθ, L = uᵀu; local derivatives with shapes; their
-product in the order the layout requires; the simplified result), ``"differential"`` (dL = … dθ,
-then identification), ``"index"`` (one entry, (∂(Ax)/∂x)ᵢⱼ = ∂(Σₖ Aᵢₖxₖ)/∂xⱼ = Aᵢⱼ, then
-reassembled). A scalar whose gradient is affine in the variable ends with the stationary point
-(the normal equations).
+One step model (``model``: the named intermediates over the expression's DAG, computed once) is
+printed in three styles: ``"chain"`` (``chain``: local derivatives with shapes and identities,
+their product in the layout's order, summed over the uses of a node, the teaching steps of
+``teaching``, the simplified result), ``"differential"`` (``differential``: dz = X dw, …,
+substituted down to dL = ⟨g, dw⟩, then identification), ``"index"`` (``index``: one entry,
+(∂(Ax)/∂x)ᵢⱼ = ∂(Σₖ Aᵢₖxₖ)/∂xⱼ = Aᵢⱼ, then reassembled). A scalar whose gradient is affine in
+the variable ends with the stationary point ``solve_stationary`` confirms (``closed``); a scalar
+function of a scalar is differentiated rule by rule (``scalar``). ``equalities`` checks and
+typesets an author's own chain of equalities.
 
 Building a derivation by hand (networks: forward equations, local Jacobians, the δ recursion,
 parameter gradients, as in CS229's Algorithms 3–4)::
@@ -38,13 +42,15 @@ values (∂ by central differences), a ``StepReport`` that is falsy when any ste
 """
 from .check import StepCheck, StepReport, check_steps
 from .core import DEFINITION, Derivation, Step, tex_text
+from .equalities import Equalities, EqualitiesReport, equalities
 from .nodes import (
-    Differential, MatrixDifferential, Partial, PartialMatrix, differential, partial,
+    Differential, MatrixDifferential, OrdinaryDerivative, Partial, PartialMatrix, differential, ordinary,
+    partial,
 )
 from .styles import STYLES, decompose, derive
 
 __all__ = [
-    "DEFINITION", "Derivation", "Differential", "MatrixDifferential", "Partial", "PartialMatrix",
-    "STYLES", "Step", "StepCheck", "StepReport", "check_steps", "decompose", "derive",
-    "differential", "partial", "tex_text",
+    "DEFINITION", "Derivation", "Differential", "Equalities", "EqualitiesReport", "MatrixDifferential",
+    "OrdinaryDerivative", "Partial", "PartialMatrix", "STYLES", "Step", "StepCheck", "StepReport",
+    "check_steps", "decompose", "derive", "differential", "equalities", "ordinary", "partial", "tex_text",
 ]

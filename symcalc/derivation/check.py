@@ -124,6 +124,8 @@ class Evaluator:
                     varying.add(node.arg)
         self.directions = {s: self._draw_direction(s) for s in sorted(varying, key=str)}
         self.memo = {}
+        self.sums = {}
+        self.inputs = {}
         self.special_memo = {}
         self.compiled = {}
 
@@ -193,8 +195,8 @@ class Evaluator:
     def value(self, e, override=None):
         """e (already sized, indices already numbers) as a float or a 2-D array."""
         override = override or {}
+        e = self._expand_sums(e)
         e = self._replace_special(e, override)
-        e = e.replace(lambda a: isinstance(a, sp.Sum), lambda a: a.doit())
         inputs = []
         for a in sp.preorder_traversal(e):
             if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy) and a not in inputs:
@@ -210,6 +212,14 @@ class Evaluator:
                 pass
         return _number(e.xreplace({a: _sympy(v) for a, v in zip(inputs, values)}))
 
+    def _expand_sums(self, e):
+        """e with its sums over concrete ranges written out, once per expression (finite
+        differences evaluate the same expression many times)."""
+        if e not in self.sums:
+            self.sums[e] = e.replace(lambda a: isinstance(a, sp.Sum), _written_out) \
+                if e.has(sp.Sum) else e
+        return self.sums[e]
+
     def _compiled(self, e, inputs):
         """NumPy code for e, compiled once per expression (finite differences evaluate it often);
         None where codegen does not take it."""
@@ -218,7 +228,7 @@ class Evaluator:
             try:
                 if e.free_symbols - set(inputs) - {s for a in inputs for s in getattr(a, "free_symbols", ())}:
                     raise ValueError("unsized symbols")
-                self.compiled[key] = lambdify(list(inputs), e, structure=False)
+                self.compiled[key] = lambdify(list(inputs), e, structure=False, doc=False)
             except Exception:  # noqa: BLE001 - any node codegen lacks: SymPy's own evaluation
                 self.compiled[key] = None
         return self.compiled[key]
@@ -251,8 +261,23 @@ class Evaluator:
         return (_array(self.value(x, plus)) - _array(self.value(x, minus))) / (2 * H) \
             if is_matrix(x) else (_float(self.value(x, plus)) - _float(self.value(x, minus))) / (2 * H)
 
+    def held(self, num, den, override):
+        """The other intermediates of num's definition, when den is one of its inputs: ∂u/∂x of
+        u = x + W a is the partial of that definition, a held (the multivariable chain rule's
+        local derivative); otherwise nothing is held and ∂ is the total derivative."""
+        if num not in self.defs:
+            return {}
+        inputs = self.inputs.get(num)
+        if inputs is None:
+            inputs = self.inputs[num] = {a for a in sp.preorder_traversal(self.defs[num])
+                                         if isinstance(a, (sp.Symbol, sp.MatrixSymbol))}
+        if den not in inputs:
+            return {}
+        return {s: self.symbol(s, override) for s in inputs if s in self.defs and s != den}
+
     def _partial(self, node, override):
         num, den, layout = node.num, node.den, node.layout
+        override = {**self.held(num, den, override), **override}
         if isinstance(den, MatrixElement):
             parent, i, j = den.parent, int(den.i), int(den.j)
             base = np.array(self.symbol(parent, override), dtype=float)
@@ -298,14 +323,33 @@ class Evaluator:
         raise ValueError(f"{node}: no 2-D layout for a {m} x {n} by {p} x {q} derivative")
 
 
+def _written_out(total):
+    """Σ over concrete ranges as the sum of its terms (SymPy's Sum.doit tries closed forms first,
+    a second or more per sum)."""
+    terms = [total.function]
+    for k, low, high in total.limits:
+        if not (low.is_Integer and high.is_Integer):
+            return total.doit()
+        terms = [t.xreplace({k: sp.Integer(i)}) for t in terms for i in range(int(low), int(high) + 1)]
+    return sp.Add(*terms)
+
+
 def _zero_like(v):
     return np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0
 
 
 def _conform(v, s):
-    """A value shaped like the symbol it is stored under (a 1 x 1 matrix or a scalar)."""
+    """A value shaped like the symbol it is stored under (a 1 x 1 matrix or a scalar); a value of
+    another shape is an error (δ ≜ ∂L/∂z with δ a column and ∂L/∂z a row is a contradiction)."""
     if isinstance(s, sp.MatrixSymbol):
-        return np.array(v, dtype=float).reshape(tuple(int(k) for k in s.shape))
+        shape = tuple(int(k) for k in s.shape)
+        a = np.array(v, dtype=float)
+        if a.size == 1 and shape == (1, 1):
+            return a.reshape(shape)
+        if a.shape != shape:
+            raise ValueError(f"{s} is {shape[0]} x {shape[1]} but its definition has shape "
+                             f"{' x '.join(map(str, a.shape))}")
+        return a
     return _float(v)
 
 
@@ -392,11 +436,21 @@ def check_steps(derivation, sizes=None, seed=0, tol=1e-6, assumptions=None) -> S
     """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values
     that satisfy ``assumptions`` (SymPy ``Q`` predicates; those of ``sp.assuming`` too)."""
     steps = getattr(derivation, "steps", derivation)
+    layout = getattr(derivation, "layout", None)
     ev = Evaluator(steps, sizes=sizes, seed=seed, assumptions=assumptions)
     report = StepReport(sizes={str(k): v for k, v in ev.sizes.items()}, seed=seed)
     for step in steps:
+        stray = _other_layout(step, layout)
+        if stray is not None:
+            report.results.append(StepCheck(step, False, float("inf"), stray))
+            continue
         if step.is_definition:
-            report.results.append(StepCheck(step, True, 0.0, "definition"))
+            try:  # a definition by name (δ ≜ ∂L/∂z) must have the shape of its name
+                ev.symbol(ev.sized(step.lhs), {})
+                report.results.append(StepCheck(step, True, 0.0, "definition"))
+            except Exception as exc:  # noqa: BLE001 - a definition that cannot be evaluated
+                report.results.append(StepCheck(step, False, float("inf"),
+                                                f"could not evaluate: {type(exc).__name__}: {exc}"))
             continue
         lhs, rhs = ev.sized(step.lhs), ev.sized(step.rhs)
         if step.where:
@@ -406,7 +460,7 @@ def check_steps(derivation, sizes=None, seed=0, tol=1e-6, assumptions=None) -> S
         ranges = [_index_range(ix, lhs, rhs) for ix in indices]
         worst, message, ok = 0.0, "", True
         try:
-            for point in itertools.product(*ranges):
+            for point in _points(ranges, ev.rng):
                 at = dict(zip(indices, (sp.Integer(k) for k in point)))
                 a = ev.value(lhs.xreplace(at))
                 b = ev.value(rhs.xreplace(at))
@@ -419,6 +473,34 @@ def check_steps(derivation, sizes=None, seed=0, tol=1e-6, assumptions=None) -> S
             ok, message = False, f"could not evaluate: {type(exc).__name__}: {exc}"
         report.results.append(StepCheck(step, ok, worst, message))
     return report
+
+
+#: An entry step (free indices i, j) is evaluated at this many index values at most: every entry
+#: is a new expression to evaluate, and a wrong formula is wrong at almost every entry.
+MAX_ENTRIES = 6
+
+
+def _points(ranges, rng):
+    """The index values an entry step is evaluated at: all, or MAX_ENTRIES of them at random
+    (the first and the last always among them)."""
+    points = list(itertools.product(*ranges))
+    if len(points) <= MAX_ENTRIES:
+        return points
+    inner = rng.choice(len(points) - 2, size=MAX_ENTRIES - 2, replace=False) + 1
+    return [points[0], *(points[k] for k in sorted(inner)), points[-1]]
+
+
+def _other_layout(step, layout):
+    """Why a step prints a derivative laid out in the other layout than its derivation states
+    (∂L/∂z printed as a column in a numerator-layout derivation), or None."""
+    if layout is None:
+        return None
+    for side in (step.lhs, step.rhs):
+        for node in sp.preorder_traversal(side):
+            if isinstance(node, PartialMatrix) and node.layout != layout:
+                return (f"{node} is laid out in {node.layout} layout in a derivation that states "
+                        f"{layout} layout: the same symbol would stand for two shapes")
+    return None
 
 
 def _index_range(ix, *exprs):

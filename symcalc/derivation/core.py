@@ -21,6 +21,17 @@ from .nodes import SPECIAL, PartialMatrix, partial
 
 DEFINITION = "definition"
 
+#: The text width (points) derivations are laid out for: the standalone document's (letter paper,
+#: 2.5 cm margins, 11 pt). Pass ``width=`` to ``latex()`` for a narrower page.
+PAGE_WIDTH = 470.0
+#: The rule column: a paragraph of fixed width.
+RULE_COLUMN = "4.6cm"
+RULE_POINTS = 131.0
+#: A left side wider than this (points) is written on the right: "M θ = r" under "&".
+LHS_POINTS = 100.0
+#: The width Markdown breaks formulas at (a notebook cell).
+MARKDOWN_WIDTH = 330.0
+
 LAYOUT_TEXT = {
     "denominator": ("Denominator layout: a gradient has the shape of its variable, and the chain "
                     "rule multiplies local derivatives from the input to the output."),
@@ -73,12 +84,22 @@ class Step:
         return self.rule == DEFINITION and isinstance(self.lhs, (sp.Symbol, sp.MatrixSymbol))
 
     def words(self, math) -> str:
-        """The rule and the note as one phrase, ``math(obj)`` printing the note's objects."""
+        """The rule and the note as one phrase, ``math(obj)`` printing the objects of
+        ``note_args`` where the rule or the note says ``{0}``, ``{1}``, ..."""
         words = self.rule if self.rule != DEFINITION else ""
-        note = self.note.format(*(math(a) for a in self.note_args)) if self.note_args else self.note
+        note = self.note
+        if self.note_args:
+            printed = [math(a) for a in self.note_args]
+            words, note = (_fill(t, printed) for t in (words, note))
         if note:
             words = "%s; %s" % (words, note) if words else note
         return words
+
+
+def _fill(text, printed):
+    """``{k}`` replaced by the k-th printed object (LaTeX braces elsewhere are left alone)."""
+    return re.sub(r"(?<![\^_])\{(\d+)\}",
+                  lambda m: printed[int(m.group(1))] if int(m.group(1)) < len(printed) else m.group(0), text)
 
 
 def _indices(e):
@@ -171,7 +192,7 @@ class Derivation:
                    graph=None, parameters=(), style="chain"):
         """A derivation from steps built by hand (a network's backpropagation, say)."""
         from .nodes import LAYOUTS
-        if layout not in LAYOUTS:
+        if layout not in LAYOUTS and not (layout is None and style == "equalities"):
             from ..errors import LayoutError
             raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
         steps = list(steps)
@@ -233,38 +254,70 @@ class Derivation:
             groups[-1][1].append(s)
         return groups
 
-    def _rows(self, steps, notation, wrap=False):
+    def _cells(self, steps, notation):
+        """[(lhs, relation, rhs expression, shape, words)] as LaTeX, a repeated left side blank."""
         from ..printing import latex, shape_latex
-        rows, previous = [], None
+        out, previous = [], None
         for s in steps:
             same = previous is not None and s.lhs == previous.lhs and s.relation == previous.relation
             lhs = "" if same else latex(s.lhs, notation)
-            rel = s.relation
-            row = r"%s &%s %s" % (lhs, rel, latex(s.rhs, notation))
-            shape = s.shape
-            row += " && " + (shape_latex(shape, notation) if shape is not None and not same else "")
+            shape = shape_latex(s.shape, notation) if s.shape is not None and not same else ""
             words = s.words(lambda a: "$%s$" % latex(a, notation))
             if s.where:
                 where = ", ".join("%s = %s" % (latex(k, notation), latex(v, notation))
                                   for k, v in s.where.items())
                 words = (words + "; " if words else "") + "at $%s$" % where
+            out.append((lhs, s.relation, s.rhs, shape, words))
+            previous = s
+        return out
+
+    def _rows(self, steps, notation, wrap=False, budget=None):
+        """Rows of an alignment; ``wrap``: the rule in a paragraph column of fixed width, and a
+        right side wider than ``budget`` points broken at its top-level + or ⊙."""
+        from ..printing import latex
+        from ..printing.linebreak import lines
+        from ..printing.linebreak import width as tex_width
+        rows = []
+        for lhs, rel, rhs, shape, words in self._cells(steps, notation):
+            lead = ""
+            if budget and tex_width(lhs) > LHS_POINTS:  # a long left side goes to the right: M θ = r
+                lead, lhs = "%s %s " % (lhs, rel), ""
+            parts = lines(rhs, budget - tex_width(lead), notation) if budget else [latex(rhs, notation)]
+            if lead and tex_width(lead + parts[0]) > budget:  # M θ on a line, = r on the next
+                parts = [lead.rsplit(" ", 2)[0]] + ["%s %s" % (rel, parts[0])] + parts[1:]
+            else:
+                parts[0] = lead + parts[0]
+            right = parts[0] if len(parts) == 1 else \
+                "\\begin{aligned}[t]&%s\\end{aligned}" % " \\\\\n&\\quad ".join(parts)
+            row = r"%s &%s %s" % (lhs, "" if lead else rel, right) + " && " + shape
             if words:  # in a PDF, long rule names wrap in a column of their own
                 if wrap:
-                    row += " && " + r"\parbox[t]{5.2cm}{\raggedright\small %s}" % tex_text(words)
+                    row += " && " + r"\parbox[t]{%s}{\raggedright\small %s}" % (RULE_COLUMN, tex_text(words))
                 else:
                     row += " && " + math_text(tex_text(words))
             rows.append(row)
-            previous = s
         return rows
 
-    def latex(self, notation=None) -> str:
-        """An amsmath ``align*`` block: the layout stated first, a heading per section."""
+    def _budget(self, notation, width):
+        """The points a right side may take: the page less the widest left side, the widest
+        shape, the rule column and the gaps between the columns (align* sets every row in the same
+        columns)."""
+        from ..printing.linebreak import width as tex_width
+        cells = self._cells(self.steps, notation)
+        lhs = max((w for w in (tex_width(c[0]) for c in cells) if w <= LHS_POINTS), default=0.0)
+        shape = max((tex_width(c[3]) for c in cells), default=0.0)
+        return 0.93 * (width - RULE_POINTS - lhs - shape - 2 * 10.0 - 16.0)
+
+    def latex(self, notation=None, width=None) -> str:
+        """An amsmath ``align*`` block: the layout stated first, a heading per section; laid out
+        for a text ``width`` in points (default ``PAGE_WIDTH``, the standalone document's)."""
         notation = self._notation(notation)
-        items = [("text", _layout_sentence(self.layout))]
+        budget = self._budget(notation, width or PAGE_WIDTH)
+        items = [("text", _layout_sentence(self.layout))] if self.layout else []
         for section, steps in self._sections():
             if section:
                 items.append(("text", r"\textbf{%s}" % tex_text(section)))
-            items.extend(("row", r) for r in self._rows(steps, notation, wrap=True))
+            items.extend(("row", r) for r in self._rows(steps, notation, wrap=True, budget=budget))
         out = ""
         for k, (kind, body) in enumerate(items):
             if kind == "text":
@@ -274,16 +327,33 @@ class Derivation:
                 out += body + (" \\\\\n" if follows else "\n")
         return "\\begin{align*}\n" + out + "\\end{align*}"
 
-    def markdown(self, notation=None) -> str:
-        """Markdown: the layout and the headings as text, each section a ``$$`` block (KaTeX, MathJax)."""
+    def markdown(self, notation=None, width=MARKDOWN_WIDTH) -> str:
+        """Markdown: the layout and the headings as text, each section a ``$$`` block (KaTeX,
+        MathJax) whose rows are numbered; the rules follow the block as a numbered list, so that
+        they wrap as text does. A right side wider than ``width`` points breaks into rows."""
+        from ..printing import latex
+        from ..printing.linebreak import lines
         notation = self._notation(notation)
-        parts = ["**%s**" % _markdown_text(self._title_tex(notation)),
-                 _markdown_text(_layout_sentence(self.layout))]
+        parts = ["**%s**" % _markdown_text(self._title_tex(notation))]
+        if self.layout:
+            parts.append(_markdown_text(_layout_sentence(self.layout)))
+        number = 0
         for section, steps in self._sections():
             if section:
                 parts.append("*%s*" % section)
-            rows = self._rows(steps, notation)
+            rows, notes = [], []
+            for lhs, rel, rhs, shape, words in self._cells(steps, notation):
+                pieces = lines(rhs, width, notation) if width else [latex(rhs, notation)]
+                tag = ""
+                if words:
+                    number += 1
+                    tag = r" && \text{(%d)}" % number
+                    notes.append("%d. %s" % (number, _markdown_words(words)))
+                rows.append(r"%s &%s %s && %s%s" % (lhs, rel, pieces[0], shape, tag))
+                rows += [r"&\quad %s" % p for p in pieces[1:]]
             parts.append("$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\\n".join(rows))
+            if notes:
+                parts.append("\n".join(notes))
         return "\n\n".join(parts) + "\n"
 
     def _repr_latex_(self):
@@ -307,7 +377,7 @@ class Derivation:
 
     def __str__(self):
         from ..printing import text
-        lines = [self._title_text(), _plain(_layout_sentence(self.layout))]
+        lines = [self._title_text()] + ([_plain(_layout_sentence(self.layout))] if self.layout else [])
         for section, steps in self._sections():
             if section:
                 lines.append("")
@@ -396,7 +466,7 @@ def _dim(k) -> str:
 
 
 def _layout_sentence(layout):
-    return LAYOUT_TEXT[layout]
+    return LAYOUT_TEXT.get(layout, "")
 
 
 def math_text(s: str, command: str = r"\text") -> str:
@@ -421,9 +491,18 @@ def _markdown_text(s):
     return s
 
 
+def _markdown_words(words):
+    """A rule's words for Markdown: its math between single dollars, as KaTeX and MathJax read it."""
+    return words
+
+
+
 _PLAIN_MATH = [(r"\partial ", "∂"), (r"\partial", "∂"), (r"\Rightarrow", "⇒"), (r"\top", "ᵀ"),
                (r"\Delta", "Δ"), (r"\delta", "δ"), (r"\sigma", "σ"), (r"\odot", "⊙"), (r"\otimes", "⊗"),
-               (r"\lambda", "λ"), (r"\theta", "θ"), (r"\cdot", "·"), (r"\neq", "≠"), (r"\ne", "≠"),
+               (r"\oslash", "⊘"), (r"\lambda", "λ"), (r"\theta", "θ"), (r"\alpha", "α"), (r"\cdot", "·"),
+               (r"\neq", "≠"), (r"\ne", "≠"), (r"\lVert", "‖"), (r"\rVert", "‖"), (r"\mathbb{1}", "𝟙"),
+               (r"\mathrm{d}", "d"), (r"\left", ""), (r"\right", ""), (r"\tfrac", r"\frac"),
+               (r"\log", "log"), (r"\exp", "exp"), (r"\tanh", "tanh"), (r"\det", "det"),
                (r"\,", " "), (r"\;", " ")]
 
 
@@ -434,11 +513,14 @@ def plain_words(s: str) -> str:
         for tex, uni in _PLAIN_MATH:
             t = t.replace(tex, uni)
         t = re.sub(r"\\(?:operatorname|mathbf|mathrm|boldsymbol)\{([^}]*)\}", r"\1", t)
+        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", t)
+        t = re.sub(r"\\bar\{([^{}]*)\}", "\\1\u0304", t)
         t = re.sub(r"\^\{(\[[^}]*)\}", r"\1", t)  # W^{[k]} -> W[k], as CS229's superscripts read
         t = re.sub(r"\^\{ᵀ\}", "ᵀ", t).replace("^ᵀ", "ᵀ")
         t = re.sub(r"\^\{-1\}", "⁻¹", t)
         t = re.sub(r"_\{([^}]*)\}", r"_\1", t)
-        return t.replace("\\", "")
+        t = re.sub(r"‖ (.*?) ‖", r"‖\1‖", t)
+        return re.sub(r"  +", " ", t.replace("\\", ""))
     return re.sub(r"\$([^$]*)\$", math, s)
 
 

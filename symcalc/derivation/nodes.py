@@ -65,6 +65,8 @@ def _str(layout):
 class _PartialBase:
     """Shared by the scalar and the matrix form of ∂num/∂den."""
 
+    print_level = 30  # binds like a product (printing.common.MUL): (∂L/∂z)ᵀ, (∂L/∂x)_i
+
     def doit(self, **hints):  # a derivation's ∂ is a name for a value, not an instruction
         return self
 
@@ -104,6 +106,30 @@ class Partial(_PartialBase, sp.Expr):
 
     def __new__(cls, num, den, layout="denominator"):
         return sp.Expr.__new__(cls, num, den, _str(layout))
+
+
+class OrdinaryDerivative(Partial):
+    """d f/d b of a scalar by a scalar, as single-variable calculus writes it: ds/db for a name,
+    the operator d/db (…) before an expression. Evaluated like ∂ (central differences)."""
+
+    def _latex(self, printer):
+        den = printer._print(self.den)
+        if isinstance(self.num, (sp.Symbol, sp.MatrixSymbol)):
+            return r"\frac{\mathrm{d} %s}{\mathrm{d} %s}" % (printer._print(self.num), den)
+        body = printer._print(self.num)
+        if isinstance(self.num, (sp.Add, sp.Mul)) or body.startswith("-"):
+            body = printer._paren(body)
+        return r"\frac{\mathrm{d}}{\mathrm{d} %s} %s" % (den, body)
+
+    def _sympystr(self, printer):
+        if isinstance(self.num, (sp.Symbol, sp.MatrixSymbol)):
+            return "d%s/d%s" % (printer._print(self.num), printer._print(self.den))
+        return "d/d%s(%s)" % (printer._print(self.den), printer._print(self.num))
+
+
+def ordinary(num, den):
+    """d num/d den for scalars: the derivative a chain of equalities or a scalar derivation starts with."""
+    return OrdinaryDerivative(sp.sympify(num, strict=True), sp.sympify(den, strict=True))
 
 
 class PartialMatrix(_PartialBase, MatrixExpr):
@@ -163,10 +189,15 @@ class Differential(_DifferentialBase, sp.Expr):
 
 
 class MatrixDifferential(_DifferentialBase, MatrixExpr):
-    """dX for a matrix X: a matrix of X's shape."""
+    """dX for a matrix X: a matrix of X's shape. In a product it is parenthesized, (dW) x, as
+    notes write it (d W x could be read as d(W x)); a vector's dx is not."""
 
     def __new__(cls, x):
         return MatrixExpr.__new__(cls, x)
+
+    @property
+    def print_level(self):
+        return 29 if self.arg.cols != 1 else 50  # printing.common: below MUL, or ATOM
 
     @property
     def shape(self):
@@ -179,4 +210,4 @@ def differential(x):
     return MatrixDifferential(x) if is_matrix(x) else Differential(x)
 
 
-SPECIAL = (Partial, PartialMatrix, Differential, MatrixDifferential)
+SPECIAL = (Partial, PartialMatrix, Differential, MatrixDifferential)  # OrdinaryDerivative is a Partial

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import DEFINITION, Derivation, Step, partial
-from ..derivation.nodes import as_factor
 from ..simplify import transpose
 from . import layers as nl
 from . import losses as nlo
@@ -72,8 +71,15 @@ class _Rules:
         a = "A" if batch else "a"
         dk, ak = self.ix(d, "k"), self.ix(a, "k-1")
         dT, aT = self.T(d, "k"), self.T(a, "k-1")
-        if weight:
-            lhs = r"\partial %s/\partial %s = " % (self.L, self.ix("W", "k"))
+        if weight:  # the differential the gradient is read off: dz = (dW) a ⇒ ∂L/∂W = δ aᵀ
+            dz, dW = self.ix("dZ" if batch else "dz", "k"), self.ix("dW", "k")
+            dWT = r"(%s)^{\top}" % dW
+            A_ = self.ix("A" if batch else "a", "k-1")
+            if batch == "rows":
+                dz_is = "%s = %s %s" % (dz, A_, "(%s)" % dW if self.in_out else dWT)
+            else:
+                dz_is = "%s = %s %s" % (dz, dWT if self.in_out else "(%s)" % dW, A_)
+            lhs = r"%s \Rightarrow \partial %s/\partial %s = " % (dz_is, self.L, self.ix("W", "k"))
             if batch == "rows":
                 body = "%s %s" % (aT, dk) if self.in_out else "%s %s" % (dT, ak)
             else:
@@ -110,8 +116,7 @@ def network_derivation(bp) -> Derivation:
 
     stages = net.stages
     for s in reversed(stages):
-        steps.append(Step(DEFINITION, s.delta, partial(net.L, s.z, "denominator"),
-                          section=BACKWARD, relation=r"\triangleq"))
+        steps.append(_delta_definition(net, s, layout))
         note = ""
         if s is stages[-1]:
             words, formula = _FUSED.get(type(net.loss), ("output layer: the loss gradient through the "
@@ -119,17 +124,13 @@ def network_derivation(bp) -> Derivation:
             rule = words + (_math(formula, net.batch) if formula else "")
             if isinstance(net.loss, nlo.CrossEntropy):
                 note = "holds when each sample's target is one-hot (its entries sum to 1)"
+            derived = _output_steps(bp, s) if single else _batch_output_steps(bp, s)
+            if derived:
+                rule = "the steps above: " + rule
         else:
             rule = rules.recursion()
-            if single:
-                nxt = stages[s.k]
-                factors = [partial(s.a, s.z, layout)] if s.a is not s.z else []
-                factors.append(partial(nxt.z, s.a, layout))
-                chain = factors + [partial(net.L, nxt.z, layout)]
-                if num:
-                    chain = list(reversed(chain))
-                steps.append(Step("chain rule in " + layout + " layout", partial(net.L, s.z, layout),
-                                  sp.MatMul(*map(as_factor, chain)), section=BACKWARD))
+            derived = _recursion_steps(bp, s, stages[s.k]) if single else []
+        steps += derived
         steps.append(Step(rule, row(s.delta), bp.deltas[s.k], section=BACKWARD, note=note))
 
     for p, g in bp.gradients.items():
@@ -157,6 +158,118 @@ def _intercept_note(net, sym):
             return {"note": "{0} $= [\\,%s^{\\top};$ {1}$\\,]$: the intercepts in row 0" % b,
                     "note_args": (s.W, s.W[1:, :])}
     return {}
+
+
+def _delta_definition(net, s, layout):
+    """δ[k] ≜ ∂L/∂z[k] in denominator layout; in numerator layout ∂L/∂z[k] is a row and δ[k] its
+    transpose, the column (so ∂L/∂z[k] = δ[k]ᵀ, and every line below says so)."""
+    P = partial(net.L, s.z, layout)
+    if layout == "denominator" or s.z.shape == (1, 1):
+        return Step(DEFINITION, s.delta, P, section=BACKWARD, relation=r"\triangleq")
+    shaped = "the column" if s.z.cols == 1 else "shaped like {3}"
+    return Step(DEFINITION, s.delta, transpose(P), section=BACKWARD, relation=r"\triangleq",
+                note="numerator layout lays the gradient {0} out transposed; {1} is its transpose, "
+                     + shaped + ", so {0} = {2}", note_args=(P, s.delta, transpose(s.delta), s.z))
+
+
+def _sample(bp, s):
+    """(z, a) of one sample at stage s, as the local Jacobians name them."""
+    k = s.k - 1
+    return bp.sample_symbols["z"][k], bp.sample_symbols["a"][k]
+
+
+def _output_steps(bp, s):
+    """∂L/∂z[L] = ∂a/∂z ∂L/∂a, the local Jacobians inserted, and their product reduced with the
+    steps of ``symcalc.derivation.teaching`` (σ′ against the cross-entropy's gradient: a − y)."""
+    net, layout = bp.network, bp.layout
+    z, a = _sample(bp, s)
+    if a is z:
+        return []
+    lhs = partial(net.L, s.z, layout)
+    factors = [partial(a, z, layout), partial(net.L, a, layout)]
+    values = [bp.jacobians[(a, z)], bp.jacobians[(net.L, a)]]
+    return _reduced(lhs, factors, values, layout, "chain rule in " + layout + " layout")
+
+
+def _recursion_steps(bp, s, nxt):
+    """∂L/∂z[k] = ∂a/∂z ∂z[k+1]/∂a ∂L/∂z[k+1], then the Jacobians and δ[k+1] inserted and reduced."""
+    net, layout = bp.network, bp.layout
+    z, a = _sample(bp, s)
+    znext = _sample(bp, nxt)[0]
+    factors = [partial(a, z, layout)] if a is not z else []
+    values = [bp.jacobians[(a, z)]] if a is not z else []
+    factors.append(partial(znext, a, layout))
+    values.append(bp.jacobians[(znext, a)])
+    factors.append(partial(net.L, nxt.z, layout))
+    values.append(transpose(nxt.delta) if layout == "numerator" else nxt.delta)
+    return _reduced(partial(net.L, s.z, layout), factors, values, layout,
+                    "chain rule in " + layout + " layout")
+
+
+def _reduced(lhs, factors, values, layout, rule):
+    from ..derivation.chain import written_product
+    from ..derivation.teaching import reduce_product
+    out = [Step(rule, lhs, written_product(factors, layout), section=BACKWARD),
+           Step("local Jacobians inserted", lhs, _as_written(values, layout), section=BACKWARD)]
+    lines, _ = reduce_product(values, layout)
+    for words, state in lines:
+        out.append(Step(words, lhs, _as_written(state, layout), section=BACKWARD))
+    return out
+
+
+def _as_written(values, layout):
+    """Values (from the input to the output) as the layout's product."""
+    fs = list(values) if layout == "denominator" else list(reversed(values))
+    if len(fs) == 1:
+        return fs[0]
+    if not any(getattr(f, "is_Matrix", False) for f in fs):
+        return sp.Mul(*fs, evaluate=False)
+    return sp.MatMul(*fs)
+
+
+def _batch_output_steps(bp, s):
+    """A batch: ∂L/∂Z[L] through the activation's gradient map, the loss gradient inserted, and
+    the cancellations written out (A − Y)."""
+    from ..derivation.teaching import _cancelled, _expanded, softmax_map_steps
+    net, layout = bp.network, bp.layout
+    if s.a is s.z:
+        return []
+    lhs = partial(net.L, s.z, layout)
+    G = net.loss.gradient(s.a, net.y, net.samples)
+    P = partial(net.L, s.a, layout)  # ∂L/∂A as printed; as a matrix of A's shape:
+    Gs = P if layout == "denominator" else transpose(P)
+    inserted = (r"the loss gradient inserted: {0} = {1}", (P, G if layout == "denominator" else transpose(G)))
+    if isinstance(s.activation, nl.Softmax):
+        if net.batch != "columns":
+            return []
+        steps = softmax_map_steps(s.a, G) or []
+        if not steps:
+            return []
+        shown = [(r"softmax, column by column: $\partial L/\partial Z = S \odot G - S \odot "
+                  r"(\mathbf{1}\mathbf{1}^{\top} (S \odot G))$ for $G = \partial L/\partial S$",
+                  _softmax_written(s.a, Gs), ()),
+                 (inserted[0], _softmax_written(s.a, G), inserted[1])] + [(w, e, ()) for w, e in steps]
+    else:
+        v = s.activation.slope(s.z, s.a)
+        first = sp.HadamardProduct(G, v)
+        shown = [(r"entrywise activation: $\partial L/\partial Z = \partial L/\partial A \odot f'(Z)$",
+                  sp.HadamardProduct(Gs, v), ()), (inserted[0], first, inserted[1])]
+        merged = _cancelled(v, G)
+        if merged != first:
+            shown.append(("cancel the common factors", merged, ()))
+            done = _expanded(merged)
+            if done != merged:
+                shown.append(("expand and collect", done, ()))
+    if layout == "numerator":
+        shown = [(w, transpose(e) if not isinstance(e, sp.HadamardProduct) else
+                  sp.HadamardProduct(*[transpose(a) for a in e.args]), args) for w, e, args in shown]
+    return [Step(w, lhs, e, section=BACKWARD, note_args=args) for w, e, args in shown]
+
+
+def _softmax_written(S, G):
+    ones = sp.MatMul(sp.OneMatrix(S.rows, 1), sp.OneMatrix(1, S.rows))  # 1 1ᵀ, written as such
+    SG = sp.HadamardProduct(S, G)
+    return sp.MatAdd(SG, sp.MatMul(-1, sp.HadamardProduct(S, sp.MatMul(ones, SG))))
 
 
 def _weight_entries(net):

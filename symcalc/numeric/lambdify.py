@@ -21,7 +21,7 @@ _counter = itertools.count(1)
 
 
 def lambdify(args: Arguments | Variable, expr: Expr | Sequence[Expr], name: str = "f",
-             structure: bool = True, assumptions: Assumptions = None) -> Callable[..., object]:
+             structure: bool = True, assumptions: Assumptions = None, doc: bool = True) -> Callable[..., object]:
     """A NumPy function of ``args`` (MatrixSymbols and Symbols, in order) returning ``expr``.
 
     ``expr`` is one expression or a list of them (the function then returns a tuple). Matrix
@@ -30,7 +30,8 @@ def lambdify(args: Arguments | Variable, expr: Expr | Sequence[Expr], name: str 
     ``symcalc.errors.ShapeError``; an argument declared ``SymmetricMatrix`` or ``OneHot`` that is
     not symmetric or one-hot raises ValueError (``structure=False`` skips that check), and so does
     one that ``assumptions`` (SymPy ``Q`` predicates, or ``sp.assuming``) make symmetric: results
-    simplified with Aᵀ = A are wrong for any other A. The generated source is ``f.source``.
+    simplified with Aᵀ = A are wrong for any other A. The generated source is ``f.source`` (with a
+    docstring describing the outputs unless ``doc=False``).
 
     The source is produced by ``codegen`` from SymPy objects, never from user text, and every
     name in it is checked to be a plain identifier before it is compiled.
@@ -49,7 +50,7 @@ def lambdify(args: Arguments | Variable, expr: Expr | Sequence[Expr], name: str 
                 expr = expr.xreplace(declared)
             else:
                 expr = [e.xreplace(declared) for e in expr]
-    source = function_source(expr, args, name, structure)
+    source = function_source(expr, args, name, structure, doc)
     filename = f"<symcalc-lambdify-{next(_counter)}>"
     text = HELPERS + "\n\n" + source
     namespace = {"numpy": numpy, "ShapeError": ShapeError, "__name__": "symcalc_generated"}

@@ -51,8 +51,21 @@ def bare_11(a):
 def is_negative(term) -> bool:
     if isinstance(term, MatMul):  # its scalar factor may be a product such as -alpha
         return term.as_coeff_matrices()[0].could_extract_minus_sign()
+    if isinstance(term, sp.Mul):  # the leading number decides (SymPy's negates the whole product)
+        return term.as_coeff_Mul()[0].is_negative
     extract = getattr(term, "could_extract_minus_sign", None)
     return bool(extract and extract())
+
+
+def negated(term):
+    """−term for a term ``is_negative`` says is negative, without SymPy's deep ``doit`` of a
+    negated matrix product."""
+    if isinstance(term, MatMul):
+        c, mats = term.as_coeff_matrices()
+        if c == -1:
+            return mats[0] if len(mats) == 1 else MatMul(*mats)
+        return MatMul(-c, *mats)
+    return -term
 
 
 def positive_first(terms):
@@ -155,6 +168,9 @@ class MatrixPrinting:
     def _level(self, e) -> int:
         if e in self._bound:
             return self._level(self._bound[e])
+        declared = getattr(e, "print_level", None)  # ∂L/∂z binds like a product: (∂L/∂z)ᵀ
+        if isinstance(declared, int):
+            return declared
         if isinstance(e, _UNARY_11) and is_11(e.args[0]):
             return self._level(e.args[0])
         if is_11(e):  # a 1 x 1 quantity reads as a number (see ``scalar_parts``)
@@ -276,7 +292,7 @@ class MatrixPrinting:
         for k, term in enumerate(positive_first(terms)):
             negative = is_negative(term)
             if negative:
-                term = -term
+                term = negated(term)
             if isinstance(term, Trace) and is_11(term.arg) and self._level(term.arg) > ADD:
                 term = term.arg  # a 1 x 1 term of a sum needs no parentheses: b + wᵀx
             text = self._wrap(term, HADAMARD) if negative else self._print(term)

@@ -380,6 +380,11 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
             return r"%s[%s \geq 0]%s" % (self.notation.indicator, x, power)
         return self._call(r"\operatorname{H}", expr.args[0]) + power
 
+    def _print_KroneckerDelta(self, expr, exp=None):
+        """𝟙[i = j]: δ_ij would read as an error signal δ beside δ₁, Δ₂ in a derivation."""
+        i, j = expr.args[:2]
+        return r"%s[%s = %s]" % (self.notation.indicator, self._print(i), self._print(j))
+
     def _print_Max(self, expr, exp=None):
         name = r"\max" + ("" if exp is None else "^{%s}" % exp)
         return self._call(name, *expr.args)

@@ -68,9 +68,6 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
             return "%s[%s]" % (self._wrap(parent, ATOM), self._print(expr.i if parent.shape[1] == 1 else expr.j))
         return "%s[%s, %s]" % (self._wrap(parent, ATOM), self._print(expr.i), self._print(expr.j))
 
-    def _print_KroneckerDelta(self, expr):
-        return "δ_%s%s" % tuple(self._print(i) for i in expr.args[:2])
-
     def _print_Identity(self, expr):
         return "1" if expr.shape == (1, 1) else "I"
 
@@ -213,6 +210,11 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         if h0 == 0:
             return self._call("step", expr.args[0])
         return super()._print_Function(expr)
+
+    def _print_KroneckerDelta(self, expr):
+        """1[i = j], as the LaTeX writes 𝟙[i = j] (δ_ij would read as an error signal)."""
+        i, j = expr.args[:2]
+        return "1[%s = %s]" % (self._print(i), self._print(j))
 
     def _print_Trace(self, expr):
         if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
