@@ -25,8 +25,8 @@ DEFINITION = "definition"
 #: 2.5 cm margins, 11 pt). Pass ``width=`` to ``latex()`` for a narrower page.
 PAGE_WIDTH = 470.0
 #: The rule column: a paragraph of fixed width.
-RULE_COLUMN = "4.6cm"
-RULE_POINTS = 131.0
+RULE_COLUMN = "4.4cm"
+RULE_POINTS = 125.2
 #: A left side wider than this (points) is written on the right: "M θ = r" under "&".
 LHS_POINTS = 100.0
 #: The width Markdown breaks formulas at (a notebook cell).
@@ -94,6 +94,13 @@ class Step:
         if note:
             words = "%s; %s" % (words, note) if words else note
         return words
+
+
+def _indicator(tex, notation):
+    """Rule texts write the indicator 𝟙 as ``\\mathbb{1}``; a notation for KaTeX and MathJax (whose
+    fonts have no blackboard one) writes its own."""
+    wanted = getattr(notation, "indicator", None)
+    return tex.replace(r"\mathbb{1}", wanted) if wanted and wanted != r"\mathbb{1}" else tex
 
 
 def _fill(text, printed):
@@ -306,7 +313,7 @@ class Derivation:
         cells = self._cells(self.steps, notation)
         lhs = max((w for w in (tex_width(c[0]) for c in cells) if w <= LHS_POINTS), default=0.0)
         shape = max((tex_width(c[3]) for c in cells), default=0.0)
-        return 0.93 * (width - RULE_POINTS - lhs - shape - 2 * 10.0 - 16.0)
+        return 0.9 * (width - RULE_POINTS - lhs - shape - 2 * 10.0 - 16.0)
 
     def latex(self, notation=None, width=None) -> str:
         """An amsmath ``align*`` block: the layout stated first, a heading per section; laid out
@@ -354,7 +361,7 @@ class Derivation:
             parts.append("$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\\n".join(rows))
             if notes:
                 parts.append("\n".join(notes))
-        return "\n\n".join(parts) + "\n"
+        return _indicator("\n\n".join(parts) + "\n", notation)
 
     def _repr_latex_(self):
         """For Jupyter (MathJax or KaTeX) and nbconvert's LaTeX: the title and the layout as text
@@ -367,7 +374,7 @@ class Derivation:
             rows = [math_text(tex_text(section), r"\textbf")] if section else []
             rows.extend(self._rows(steps, notation))
             parts.append("$$\\begin{aligned}\n%s\n\\end{aligned}$$" % " \\\\\n".join(rows))
-        return "\n\n".join(parts)
+        return _indicator("\n\n".join(parts), notation)
 
     def _repr_markdown_(self):
         notation = self._notation(None)
@@ -518,6 +525,8 @@ def plain_words(s: str) -> str:
         t = re.sub(r"\^\{(\[[^}]*)\}", r"\1", t)  # W^{[k]} -> W[k], as CS229's superscripts read
         t = re.sub(r"\^\{ᵀ\}", "ᵀ", t).replace("^ᵀ", "ᵀ")
         t = re.sub(r"\^\{-1\}", "⁻¹", t)
+        if re.search(r"_\{[^{}]*[-+][^{}]*\}", t):  # W_k+1 would read as W_k + 1: W[k+1], and δ[k] beside it
+            t = re.sub(r"_\{([^{}]*)\}", r"[\1]", t)
         t = re.sub(r"_\{([^}]*)\}", r"_\1", t)
         t = re.sub(r"‖ (.*?) ‖", r"‖\1‖", t)
         return re.sub(r"  +", " ", t.replace("\\", ""))

@@ -23,6 +23,7 @@ the first false line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -31,6 +32,10 @@ from ..functions import is_matrix
 from .check import Evaluator, _compare
 from .core import DEFINITION, Derivation, Step
 from .nodes import SPECIAL, OrdinaryDerivative, partial
+
+if TYPE_CHECKING:
+    from ..hints import Expr
+    from ..printing.notation import Notation
 
 TRIALS = 3
 
@@ -113,7 +118,9 @@ def _show(v):
 class Equalities:
     """A chain of equalities line₀ = line₁ = … with a justification for each "="."""
 
-    def __init__(self, lines, reasons=None, definitions=None, title="", notation=None):
+    def __init__(self, lines: Sequence[Expr | tuple[Expr, str]], reasons: Sequence[str] | None = None,
+                 definitions: Mapping[sp.Basic, Expr] | None = None, title: str = "",
+                 notation: Notation | None = None) -> None:
         items = []
         for k, line in enumerate(lines):
             reason = ""
@@ -133,11 +140,11 @@ class Equalities:
         self.definitions = {sp.sympify(k): _as_node(sp.sympify(v)) for k, v in (definitions or {}).items()}
         self.title = title or "A chain of equalities"
         self.notation = notation
-        self._report = None
+        self._report: EqualitiesReport | None = None
 
     # ------------------------------------------------------------------ checking
 
-    def check(self, seed=0, trials=TRIALS, tol=1e-6) -> EqualitiesReport:
+    def check(self, seed: int = 0, trials: int = TRIALS, tol: float = 1e-6) -> EqualitiesReport:
         """Every line against the one before it (see the module docstring)."""
         results = []
         for k in range(1, len(self.lines)):
@@ -240,7 +247,9 @@ def _symbolic_equal(a, b, definitions):
         return False
 
 
-def equalities(lines, reasons=None, definitions=None, title="", notation=None) -> Equalities:
+def equalities(lines: Sequence[Expr | tuple[Expr, str]], reasons: Sequence[str] | None = None,
+               definitions: Mapping[sp.Basic, Expr] | None = None, title: str = "",
+               notation: Notation | None = None) -> Equalities:
     """A chain of equalities to check and typeset (see ``Equalities``)."""
     return Equalities(lines, reasons, definitions, title, notation)
 

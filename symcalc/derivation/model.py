@@ -144,14 +144,17 @@ class _Degrees:
         return d
 
 
-def _distinct(e):
-    """The distinct sub-expressions of e (each once, however often it is shared)."""
+def _distinct(e, inside_explicit=True):
+    """The distinct sub-expressions of e (each once, however often it is shared); without
+    ``inside_explicit``, not those inside an explicit matrix."""
     seen, stack = set(), [e]
     while stack:
         node = stack.pop()
         if node in seen or not isinstance(node, sp.Basic):
             continue
         seen.add(node)
+        if isinstance(node, sp.MatrixBase) and not inside_explicit:  # an explicit matrix of scalars is
+            continue                          # one primitive: its Jacobian is read off entry by entry
         if isinstance(node, ElementwiseApplyFunction):
             stack.append(node.expr)
         else:
@@ -183,7 +186,7 @@ def _outermost_cut(e, v, deg):
     Of a row and its column transpose (uᵀ and u), both valid cuts, the column is named.
     """
     valid = []
-    for s in _distinct(e):
+    for s in _distinct(e, inside_explicit=False):
         if s == e or s == v or not isinstance(s, sp.Expr) or not deg.has(s):
             continue
         if isinstance(s, sp.Transpose) and s.arg == v:
@@ -249,6 +252,8 @@ def _branches(e, v, deg):
         seen.add(s)
         if s is not e and not isinstance(s, _POLYNOMIAL):
             out.append(s)
+            continue
+        if isinstance(s, sp.MatrixBase):
             continue
         stack.extend(a for a in s.args if isinstance(a, sp.Basic))
     return out
@@ -435,7 +440,8 @@ def build_model(expr, wrt, output_name=None) -> Model:
 
     nodes = [_node(symbols[s], s, kinds[s], symbols, wrt) for s in inner]
     if split:
-        nodes.append(Node(output, expr, _sum_body(terms, expr), tuple(sym for _, sym in terms), "output"))
+        nodes.append(Node(output, expr, _sum_body(term_symbols, expr), tuple(sym for _, sym in term_symbols),
+                          "output"))
     else:
         nodes.append(_node(output, expr, "output", symbols, wrt))
     return Model(expr, wrt, output, nodes, terms)

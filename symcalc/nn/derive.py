@@ -79,7 +79,7 @@ class _Rules:
                 dz_is = "%s = %s %s" % (dz, A_, "(%s)" % dW if self.in_out else dWT)
             else:
                 dz_is = "%s = %s %s" % (dz, dWT if self.in_out else "(%s)" % dW, A_)
-            lhs = r"%s \Rightarrow \partial %s/\partial %s = " % (dz_is, self.L, self.ix("W", "k"))
+            lhs = r"%s$, so $\partial %s/\partial %s = " % (dz_is, self.L, self.ix("W", "k"))
             if batch == "rows":
                 body = "%s %s" % (aT, dk) if self.in_out else "%s %s" % (dT, ak)
             else:
@@ -151,7 +151,6 @@ def _intercept_note(net, sym):
             conv = net.convention
             label = s.linear.name if s.linear.name and not s.linear.name.isdigit() else s.k
             b = conv.indexed(conv.styled(conv.letter("b"), "b", s.linear.out_features != 1), label)
-            b = b.replace("{", "{{").replace("}", "}}")  # the note is a format string
             if net.weights == "out_in":
                 return {"note": "{0} $= [\\,%s\\;$ {1}$\\,]$: the intercepts in column 0" % b,
                         "note_args": (s.W, s.W[:, 1:])}
@@ -238,7 +237,7 @@ def _batch_output_steps(bp, s):
     G = net.loss.gradient(s.a, net.y, net.samples)
     P = partial(net.L, s.a, layout)  # ∂L/∂A as printed; as a matrix of A's shape:
     Gs = P if layout == "denominator" else transpose(P)
-    inserted = (r"the loss gradient inserted: {0} = {1}", (P, G if layout == "denominator" else transpose(G)))
+    inserted = (r"the loss gradient {0} inserted", (P, G if layout == "denominator" else transpose(G)))
     if isinstance(s.activation, nl.Softmax):
         if net.batch != "columns":
             return []

@@ -28,7 +28,7 @@ def test_cs229_two_layer_relu_network():
         r"\delta^{[1]} &= ({W^{[2]}}^{\top} \delta^{[2]}) \odot \mathbb{1}[z^{[1]} \geq 0]")
     assert line(ls, "J &=").startswith(r"J &= \frac{1}{2} \lVert z^{[2]} - y \rVert_{2}^{2}")
     # the rule column uses the same superscripts and letter as the main column
-    assert r"$\partial J/\partial W^{[k]} = \delta^{[k]} {a^{[k-1]}}^{\top}$" in "\n".join(ls)
+    assert r"so $\partial J/\partial W^{[k]} = \delta^{[k]} {a^{[k-1]}}^{\top}$" in "\n".join(ls)
     assert "W_{" not in "\n".join(ls)
 
 

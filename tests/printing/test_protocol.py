@@ -98,7 +98,7 @@ def test_init_printing_shows_whole_expressions_in_symcalcs_notation(capsys):
 # ---------------------------------------------------------------------- derivations in notebooks
 
 #: macros KaTeX and MathJax both know (and amsmath/amssymb): what _repr_latex_ may use
-SAFE = set(r"""\begin \end \text \textbf \mathbf \boldsymbol \mathbb \operatorname \frac \partial
+SAFE = set(r"""\begin \end \text \textbf \mathbf \boldsymbol \mathbb \operatorname \frac \tfrac \partial
 \top \odot \oslash \otimes \in \times \sigma \theta \delta \Delta \lambda \alpha \log \exp \tanh
 \lVert \rVert \left \right \sum \sqrt \cdot \triangleq \mathrm \det \circ \hat \tilde \quad
 \Rightarrow \neq \leq \geq \to \varepsilon \mu \beta \Sigma \ldots \dots \qquad""".split())
