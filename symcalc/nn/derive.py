@@ -152,9 +152,9 @@ def _intercept_note(net, sym):
             label = s.linear.name if s.linear.name and not s.linear.name.isdigit() else s.k
             b = conv.indexed(conv.styled(conv.letter("b"), "b", s.linear.out_features != 1), label)
             if net.weights == "out_in":
-                return {"note": "{0} $= [\\,%s\\;$ {1}$\\,]$: the intercepts in column 0" % b,
+                return {"note": "{0} $= [\\,%s\\;$ {1} $\\,]$: the intercepts in column 0" % b,
                         "note_args": (s.W, s.W[:, 1:])}
-            return {"note": "{0} $= [\\,%s^{\\top};$ {1}$\\,]$: the intercepts in row 0" % b,
+            return {"note": "{0} $= [\\,%s^{\\top};$ {1} $\\,]$: the intercepts in row 0" % b,
                     "note_args": (s.W, s.W[1:, :])}
     return {}
 

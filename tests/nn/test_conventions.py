@@ -54,7 +54,7 @@ def test_cmu_folded_bias_sigmoid_network_maximises_j():
     assert line(ls, "b &=").startswith(r"b &= \tilde{\beta} \tilde{z}")
     assert r"J &= (1 - y) \log(1 - \hat{y}) + y \log(\hat{y})" in text
     assert r"\delta^{(b)} &= y - \hat{y}" in text                     # dJ/db = y* − y
-    assert r"$\tilde{\alpha}$ $= [\,b^{(1)}\;$ $\alpha$$\,]$" in text  # W̃ = [b W], with a sentence
+    assert r"$\tilde{\alpha}$ $= [\,b^{(1)}\;$ $\alpha$ $\,]$" in text  # W̃ = [b W], with a sentence
     assert r"\frac{\partial a}{\partial x} &= \alpha^{\top}" in text   # not NumPy slicing
     assert "[:, 1:]" not in text and net.backprop().derivation.check().ok
     ex = net.backprop().worked({"W1": np.full((3, 3), 0.1), "W2": [[0.2, 0.1, -0.1, 0.3]]}, [1, 2], 1)
