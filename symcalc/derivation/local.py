@@ -26,20 +26,30 @@ from ..functions import (
     Softplus, SquaredNorm, is_matrix,
 )
 from ..simplify import mul, scalar, textbook, transpose
+from sympy.assumptions.assume import global_assumptions
 from .model import _Degrees
 from .nodes import PartialMatrix, differential, partial_shape
 
 
-@functools.lru_cache(maxsize=1024)
 def diff(expr, wrt, layout="denominator"):
     """``symcalc.diff``, remembered: the styles ask for the same local derivative several times
-    (its value, its differential, its gradient map), and a lecturer derives in several styles."""
+    (its value, its differential, its gradient map), and a lecturer derives in several styles.
+    Remembered per set of assumptions in force (``sp.assuming``): they change the result."""
+    return _diff(expr, wrt, layout, tuple(global_assumptions))
+
+
+@functools.lru_cache(maxsize=1024)
+def _diff(expr, wrt, layout, assumed):
     return _engine_diff(expr, wrt, layout=layout)
 
 
-@functools.lru_cache(maxsize=1024)
 def _pullback(body, v, seed):
-    """backward(body, [v], seed) (seed None for a 1 x 1 body), remembered."""
+    """backward(body, [v], seed) (seed None for a 1 x 1 body), remembered per assumptions."""
+    return _pullback_under(body, v, seed, tuple(global_assumptions))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pullback_under(body, v, seed, assumed):
     return backward(body, [v], seed=seed).gradients[v]
 
 

@@ -149,7 +149,7 @@ def test_notes_tex_only(tmp_path):
     assert sum(line.startswith("[") for line in lines) == 8  # one progress line per derivation
     assert f"to {tmp_path / 'book'}/" in lines[-1]
     files = sorted(p.name for p in (tmp_path / "book").glob("*.tex"))
-    assert len(files) == 7 and "symcalc-notes.tex" in files
+    assert len(files) == 8 and "symcalc-notes.tex" in files
     booklet = (tmp_path / "book" / "symcalc-notes.tex").read_text()
     for words in ("Least squares", "Ridge", "Logistic regression", "both layouts", "Softmax",
                   "1-2-3-1", "0.7739", "-0.2261"):
@@ -188,7 +188,7 @@ def test_notes_compiles_a_pdf(tmp_path):
     assert f"wrote {pdf}" in r.stdout or "wrote notes/symcalc-notes.pdf" in r.stdout
     assert "steps" in r.stdout and "checked" in r.stdout
     from symcalc.printing import compile_pdf  # every chapter is a document of its own too
-    assert compile_pdf(tmp_path / "notes" / "06-worked-1-2-3-1.tex").is_file()
+    assert compile_pdf(tmp_path / "notes" / "07-worked-1-2-3-1.tex").is_file()
 
 
 # ---------------------------------------------------------------------- errors: one line, status 2

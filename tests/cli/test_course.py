@@ -31,7 +31,7 @@ def test_markdown_prose_is_escaped_and_math_kept():
 def test_the_default_booklet_is_a_shipped_course_file():
     assert DEFAULT_COURSE.is_file()
     course = load(DEFAULT_COURSE, check=False, progress=lambda s: None)
-    assert [c.slug for c in course.chapters][-1] == "worked-1-2-3-1" and len(course.chapters) == 6
+    assert [c.slug for c in course.chapters][-1] == "worked-1-2-3-1" and len(course.chapters) == 7
 
 
 @pytest.mark.latex
