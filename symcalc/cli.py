@@ -95,8 +95,14 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
+
+    def top_formatter(prog):
+        # the command list's column as Python 3.10-3.12 place it (3.13 counts the commands'
+        # indent and moves it 2 to the right): one help text on every Python
+        return formatter(prog, max_help_position=14)
+
     parser = _Parser(
-        prog="symcalc", formatter_class=formatter,
+        prog="symcalc", formatter_class=top_formatter,
         description="Symbolic matrix calculus: derivatives in numerator or denominator layout, "
                     "step-by-step derivations, backpropagation, checked numerically.",
         epilog="\n\n".join(EXAMPLES[k].replace("examples:", f"{k}:") for k in EXAMPLES)

@@ -38,15 +38,19 @@ def derive(expr: Expr, wrt: Variable, layout: Layout = "denominator", style: str
            closed_form: bool = True, assumptions: Assumptions = None) -> Derivation:
     """A step-by-step derivation of ∂expr/∂wrt in ``layout``.
 
-    style        "chain" (named intermediates, local derivatives, their product in layout order,
-                 summed over the uses of a variable), "differential" (dL = … dθ, then
-                 identification), or "index" (one entry, then reassembled; for products, sums,
-                 transposes and traces)
-    notation     a ``symcalc.printing.Notation`` for the derivation's LaTeX (checked against expr)
-    name         the output's name (default L for a scalar, f otherwise)
-    closed_form  end with the stationary point when ``solve_stationary`` confirms one
-    assumptions  SymPy ``Q`` predicates, as for ``diff`` (with those of ``sp.assuming``); every step
-                 uses them, and ``Derivation.check`` draws values that satisfy them
+    style
+        "chain" (named intermediates, local derivatives, their product in layout order, summed
+        over the uses of a variable), "differential" (dL = … dθ, then identification), or
+        "index" (one entry, then reassembled; for products, sums, transposes and traces)
+    notation
+        a ``symcalc.printing.Notation`` for the derivation's LaTeX (checked against expr)
+    name
+        the output's name (default L for a scalar, f otherwise)
+    closed_form
+        end with the stationary point when ``solve_stationary`` confirms one
+    assumptions
+        SymPy ``Q`` predicates, as for ``diff`` (with those of ``sp.assuming``); every step uses
+        them, and ``Derivation.check`` draws values that satisfy them
     """
     with given(assumptions) as facts:
         d = _derive(expr, wrt, layout, style, notation, name, closed_form)
