@@ -11,8 +11,9 @@ and each step's two sides are computed as numbers:
 * an entry with free indices (``(∂(Ax)/∂x)_ij``) at every index value;
 * a step with ``where`` at that point only.
 
-Expressions are evaluated by generated NumPy code, compiled once per expression (finite differences
-evaluate each many times), and with SymPy on explicit matrices where codegen takes no such node.
+Expressions are evaluated by the reference evaluator (``numeric/reference.py``, which shares no
+rewrite with the engine or the code generator), planned once per expression (finite differences
+evaluate each many times), and with SymPy on explicit matrices where it takes no such node.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from ..functions import (
     is_matrix,
 )
 from ..numeric.check import one_hot
-from ..numeric.lambdify import lambdify
+from ..numeric.reference import function as reference_function
 from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
 
 H = 1e-6
@@ -208,7 +209,7 @@ class Evaluator:
             try:
                 if e.free_symbols - set(inputs) - {s for a in inputs for s in getattr(a, "free_symbols", ())}:
                     raise ValueError("unsized symbols")
-                self.compiled[key] = lambdify(list(inputs), e, structure=False)
+                self.compiled[key] = reference_function(e, list(inputs))
             except Exception:  # noqa: BLE001 - any node codegen lacks: SymPy's own evaluation
                 self.compiled[key] = None
         return self.compiled[key]

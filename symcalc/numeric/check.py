@@ -3,6 +3,8 @@
 ``check(expr, wrt)`` picks concrete sizes (distinct, so that a transposition bug cannot hide in a
 square matrix), draws values that respect the expression's domain, evaluates ``symcalc.diff`` with
 the generated NumPy code and compares it with ``numeric_derivative`` laid out as DESIGN §2 says.
+The finite differences evaluate the *input* with the reference evaluator (``reference.py``), which
+shares no rewrite with the engine or the code generator: a wrong rule cannot check itself.
 
 The reusable pieces: ``size_symbols``, ``draw_sizes``, ``draw_values`` and ``numeric_derivative``.
 """
@@ -18,6 +20,7 @@ from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
 from .codegen import describe
 from .lambdify import lambdify
+from .reference import function as reference_function
 
 __all__ = ["CheckReport", "check", "numeric_derivative", "size_symbols", "draw_sizes",
            "draw_values", "compare"]
@@ -393,12 +396,12 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     values = draw_values(args, S, rng, e)
     for a in _inverted_args(e):
         try:
-            A = lambdify(args, a, structure=False)(*[values[s] for s in args])
+            A = reference_function(a, args)(*[values[s] for s in args])
         except SymcalcError:
             continue
         if not np.all(np.isfinite(A)) or np.linalg.cond(A) > 1e6:
             return f"the inverted matrix {describe(a)} is ill-conditioned at sizes {S}"
-    F = lambdify(args, e, structure=False)  # finite differences perturb symmetric inputs
+    F = reference_function(e, args)  # the input by its definition, not by the engine's rewrites
 
     def f(x):
         return F(*[x if s == w else values[s] for s in args])

@@ -26,7 +26,7 @@ from sympy.multipledispatch import Dispatcher
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
-from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves, show
+from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves, reference_at, show
 
 __all__ = ["ClosedForm", "ClosedFormCheck", "Condition", "check_closed_form", "positive_semidefinite",
            "solve_stationary"]
@@ -365,7 +365,7 @@ def check_closed_form(solution, expr, wrt, assumptions=None, seed=0, trials=3):
                 "no random data with well-conditioned normal equations were found; not confirmed"))
         sizes = sampler.draw_sizes()
         values = sampler.draw_values(sizes)
-        f = compile_at(expr, [*symbols, wrt], sizes)
+        f = reference_at(expr, [*symbols, wrt], sizes)
         shape = tuple(int(k) for k in concrete(tuple(wrt.shape), sizes))
 
         def objective(theta):
@@ -470,7 +470,7 @@ def _lstsq_difference(squares, symbols, wrt, sizes, values, shape, t):
         w = float(sp.sympify(weight).xreplace(sizes).xreplace(scalars))
         if w < 0:
             return None
-        rf = compile_at(r, [*symbols, wrt], sizes)
+        rf = reference_at(r, [*symbols, wrt], sizes)
 
         def res(theta):
             return np.asarray(rf({**values, wrt: theta.reshape(shape, order="F")}), float)

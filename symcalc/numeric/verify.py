@@ -26,6 +26,7 @@ from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
 from .lambdify import lambdify
+from .reference import function as reference_function
 
 __all__ = ["Counterexample", "Verdict", "verify", "verify_entrywise"]
 
@@ -242,6 +243,20 @@ def compile_at(expr, symbols, sizes):
     def run(values):
         out = np.asarray(f(*[values[s] for s in symbols]), dtype=float)
         return out.reshape(()) if out.size == 1 and not is_matrix(e) else out
+    return run
+
+
+def reference_at(expr, symbols, sizes):
+    """A function of the values dict, for expr at concrete sizes evaluated by its definition
+    (``reference.py``): the expression and the claim are never evaluated through the engine's
+    rewrites or the code generator that shares them."""
+    e = concrete(expr, sizes)
+    f = reference_function(e, [concrete(s, sizes) for s in symbols])
+
+    def run(values):
+        out = np.asarray(f(*[values[s] for s in symbols]), dtype=float)
+        return out.reshape(()) if out.size == 1 and not is_matrix(e) and not isinstance(e, NDimArray) \
+            else out
     return run
 
 
@@ -514,8 +529,8 @@ def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=(), expec
     for _ in range(TRIALS):
         sizes = sampler.draw_sizes()
         try:
-            f_expr = compile_at(expr, symbols, sizes)
-            f_claim = compile_at(claim, symbols, sizes)
+            f_expr = reference_at(expr, symbols, sizes)
+            f_claim = reference_at(claim, symbols, sizes)
         except Exception as err:  # noqa: BLE001 - any failure to compile means "cannot check"
             raise _Unevaluable(f"{type(err).__name__}: {err}") from err
         try:
@@ -696,11 +711,11 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
 
 def _entry_trial(expr, wrt, claim, defs, symbols, sizes, values, positions, ranges, order):
     """(claim, truth, index grid, named arrays) over every index value at one draw."""
-    D = jacobian_array(compile_at(expr, symbols, sizes), values, wrt,
+    D = jacobian_array(reference_at(expr, symbols, sizes), values, wrt,
                        tuple(int(k) for k in concrete(_shape2(expr), sizes)))
     arrays = {m.name: np.asarray(values[m], float) for m in symbols if isinstance(m, sp.MatrixSymbol)}
     for name, d in defs.items():
-        arrays[name] = np.asarray(compile_at(d, symbols, sizes)(values), float).reshape(
+        arrays[name] = np.asarray(reference_at(d, symbols, sizes)(values), float).reshape(
             tuple(int(k) for k in concrete(_shape2(d), sizes)))
     extent = [int(sp.sympify(ranges[s][0][0]).xreplace(sizes)) for s in order]
     grid = dict(zip(order, np.meshgrid(*[np.arange(n) for n in extent], indexing="ij")))
@@ -805,7 +820,7 @@ def _evaluate_indexed(claim, grid, extent, arrays, values, index_syms, sizes):
                     else np.full(extent, float(sp.sympify(s).xreplace(sizes))))
     if not args:
         return np.full(tuple(extent), float(body))
-    f = lambdify(args, body)  # scalar code: evaluated point by point over the (small) grid
+    f = reference_function(body, args)  # evaluated point by point over the (small) grid
     vals = [np.broadcast_to(np.asarray(v, float), tuple(extent)) for v in vals]
     out = np.empty(tuple(extent))
     with np.errstate(all="ignore"):
