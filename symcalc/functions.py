@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from .errors import ShapeError
+from .errors import ShapeError, UnsupportedError
 
 #: The bound variable of every elementwise function symcalc builds.
 ELEMENT = sp.Dummy("z", real=True)
@@ -436,6 +436,25 @@ class OneHot(sp.MatrixSymbol):
         return int(self.args[3])
 
 
+class InternalMatrix(sp.MatrixSymbol):
+    """A matrix symbol symcalc makes for its own use (a reverse sweep's seed, a probe, a direction).
+
+    It is its own class and carries a serial number, so no symbol of a user's, whatever its name
+    (``V_seed``), is ever equal to it, and two internal symbols are never equal either."""
+
+    _serial = 0
+
+    def __new__(cls, name, n, m, serial=None):
+        if serial is None:
+            InternalMatrix._serial += 1
+            serial = InternalMatrix._serial
+        return sp.Basic.__new__(cls, *sp.MatrixSymbol(name, n, m).args, sp.Integer(serial))
+
+    @property
+    def shape(self):
+        return self.args[1], self.args[2]
+
+
 # --------------------------------------------------------------------------- losses
 
 def _same_shape(a, b, what):
@@ -443,6 +462,9 @@ def _same_shape(a, b, what):
     if a.shape != b.shape:
         raise ShapeError(f"{what}: prediction {a} has shape {a.shape} but target {b} has shape {b.shape}")
     return a, b
+
+
+SAMPLES = ("columns", "rows")
 
 
 def _reduce(total, count, reduction):
@@ -453,21 +475,57 @@ def _reduce(total, count, reduction):
     raise ValueError(f"reduction is 'sum' or 'mean', not {reduction!r}")
 
 
+def _sample_count(p, y, samples, reduction, what, vector_samples):
+    """The number of samples a mean divides by: the columns or the rows of p.
+
+    ``samples`` says which ("columns" or "rows"); without it a one-hot target's axis says, and a
+    vector's entries are ``vector_samples`` ("entries": one sample each, as for a binary loss;
+    "one": a vector is one sample, as a distribution over classes is). A matrix with neither is
+    refused for a mean: dividing by the wrong count is a silent wrong answer."""
+    if samples is not None and samples not in SAMPLES:
+        raise ValueError(f"{what}: samples is 'columns' or 'rows', not {samples!r}")
+    if reduction != "mean":
+        return None
+    if samples is None and isinstance(y, OneHot):
+        samples = "columns" if y.axis == 0 else "rows"
+    rows, cols = p.shape
+    if samples is None and (cols == 1 or rows == 1):
+        if vector_samples == "entries":
+            return rows * cols
+        samples = "columns" if cols == 1 else "rows"
+    if samples is None:
+        raise UnsupportedError(
+            f"{what}(..., reduction='mean') of the {rows} x {cols} matrix {p}: say which axis holds "
+            "the samples, samples='columns' (divide by the columns) or samples='rows'")
+    return cols if samples == "columns" else rows
+
+
 def mse(yhat, y):
     """Mean squared error: the mean of (ŷ − y)² over all entries."""
     yhat, y = _same_shape(yhat, y, "mse")
     return EntryMean(sp.HadamardPower(yhat - y, 2))
 
 
-def bce(p, y, reduction="sum"):
-    """Binary cross-entropy on probabilities: −Σ [y log p + (1 − y) log(1 − p)]."""
+def bce(p, y, reduction="sum", samples=None):
+    """Binary cross-entropy on probabilities: −Σ [y log p + (1 − y) log(1 − p)].
+
+    ``reduction="mean"`` divides by the number of samples: the entries of a vector p (each entry a
+    sample's probability), and for a matrix the columns (``samples="columns"``) or the rows
+    (``samples="rows"``), which must be given (or follow from a one-hot target's axis)."""
     p, y = _same_shape(p, y, "bce")
+    count = _sample_count(p, y, samples, reduction, "bce", "entries")
     one = sp.OneMatrix(*p.shape)
     total = -EntrySum(sp.HadamardProduct(y, log(p)) + sp.HadamardProduct(one - y, log(one - p)))
-    return _reduce(total, p.cols, reduction)
+    return _reduce(total, count, reduction)
 
 
-def cross_entropy(p, y, reduction="sum"):
-    """Categorical cross-entropy on probabilities (columns are samples): −Σ y ⊙ log p."""
+def cross_entropy(p, y, reduction="sum", samples=None):
+    """Categorical cross-entropy on probabilities: −Σ y ⊙ log p.
+
+    Each sample's probabilities lie along one axis: a column vector is one sample (as
+    ``sc.softmax`` gives it), a row vector one sample, and a matrix holds its samples as columns
+    (``samples="columns"``, the default for a one-hot target with ``axis=0``) or as rows
+    (``samples="rows"``); ``reduction="mean"`` divides by their number."""
     p, y = _same_shape(p, y, "cross_entropy")
-    return _reduce(-EntrySum(sp.HadamardProduct(y, log(p))), p.cols, reduction)
+    count = _sample_count(p, y, samples, reduction, "cross_entropy", "one")
+    return _reduce(-EntrySum(sp.HadamardProduct(y, log(p))), count, reduction)

@@ -128,6 +128,10 @@ def add(shape, *terms):
                 continue
             c, core = coefficient(p) if is_matrix(p) else p.as_coeff_Mul()
             collected[core] = collected.get(core, 0) + c
+    explicit = [core for core in collected if isinstance(core, sp.MatrixBase)]
+    if len(explicit) > 1:  # explicit matrices add up entry by entry: one matrix
+        total = sp.ImmutableMatrix(sp.Add(*[collected.pop(core) * core for core in explicit]))
+        collected[total] = collected.get(total, 0) + 1
     out = []
     for core, c in collected.items():
         if c == 0:

@@ -20,7 +20,7 @@ from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
 from ..diff.rules import lookup
 from ..errors import ShapeError, SymcalcError, UnsupportedError
-from ..functions import Softmax, is_matrix
+from ..functions import InternalMatrix, Softmax, is_matrix
 from ..simplify import add, coefficient, mul, scalar, textbook, transpose
 from .core import DEFINITION, Derivation, Step
 from .nodes import LAYOUTS, as_factor, differential, partial, partial_shape
@@ -101,7 +101,7 @@ def _outermost_cut(e, v):
         c, core = coefficient(s) if is_matrix(s) else s.as_coeff_Mul()
         if core == v:
             continue
-        probe = sp.MatrixSymbol("symcalc_probe", *s.shape) if is_matrix(s) else sp.Symbol("symcalc_probe")
+        probe = InternalMatrix("probe", *s.shape) if is_matrix(s) else sp.Dummy("probe")
         if not _cut(e, s, probe).has(v):
             valid.append(s)
     if not valid:
@@ -154,7 +154,7 @@ def _nodes(expr, v):
 
 
 def _probe(like):
-    return sp.MatrixSymbol("symcalc_probe", *like.shape) if is_matrix(like) else sp.Symbol("symcalc_probe")
+    return InternalMatrix("probe", *like.shape) if is_matrix(like) else sp.Dummy("probe")
 
 
 def _taken(expr, wrt):
@@ -234,7 +234,7 @@ def rule_names(body, var):
     """The engine's rules that differentiating body by var applies, in order of use."""
     seed = None
     if is_matrix(body) and body.shape != (1, 1):
-        seed = sp.MatrixSymbol("symcalc_seed", *body.shape)
+        seed = InternalMatrix("seed", *body.shape)
     try:
         order = backward(body, [var], seed=seed).order
     except Exception:  # the names are decoration; the derivative itself is computed elsewhere
@@ -452,7 +452,7 @@ def _jvp(link):
         J = diff(body, prev, layout="numerator")
         return mul(J, dprev) if is_matrix(prev) else mul(dprev, J)
     eps = sp.Dummy("epsilon")
-    D = sp.MatrixSymbol("symcalc_direction", *prev.shape)
+    D = InternalMatrix("direction", *prev.shape)
     moved = body.xreplace({prev: prev + eps * D})
     J = diff(moved, eps, layout="numerator")
     return textbook(rebuild(J.xreplace({eps: 0}))).xreplace({D: dprev})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import LayoutError, ShapeError, UnsupportedError
-from ..functions import is_matrix
+from ..functions import InternalMatrix, is_matrix
 from ..shapes import kind
 from ..simplify import textbook, transpose
 from .engine import backward, prepare
@@ -83,7 +83,7 @@ def _diff(expr, wrt, layout, vec, assumptions):
         if vec and wrt.cols != 1:
             G = _vec(G)
         return G if layout == "denominator" else textbook(transpose(G))
-    V = sp.MatrixSymbol("V_seed", *expr.shape)
+    V = InternalMatrix("V", *expr.shape)  # equal to no symbol of the user's, whatever its name
     R = backward(expr, [wrt], seed=V, assumptions=assumptions).gradients[wrt]
     if not is_matrix(wrt):  # matrix by scalar: R = ⟨V, dY/dx⟩, and its gradient in V is dY/dx
         D = backward(R, [V]).gradients[V]
@@ -94,7 +94,7 @@ def _diff(expr, wrt, layout, vec, assumptions):
             J_den = textbook(M) if M is not None else sp.ZeroMatrix(wrt.rows, expr.rows)
         except UnsupportedError:
             if not _concrete(expr, wrt):
-                raise
+                raise _no_form(expr, wrt, "matrix") from None
             J_den = explicit_jacobian(expr, wrt).T
         return J_den if layout == "denominator" else textbook(transpose(J_den))
     if vec:
@@ -103,7 +103,7 @@ def _diff(expr, wrt, layout, vec, assumptions):
             K = textbook(K) if K is not None else sp.ZeroMatrix(wrt.rows * wrt.cols, expr.rows * expr.cols)
         except UnsupportedError:
             if not _concrete(expr, wrt):
-                raise
+                raise _no_form(expr, wrt, "Kronecker (vec)") from None
             K = explicit_jacobian(expr, wrt).T
         return K if layout == "denominator" else textbook(transpose(K))
     if not _concrete(expr, wrt):
@@ -112,6 +112,16 @@ def _diff(expr, wrt, layout, vec, assumptions):
             f"matrix {wrt} is a 4-way array with no matrix form for symbolic sizes; pass vec=True for "
             "the Kronecker form ∂vec(Y)/∂vec(X)ᵀ, or use concrete sizes for the array")
     return _array(explicit_jacobian(prepare(expr)[0], wrt), expr.shape, wrt.shape, layout)
+
+
+def _no_form(expr, wrt, form):
+    """The error for a Jacobian with no ``form`` form, about the user's expression (the reasons
+    the reading-off gives are about the internal seed)."""
+    return UnsupportedError(
+        f"the derivative of the {expr.rows} x {expr.cols} expression {expr} by the {wrt.rows} x "
+        f"{wrt.cols} matrix {wrt} has no {form} form that symcalc can read off with symbolic sizes "
+        "(it reads off products, sums, transposes and entrywise weights of the variable); "
+        "use concrete sizes")
 
 
 def _vec(G):

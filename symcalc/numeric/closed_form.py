@@ -24,7 +24,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.multipledispatch import Dispatcher
 
 from ..errors import ShapeError, SymcalcError, UnsupportedError
-from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
+from ..functions import FrobeniusSquared, InternalMatrix, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
 from .verify import Sampler, as_boolean, compile_at, concrete, facts, leaves, reference_at, show
 
@@ -198,7 +198,7 @@ def _affine(G, wrt, split_affine):
         if wrt.cols == 1:
             raise
         reason = err
-    flipped = sp.MatrixSymbol(f"{wrt.name}_T", wrt.cols, wrt.rows)
+    flipped = InternalMatrix(f"{wrt.name}_T", wrt.cols, wrt.rows)  # equal to no user symbol
     Gt = transpose(G).xreplace({sp.Transpose(wrt): flipped})
     try:
         if Gt.has(wrt):

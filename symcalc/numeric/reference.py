@@ -379,7 +379,10 @@ class _State:
         name = _function_name(type(e))
         f = FUNCTIONS.get(name)
         if f is None:
-            raise UnsupportedError(f"no numeric value for the function {name} (in {e})")
+            raise UnsupportedError(
+                f"no numeric value for the function {name} in {e}; the numeric checks evaluate "
+                "exp, log, sqrt, powers, sin, cos, tan, tanh, Abs, Max, Min, Heaviside, Piecewise "
+                "and symcalc's sigmoid, step, relu, leaky_relu, softplus")
         return f(*[self.scalar(a, env) for a in e.args])
 
     def piecewise(self, e, env):

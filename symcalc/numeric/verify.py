@@ -803,12 +803,12 @@ def _evaluate_indexed(claim, grid, extent, arrays, values, index_syms, sizes):
         claim = claim.xreplace(sizes).doit()
     subs, args, vals = {}, [], []
     for k, (name, idx, node) in enumerate(_claim_refs(claim, index_syms)):
-        s = sp.Symbol(f"_e{k}")
+        s = sp.Dummy(f"e{k}")
         subs[node] = s
         args.append(s)
         vals.append(_take(arrays[name], idx, grid, extent))
     for k, d in enumerate(claim.atoms(sp.KroneckerDelta)):
-        s = sp.Symbol(f"_d{k}")
+        s = sp.Dummy(f"d{k}")
         subs[d] = s
         args.append(s)
         a, b = (_index_value(i, grid, extent) for i in d.args)
