@@ -20,6 +20,28 @@ ELEMENT = sp.Dummy("z", real=True)
 
 # --------------------------------------------------------------------------- scalar functions
 
+def _holds_matrix(cls, args) -> bool:
+    """Whether an argument holds a matrix, about which SymPy's assumptions cannot always answer
+    (σ(tanh(C)) asks C % π, which raises TypeError for some hash seeds): then eval does not simplify.
+    A matrix of more than one entry as the argument itself is refused: it asks for the entrywise
+    form."""
+    for a in args:
+        if is_matrix(a) and tuple(a.shape) != (1, 1):
+            name = cls.__name__.lower() if cls.__name__ != "LeakyReLU" else "leaky_relu"
+            raise ShapeError(f"{name} of the {a.rows} x {a.cols} matrix {a}: a scalar function takes a "
+                             f"scalar; entry by entry it is sc.{name}({a}) or {a}.applyfunc(...)")
+    seen, stack = set(), list(args)
+    while stack:
+        e = stack.pop()
+        if e in seen or not isinstance(e, sp.Basic):
+            continue
+        if is_matrix(e):
+            return True
+        seen.add(e)
+        stack.extend(e.args)
+    return False
+
+
 class _ScalarFunction(sp.Function):
     """A scalar function with a LaTeX name and a NumPy template (``{0}`` is the argument)."""
 
@@ -44,6 +66,8 @@ class Sigmoid(_ScalarFunction):
 
     @classmethod
     def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
         if x.is_zero:
             return sp.S.Half
 
@@ -72,6 +96,8 @@ class Step(_ScalarFunction):
 
     @classmethod
     def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
         if x.is_positive:
             return sp.S.One
         if x.is_nonpositive:
@@ -99,6 +125,8 @@ class ReLU(_ScalarFunction):
 
     @classmethod
     def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
         if x.is_nonnegative:
             return x
         if x.is_nonpositive:
@@ -130,6 +158,8 @@ class LeakyReLU(_ScalarFunction):
 
     @classmethod
     def eval(cls, x, alpha):
+        if _holds_matrix(cls, (x, alpha)):
+            return None
         if x.is_positive:
             return x
         if x.is_nonpositive:
@@ -151,6 +181,11 @@ class Softplus(_ScalarFunction):
     nargs = 1
     latex_name = r"\operatorname{softplus}"
     numpy_template = "numpy.logaddexp(0, {0})"
+
+    @classmethod
+    def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
 
     def fdiff(self, argindex=1):
         return Sigmoid(self.args[0])
@@ -189,12 +224,47 @@ def canonical_elementwise(expr: ElementwiseApplyFunction) -> ElementwiseApplyFun
     return ElementwiseApplyFunction(sp.Lambda(ELEMENT, body), expr.expr)
 
 
+def _scalar_form(Z, name):
+    """A scalar Z with each 1 x 1 matrix inside a scalar function, sum, product or power written as
+    its entry tr(M) (SymPy's assumptions cannot answer for a matrix there: exp(tanh(C)) raises
+    TypeError for some hash seeds). A larger matrix there is refused: sp.tanh(C) of a 3 x 1 C is
+    not the entrywise tanh, which is sc.tanh(C)."""
+    order, seen, stack = [], set(), [(Z, False)]
+    while stack:  # children first, each distinct node once; matrices are not entered
+        e, done = stack.pop()
+        if done:
+            order.append(e)
+        elif e not in seen and isinstance(e, sp.Basic) and not is_matrix(e):
+            seen.add(e)
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args)
+    new = {}
+    for e in order:
+        args = [new.get(a, a) for a in e.args]
+        if isinstance(e, (sp.Function, sp.Add, sp.Mul, sp.Pow)):
+            for k, a in enumerate(args):
+                if is_matrix(a) and tuple(a.shape) != (1, 1):
+                    f = getattr(e.func, "__name__", str(e.func))
+                    ours = f"sc.{f.lower()}({a}) or " if f.lower() in _ENTRYWISE_NAMES else ""
+                    raise ShapeError(
+                        f"{e} applies the scalar function {f} to the {a.rows} x {a.cols} matrix {a} "
+                        f"(inside {name}); entry by entry, write {ours}{a}.applyfunc({f})")
+                if is_matrix(a):
+                    args[k] = sp.Trace(a)
+        if any(x is not y for x, y in zip(args, e.args)):
+            new[e] = e.func(*args)
+    return new.get(Z, Z)
+
+
+_ENTRYWISE_NAMES = {"sigmoid", "relu", "step", "softplus", "tanh", "exp", "log", "sqrt", "sin", "cos"}
+
+
 def _lift(function, *extra):
     def apply(Z):
         Z = sp.sympify(Z)
         if is_matrix(Z):
             return elementwise(function(ELEMENT, *extra), Z)
-        return function(Z, *extra)
+        return function(_scalar_form(Z, apply.__name__), *extra)
 
     apply.__name__ = getattr(function, "__name__", "f").lower()
     apply.__doc__ = f"{apply.__name__} of a scalar, or of every entry of a matrix."

@@ -7,6 +7,10 @@ that a user with a big machine and a real need can raise one (``symcalc.limits.M
 """
 from __future__ import annotations
 
+import functools
+import sys
+import threading
+
 from .errors import UnsupportedError
 
 #: |k| of a matrix power A^k: the derivative of A^k is a sum of k products.
@@ -37,5 +41,68 @@ def refuse(what: str, limit_name: str, limit, advice: str = ""):
 def check_entries(count, what: str, advice: str = ""):
     """Refuse to build an explicit object of more than MAX_EXPLICIT_ENTRIES entries."""
     if count > MAX_EXPLICIT_ENTRIES:
-        refuse(f"{what} has {count} entries", "MAX_EXPLICIT_ENTRIES", MAX_EXPLICIT_ENTRIES,
-               advice or "use symbolic sizes for a matrix form")
+        raise UnsupportedError(
+            f"{what} would have {count} entries, more than symcalc.limits.MAX_EXPLICIT_ENTRIES = "
+            f"{MAX_EXPLICIT_ENTRIES}; {advice or 'use symbolic sizes for a matrix form'}")
+
+
+# --------------------------------------------------------------------------- deep expressions
+
+#: Python frames a deep expression may use (SymPy's printers, substitution and sorting recurse
+#: once per level of nesting): a 300-layer network's gradient needs about 20,000.
+MAX_RECURSION = 200_000
+
+#: The stack of the thread that runs deep work (the main thread's 8 MB overflows near 15,000
+#: frames, with a segmentation fault rather than a RecursionError).
+STACK_BYTES = 1 << 30
+
+_local = threading.local()
+_lock = threading.Lock()
+_active = {"count": 0, "limit": None}
+
+
+def deep(function):
+    """Run ``function`` where deep recursion is safe: in a thread with a STACK_BYTES stack, under a
+    recursion limit of MAX_RECURSION (only the outermost call starts a thread). A RecursionError
+    that still happens becomes an UnsupportedError naming the limit."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        if getattr(_local, "inside", False):
+            return function(*args, **kwargs)
+        box = {}
+
+        def work():
+            _local.inside = True
+            try:
+                box["value"] = function(*args, **kwargs)
+            except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+                box["error"] = err
+
+        with _lock:
+            if _active["count"] == 0:
+                _active["limit"] = sys.getrecursionlimit()
+                sys.setrecursionlimit(max(_active["limit"], MAX_RECURSION))
+            _active["count"] += 1
+            previous = threading.stack_size(STACK_BYTES)
+            try:
+                thread = threading.Thread(target=work, name=f"symcalc-{function.__name__}", daemon=True)
+                thread.start()
+            finally:
+                threading.stack_size(previous)
+        try:
+            thread.join()
+        finally:
+            with _lock:
+                _active["count"] -= 1
+                if _active["count"] == 0:
+                    sys.setrecursionlimit(_active["limit"])
+        if "error" in box:
+            err = box["error"]
+            if isinstance(err, RecursionError):
+                raise UnsupportedError(
+                    f"{function.__name__}: the expression is nested deeper than "
+                    f"symcalc.limits.MAX_RECURSION = {MAX_RECURSION} Python frames allow") from err
+            raise err
+        return box["value"]
+
+    return run

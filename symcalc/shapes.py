@@ -9,8 +9,29 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .errors import ShapeError
+from .errors import ShapeError, UnsupportedError
 from .functions import is_matrix
+
+
+def as_expression(value, what="the expression"):
+    """``value`` as a SymPy object, or a typed error: text is never given to ``sympify`` (which
+    evaluates it as Python), and None or other objects have no derivative."""
+    if isinstance(value, (sp.Basic, sp.MatrixBase)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return sp.sympify(value)
+    hint = ("; parse text with symcalc.parse.parse(text, shapes) (or the command line), which "
+            "reads it safely" if isinstance(value, str) else "")
+    raise UnsupportedError(f"{what} must be a SymPy expression (MatrixSymbols, Symbols and symcalc's "
+                           f"functions of them), not the {type(value).__name__} {value!r:.80}{hint}")
+
+
+def positive_sizes(sizes):
+    """Refuse sizes that are not positive integers: a 0 x n matrix makes every check vacuous."""
+    for k, v in dict(sizes or {}).items():
+        if isinstance(v, bool) or not float(v).is_integer() or int(v) < 1:
+            raise ShapeError(f"the size {k} = {v!r} is not a positive integer")
+    return sizes
 
 
 def shape_str(shape) -> str:

@@ -313,7 +313,7 @@ def from_entrywise(poly, atoms, shape):
         varying = sorted((a for a in poly.args if a.free_symbols & set(atoms)),
                          key=lambda a: isinstance(a, sp.Add))
         return mul(const, hadamard(*[from_entrywise(a, atoms, shape) for a in varying]))
-    if isinstance(poly, sp.Pow) and poly.exp.is_Integer:
+    if isinstance(poly, sp.Pow) and poly.exp.is_number:  # (a + b)^{∘½} as well as (a + b)^{∘2}
         return sp.HadamardPower(from_entrywise(poly.base, atoms, shape), poly.exp)
     used = poly.free_symbols & set(atoms)
     if len(used) == 1:
@@ -332,7 +332,10 @@ def _entrywise_simplify(e):
     expanded = sp.expand(poly)
     if sp.count_ops(expanded) >= sp.count_ops(poly):
         return e
-    return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
+    try:
+        return from_entrywise(expanded, {v: k for k, v in atoms.items()}, e.shape)
+    except ValueError:  # a function of several atoms has no entrywise form here: keep e
+        return e
 
 
 def textbook(e):

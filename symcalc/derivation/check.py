@@ -24,12 +24,14 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import limits
 from ..functions import (
     EntryMean, EntrySum, FrobeniusSquared, LogSumExp, OneHot, Softmax, SquaredNorm, SymmetricMatrix,
     is_matrix,
 )
-from ..numeric.check import one_hot
+from ..numeric.check import _needs_positive, one_hot
 from ..numeric.reference import function as reference_function
+from ..shapes import positive_sizes
 from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
 
 H = 1e-6
@@ -110,6 +112,7 @@ class Evaluator:
                         if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy)}
         self.base = sorted((s for s in symbols if s not in self.defs and s not in self.indices
                             and s not in self.sizes.values() and s not in size_symbols), key=str)
+        self.positive = set().union(*(_needs_positive(self.sized(e)) for e in exprs))
         self.values = {s: self._draw(s) for s in self.base}
         varying = set()
         for e in exprs:
@@ -126,7 +129,7 @@ class Evaluator:
     def _draw_sizes(self, symbols, given, matrices=()):
         """Distinct sizes; a size that is mostly a row count (n in X ∈ R^{n×d}) gets a larger one
         than a column count, so that data matrices are tall and XᵀX is invertible."""
-        given = {getattr(k, "name", k): int(v) for k, v in given.items()}
+        given = {getattr(k, "name", k): int(v) for k, v in positive_sizes(given).items()}
         free = [s for s in symbols if s.name not in given]
         pool = [n for n in range(2, 6) if n not in given.values()]
         chosen = sorted(self.rng.choice(pool, size=min(len(free), len(pool)), replace=False).tolist())
@@ -152,6 +155,11 @@ class Evaluator:
         rows, cols = (int(k) for k in s.shape)
         if isinstance(s, OneHot):
             return one_hot(rows, cols, s.axis, self.rng)
+        if s in self.positive:  # under a log or a fractional power; near I when square
+            a = self.rng.uniform(0.1, 0.4, (rows, cols))
+            if isinstance(s, SymmetricMatrix):
+                a = (a + a.T) / 2
+            return a + (np.eye(rows) if rows == cols else 0.3)
         if rows == cols:
             a = 0.3 * self.rng.standard_normal((rows, cols))
             if isinstance(s, SymmetricMatrix):
@@ -379,6 +387,7 @@ def _compare(a, b, tol):
     return err <= tol, err, "" if err <= tol else f"the sides differ by {err:.2e} (relative)"
 
 
+@limits.deep
 def check_steps(derivation, sizes=None, seed=0, tol=1e-6) -> StepReport:
     """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values."""
     steps = getattr(derivation, "steps", derivation)

@@ -15,12 +15,14 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import limits
 from ..diff import backward, diff, split_affine
 from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
 from ..diff.rules import lookup
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import InternalMatrix, Softmax, is_matrix
+from ..shapes import as_expression
 from ..simplify import add, coefficient, mul, scalar, textbook, transpose
 from .core import DEFINITION, Derivation, Step
 from .nodes import LAYOUTS, as_factor, differential, partial, partial_shape
@@ -93,8 +95,12 @@ def _outermost_cut(e, v):
     Of a row and its column transpose (uᵀ and u), both valid cuts, the column is named.
     """
     valid = []
-    for s in set(sp.preorder_traversal(e)):
+    nodes = set(sp.preorder_traversal(e))
+    bound = {b for s in nodes if isinstance(s, sp.Lambda) for b in s.variables}
+    for s in nodes:
         if s == e or s == v or not isinstance(s, sp.Expr) or not s.has(v):
+            continue
+        if isinstance(s, sp.Lambda) or s.free_symbols & bound:  # inside an entrywise body
             continue
         if isinstance(s, sp.Transpose) and s.arg == v:
             continue
@@ -692,6 +698,7 @@ def closed_form_steps(original, expr, wrt, layout, out, gradient):
 
 # ---------------------------------------------------------------------- derive
 
+@limits.deep
 def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=None,
            closed_form=True) -> Derivation:
     """A step-by-step derivation of ∂expr/∂wrt in ``layout``.
@@ -711,7 +718,7 @@ def derive(expr, wrt, layout="denominator", style="chain", notation=None, name=N
     if not isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
         raise UnsupportedError(f"derive differentiates with respect to a sp.Symbol or sp.MatrixSymbol, "
                                f"not the {type(wrt).__name__} {wrt}")
-    original = expr
+    original = expr = as_expression(expr)
     if notation is not None:
         notation.validate(original, wrt)
     expr, restore = prepare(expr)

@@ -9,10 +9,12 @@ in V and ``linear`` reads the Jacobian off it in matrix form (``diag(σ'(z)) W``
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import limits
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import InternalMatrix, is_matrix
-from ..shapes import kind
+from ..shapes import as_expression, kind
 from ..simplify import textbook, transpose
 from .engine import backward, prepare
 from .linear import explicit_jacobian, split, split_vec
@@ -40,8 +42,10 @@ def _concrete(*exprs):
     return all(sp.sympify(s).is_Integer for e in exprs if is_matrix(e) for s in e.shape)
 
 
+@limits.deep
 def gradient(expr, wrt, assumptions=None):
     """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``."""
+    expr = as_expression(expr)
     check_variable(expr, wrt)
     if kind(expr) != "scalar":
         raise ShapeError(f"gradient takes a scalar expression, but {expr} is {expr.rows} x {expr.cols}; "
@@ -50,11 +54,13 @@ def gradient(expr, wrt, assumptions=None):
     return g
 
 
+@limits.deep
 def diff(expr, wrt, layout="denominator", vec=False, assumptions=None):
     """∂expr/∂wrt in the given layout (DESIGN §2); ``vec=True`` for the Magnus–Neudecker form.
 
     An expression built from explicit matrices (``sp.Matrix`` of scalars) gets an explicit result.
     """
+    expr = as_expression(expr)
     result = _symmetric(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
     explicit = isinstance(expr, sp.MatrixBase) or (isinstance(expr, sp.Basic) and expr.has(sp.MatrixBase))
     if explicit and is_matrix(result) and not isinstance(result, sp.MatrixBase):
@@ -95,7 +101,7 @@ def _diff(expr, wrt, layout, vec, assumptions):
         except UnsupportedError:
             if not _concrete(expr, wrt):
                 raise _no_form(expr, wrt, "matrix") from None
-            J_den = explicit_jacobian(expr, wrt).T
+            J_den = _explicit(expr, wrt, R, V).T
         return J_den if layout == "denominator" else textbook(transpose(J_den))
     if vec:
         try:
@@ -104,14 +110,46 @@ def _diff(expr, wrt, layout, vec, assumptions):
         except UnsupportedError:
             if not _concrete(expr, wrt):
                 raise _no_form(expr, wrt, "Kronecker (vec)") from None
-            K = explicit_jacobian(expr, wrt).T
+            K = _explicit(expr, wrt, R, V).T
         return K if layout == "denominator" else textbook(transpose(K))
     if not _concrete(expr, wrt):
         raise UnsupportedError(
             f"the derivative of the {expr.rows} x {expr.cols} expression {expr} by the {wrt.rows} x {wrt.cols} "
             f"matrix {wrt} is a 4-way array with no matrix form for symbolic sizes; pass vec=True for "
             "the Kronecker form ∂vec(Y)/∂vec(X)ᵀ, or use concrete sizes for the array")
-    return _array(explicit_jacobian(prepare(expr)[0], wrt), expr.shape, wrt.shape, layout)
+    return _array(_explicit(expr, wrt, R, V), expr.shape, wrt.shape, layout)
+
+
+def _explicit(expr, wrt, R, V):
+    """The numerator Jacobian ∂vec(Y)/∂vec(X)ᵀ at concrete sizes, entry by entry: differentiated
+    entry by entry when that is cheap, else read off the vector–Jacobian product R = Σ V_ij ∂Y_ij/∂X
+    (with V the unit matrix E_ij, entry (k, l) of R), which writes out no symbolic inverse."""
+    prepared, restore = prepare(expr)
+    prepared = prepared.xreplace(restore) if restore else prepared
+    if not _costly_explicit(prepared):
+        return explicit_jacobian(prepared, wrt)
+    m, n = (int(s) for s in expr.shape)
+    p, q = (int(s) for s in wrt.shape)
+    limits.check_entries(m * n * p * q, f"the {m * n} x {p * q} Jacobian of {expr} by {wrt}",
+                         "use symbolic sizes, or smaller ones")
+    seeded = [R.xreplace({V: sp.ImmutableMatrix(m, n, lambda a, b: int((a, b) == (i, j)))})
+              for j in range(n) for i in range(m)]
+    return sp.ImmutableMatrix(m * n, p * q, lambda r, c: MatrixElement(seeded[r], c % p, c // p))
+
+
+def _costly_explicit(expr):
+    """Whether writing expr out entry by entry means a symbolic inverse, determinant or power (a
+    4 x 4 symbolic inverse has thousands of terms, and differentiating it ran for minutes)."""
+    seen, stack = set(), [expr]
+    while stack:
+        e = stack.pop()
+        if e in seen or not isinstance(e, sp.Basic):
+            continue
+        if isinstance(e, (sp.Inverse, sp.Determinant, sp.MatPow)) and e.args[0].shape != (1, 1):
+            return True
+        seen.add(e)
+        stack.extend(e.args)
+    return False
 
 
 def _no_form(expr, wrt, form):
@@ -149,6 +187,7 @@ def jacobian(f, x, layout="numerator", vec=False, assumptions=None):
     return diff(f, x, layout=layout, vec=vec, assumptions=assumptions)
 
 
+@limits.deep
 def hessian(expr, wrt, wrt2=None, assumptions=None):
     """Second derivatives of a scalar: H[i, j] = ∂²L/∂wrt_i ∂wrt2_j (vec form for matrices)."""
     g = gradient(expr, wrt, assumptions)

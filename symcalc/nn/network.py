@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .. import limits
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..functions import OneHot
 from ..simplify import add, mul, transpose
@@ -223,6 +224,7 @@ class Network:
         out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
         return out
 
+    @limits.deep
     def backprop(self, layout="denominator"):
         """Derive the gradients of the loss by the δ recursion, in ``layout``."""
         from .backprop import Backprop

@@ -16,8 +16,10 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .. import limits
 from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
+from ..shapes import as_expression, positive_sizes
 from .codegen import describe
 from .lambdify import lambdify
 from .reference import function as reference_function
@@ -339,6 +341,7 @@ def _needs_concrete(expr, wrt, vec):
     return not (expr.shape[1] == 1 and wrt.shape[1] == 1)
 
 
+@limits.deep
 def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, derivative=None,
           eps=1e-6, tol=1e-5, attempts=20):
     """Compare ``symcalc.diff(expr, wrt, layout, vec)`` with central finite differences.
@@ -352,7 +355,8 @@ def check(expr, wrt, layout="denominator", sizes=None, seed=0, vec=False, *, der
     """
     if layout not in LAYOUTS:
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
-    expr, wrt = sp.sympify(expr), sp.sympify(wrt)
+    expr, wrt = as_expression(expr), as_expression(wrt, "the variable")
+    positive_sizes(sizes)
     if derivative is not None and isinstance(derivative, sp.MatrixBase):
         derivative = sp.ImmutableMatrix(derivative)
     rng = np.random.default_rng(seed)

@@ -23,6 +23,7 @@ from sympy.assumptions import Predicate
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.multipledispatch import Dispatcher
 
+from .. import limits
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import FrobeniusSquared, InternalMatrix, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
@@ -123,6 +124,7 @@ class ClosedForm:
 
 # --------------------------------------------------------------------------- solve_stationary
 
+@limits.deep
 def solve_stationary(expr, wrt, assumptions=None, seed=0):
     """The stationary point of a scalar objective whose gradient is affine in ``wrt``.
 
@@ -339,6 +341,7 @@ def _nature(H, wrt, fs, given, right=False):
 
 # --------------------------------------------------------------------------- numeric check
 
+@limits.deep
 def check_closed_form(solution, expr, wrt, assumptions=None, seed=0, trials=3):
     """Evaluate ``solution`` at random sizes and data and confirm it is a stationary point of ``expr``.
 

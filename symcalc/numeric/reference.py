@@ -30,6 +30,7 @@ from sympy.tensor.array import NDimArray
 from .. import functions as F
 from .. import limits
 from ..errors import ShapeError, SymcalcError, UnsupportedError
+from ..shapes import as_expression
 
 __all__ = ["evaluate", "function"]
 
@@ -297,8 +298,6 @@ class _State:
             return np.power(base, k)
         if float(k) != int(k):
             raise UnsupportedError(f"the matrix power {e} has the non-integer exponent {e.exp}")
-        if abs(int(k)) > limits.MAX_MATRIX_POWER:
-            limits.refuse(f"the matrix power {e}", "MAX_MATRIX_POWER", limits.MAX_MATRIX_POWER)
         return np.linalg.matrix_power(base, int(k))
 
     def kronecker(self, e, env):
@@ -460,6 +459,7 @@ _DISPATCH = {
 
 # --------------------------------------------------------------------------- public functions
 
+@limits.deep  # the first hash of a deep expression recurses through it
 def function(expr, args, sizes=None):
     """A NumPy function of ``args`` (in order) returning ``expr`` evaluated by its definition.
 
@@ -467,10 +467,11 @@ def function(expr, args, sizes=None):
     SymPy array an N-dimensional array. ``sizes`` gives values to size symbols that no argument's
     shape fixes.
     """
-    expr = sp.ImmutableMatrix(expr) if isinstance(expr, sp.MatrixBase) else sp.sympify(expr)
+    expr = sp.ImmutableMatrix(expr) if isinstance(expr, sp.MatrixBase) else as_expression(expr)
     plan = _Plan(expr, sizes)
     args = list(args)
 
+    @limits.deep
     def f(*values):
         if len(values) != len(args):
             raise TypeError(f"the reference function takes {len(args)} values, got {len(values)}")
@@ -480,6 +481,7 @@ def function(expr, args, sizes=None):
     return f
 
 
+@limits.deep
 def evaluate(expr, values, sizes=None):
     """``expr`` at ``values`` ({symbol: float or 2-D array}), evaluated by its definition."""
     return function(expr, list(values), sizes)(*values.values())

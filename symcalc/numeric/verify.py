@@ -22,8 +22,10 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.array import NDimArray
 from sympy.tensor.indexed import Indexed, IndexedBase
 
+from .. import limits
 from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
 from ..functions import OneHot, SymmetricMatrix, is_matrix
+from ..shapes import as_expression
 from .check import arrange, draw_sizes, draw_values, size_symbols
 from .lambdify import lambdify
 from .reference import function as reference_function
@@ -401,6 +403,7 @@ def _shape_text(shape):
 
 # --------------------------------------------------------------------------- verify
 
+@limits.deep
 def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec=False):
     """Check that ``claim`` is ∂expr/∂wrt in ``layout``; return a Verdict that says how it is wrong.
 
@@ -412,7 +415,7 @@ def verify(claim, expr, wrt, layout="denominator", assumptions=None, seed=0, vec
     if layout not in ("numerator", "denominator"):
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
     _check_variable(wrt)
-    expr, claim = sp.sympify(expr), sp.sympify(claim)
+    expr, claim = as_expression(expr), as_expression(claim, "the claim")
     other = "numerator" if layout == "denominator" else "denominator"
     want = expected_shape(expr, wrt, layout, vec)
     got = tuple(claim.shape) if (is_matrix(claim) or isinstance(claim, NDimArray)) else ()
@@ -611,6 +614,7 @@ def _symmetric_needed(sampler, expr, claim, wrt, symbols, layout, vec, squares):
 
 # --------------------------------------------------------------------------- entry-wise claims
 
+@limits.deep
 def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, seed=0):
     """Check an entry-wise claim ∂expr[of]/∂wrt[by] = claim for every value of the indices.
 
@@ -626,8 +630,8 @@ def verify_entrywise(claim, expr, wrt, of, by, where=None, assumptions=None, see
     by=(j, k))`` with ``x_ = IndexedBase("x")``.
     """
     _check_variable(wrt)
-    expr = sp.sympify(expr)
-    claim = sp.sympify(claim)
+    expr = as_expression(expr)
+    claim = as_expression(claim, "the claim")
     of, by = ((i,) if isinstance(i, sp.Basic) else tuple(i) for i in (of, by))
     yshape, xshape = _shape2(expr), _shape2(wrt)
     positions = _positions(of, yshape, expr, 0) + _positions(by, xshape, wrt, 2)

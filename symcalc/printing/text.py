@@ -13,6 +13,7 @@ import sympy as sp
 from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, Transpose
 from sympy.printing.str import StrPrinter
 
+from .. import limits
 from .. import functions as F
 from .common import ATOM, MUL, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
 
@@ -214,6 +215,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
                                   for i in range(blocks.rows))
 
 
+@limits.deep
 def text(expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""
     return SymcalcStrPrinter({"ascii": ascii}).doprint(entry_of_11(expr))
