@@ -25,8 +25,10 @@ from sympy.matrices.expressions import (
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
+from .. import limits
 from .. import functions as F
 from .common import ATOM, MUL, POW, MatrixPrinting, entry_of_11, hadamard_order, is_11, scalar_parts
+from .document import escape_name, tex_problem
 from .notation import DEFAULT, Notation
 
 _ELEMENTARY = {  # SymPy functions printed as \name(arg) (SymPy prints exp as e^{x})
@@ -108,6 +110,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         mapped = self.notation.names.get(name)
         if mapped is not None:
             return mapped
+        if tex_problem(name) is not None:  # a name is user text: set literally, never run
+            return escape_name(name)
         base, supers, subs = split_super_sub(name)
         tex = _styled(base, bold)
         if supers:
@@ -135,6 +139,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         mapped = self.notation.names.get(expr.name)
         if mapped is not None:
             return mapped
+        if tex_problem(expr.name) is not None:
+            return escape_name(expr.name)
         return super()._print_Symbol(expr, style)
 
     def _print_MatrixSymbol(self, expr):
@@ -423,6 +429,7 @@ def _styled(base: str, bold: bool) -> str:
 
 # ---------------------------------------------------------------------- public functions
 
+@limits.deep
 def latex(expr, notation: Notation | None = None) -> str:
     """LaTeX of a SymPy expression (matrix, scalar, or array) in symcalc's notation."""
     return SymcalcLatexPrinter({"notation": notation}).doprint(entry_of_11(expr))
