@@ -13,6 +13,11 @@ import threading
 
 from .errors import UnsupportedError
 
+
+class LimitError(UnsupportedError):
+    """An input beyond one of these limits; the message names it."""
+
+
 #: |k| of a matrix power A^k: the derivative of A^k is a sum of k products.
 MAX_MATRIX_POWER = 1000
 
@@ -27,21 +32,34 @@ MAX_EXPLICIT_ENTRIES = 10_000
 #: Terms of an index sum written out at concrete sizes (a partial range Σ_{i<n-1}).
 MAX_SUM_TERMS = 10_000
 
-#: The side of a matrix whose symbolic inverse or determinant is written out entry by entry (a
-#: 4 x 4 symbolic inverse has terms by the thousand, and differentiating it runs for minutes).
-MAX_EXPLICIT_INVERSE = 3
+#: Entries of a variable differentiated by finite differences in a numeric check (each costs two
+#: evaluations of the expression): 100 x 100.
+MAX_CHECK_ENTRIES = 10_000
+
+#: Entries of one random value drawn for a numeric check (a 1000 x 1000 matrix).
+MAX_CHECK_VALUES = 1_000_000
 
 
 def refuse(what: str, limit_name: str, limit, advice: str = ""):
     """The UnsupportedError for ``what`` exceeding ``symcalc.limits.<limit_name>``."""
     text = f"{what} is beyond the limit symcalc.limits.{limit_name} = {limit}"
-    raise UnsupportedError(text + (f"; {advice}" if advice else ""))
+    raise LimitError(text + (f"; {advice}" if advice else ""))
+
+
+def check_numeric(rows, cols, what: str, limit_name: str):
+    """Refuse a numeric check whose variable or value is too big to evaluate in bounded time."""
+    count, limit = int(rows) * int(cols), globals()[limit_name]
+    if count > limit:
+        raise LimitError(
+            f"{what} is {rows} x {cols}: {count} entries, more than symcalc.limits.{limit_name} = "
+            f"{limit} for a numeric check; check at smaller sizes (declare the sizes as names, "
+            "such as --shape x=n, and the check draws small ones)")
 
 
 def check_entries(count, what: str, advice: str = ""):
     """Refuse to build an explicit object of more than MAX_EXPLICIT_ENTRIES entries."""
     if count > MAX_EXPLICIT_ENTRIES:
-        raise UnsupportedError(
+        raise LimitError(
             f"{what} would have {count} entries, more than symcalc.limits.MAX_EXPLICIT_ENTRIES = "
             f"{MAX_EXPLICIT_ENTRIES}; {advice or 'use symbolic sizes for a matrix form'}")
 
@@ -99,7 +117,7 @@ def deep(function):
         if "error" in box:
             err = box["error"]
             if isinstance(err, RecursionError):
-                raise UnsupportedError(
+                raise LimitError(
                     f"{function.__name__}: the expression is nested deeper than "
                     f"symcalc.limits.MAX_RECURSION = {MAX_RECURSION} Python frames allow") from err
             raise err

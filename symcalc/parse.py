@@ -67,7 +67,7 @@ import sympy as sp
 
 from . import functions as F
 from . import limits
-from .errors import ParseError, ShapeError, UnsupportedError
+from .errors import ParseError, ShapeError
 from .functions import is_matrix
 
 MAX_LENGTH = 4000
@@ -277,7 +277,7 @@ class _Parser:
         if isinstance(value, int):
             if value.bit_length() > 3.33 * limits.MAX_NUMBER_DIGITS:
                 raise self.error(node, f"the number has more than symcalc.limits.MAX_NUMBER_DIGITS = "
-                                       f"{limits.MAX_NUMBER_DIGITS} digits", UnsupportedError)
+                                       f"{limits.MAX_NUMBER_DIGITS} digits", ParseLimitError)
             return sp.Integer(value)
         if value != value or value in (float("inf"), float("-inf")):
             raise self.error(node, "number is not finite")
@@ -347,7 +347,7 @@ class _Parser:
             if a.is_Rational and b.is_Number and _digits(a) * abs(b) > limits.MAX_NUMBER_DIGITS:
                 raise self.error(node, f"{self.source(node)} has about {int(_digits(a) * abs(b))} "
                                        f"digits, beyond the limit symcalc.limits.MAX_NUMBER_DIGITS = "
-                                       f"{limits.MAX_NUMBER_DIGITS}", UnsupportedError)
+                                       f"{limits.MAX_NUMBER_DIGITS}", ParseLimitError)
             return a ** b
         if not b.is_Integer:
             if a.shape == (1, 1):
@@ -364,7 +364,7 @@ class _Parser:
         if abs(b) > limits.MAX_MATRIX_POWER or abs(k) > limits.MAX_MATRIX_POWER:
             raise self.error(node, f"the matrix power {self.source(node)} (exponent {k}) is beyond the "
                                    f"limit symcalc.limits.MAX_MATRIX_POWER = ±{limits.MAX_MATRIX_POWER} "
-                                   "(the derivative's cost grows with the exponent)", UnsupportedError)
+                                   "(the derivative's cost grows with the exponent)", ParseLimitError)
         return power
 
     @staticmethod
@@ -504,6 +504,11 @@ _KINDS = {
     ast.JoinedStr: "an f-string", ast.NamedExpr: "an assignment", ast.Await: "await",
     ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
 }
+
+
+class ParseLimitError(ParseError, limits.LimitError):
+    """Text beyond a limit of ``symcalc.limits``: a ParseError located in the text that is also the
+    UnsupportedError every exceeded limit raises."""
 
 
 def _digits(q) -> float:

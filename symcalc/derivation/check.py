@@ -153,6 +153,7 @@ class Evaluator:
         if isinstance(s, sp.Symbol):
             return float(self.rng.uniform(0.5, 1.5))
         rows, cols = (int(k) for k in s.shape)
+        limits.check_numeric(rows, cols, f"the value of {s.name}", "MAX_CHECK_VALUES")
         if isinstance(s, OneHot):
             return one_hot(rows, cols, s.axis, self.rng)
         if s in self.positive:  # under a log or a fractional power; near I when square
@@ -205,6 +206,8 @@ class Evaluator:
         if fast is not None:
             try:
                 return _plain(fast(*values))
+            except limits.LimitError:
+                raise  # too big to evaluate: SymPy's explicit evaluation would take longer still
             except Exception:  # noqa: BLE001 - a value codegen cannot take: SymPy's own evaluation below
                 pass
         return _number(e.xreplace({a: _sympy(v) for a, v in zip(inputs, values)}))
@@ -268,6 +271,7 @@ class Evaluator:
             base = self.symbol(den, override)
             scalar_den = not isinstance(base, np.ndarray)
             arr = np.array([[base]], dtype=float) if scalar_den else np.array(base, dtype=float)
+            limits.check_numeric(*arr.shape, f"the variable {den}", "MAX_CHECK_ENTRIES")
             dshape = arr.shape
             cols = []
             for a, b in itertools.product(range(arr.shape[0]), range(arr.shape[1])):

@@ -250,6 +250,7 @@ def draw_values(symbols, sizes, rng, expr=None):
                 else float(rng.normal())
             continue
         r, c = (int(sp.sympify(d).subs(sizes)) for d in s.shape)
+        limits.check_numeric(r, c, f"the value of {s.name}", "MAX_CHECK_VALUES")
         if isinstance(s, OneHot):
             v = one_hot(r, c, s.axis, rng)
         elif s in inverted and r == c:
@@ -397,6 +398,9 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol):
     else:
         e, w, D = expr, wrt, symbolic
     args = _free(e, w, D)
+    if is_matrix(w):
+        limits.check_numeric(*(sp.sympify(k).xreplace(S) for k in w.shape), f"the variable {w}",
+                             "MAX_CHECK_ENTRIES")
     values = draw_values(args, S, rng, e)
     for a in _inverted_args(e):
         try:

@@ -250,13 +250,20 @@ class _State:
         return float(e)
 
     def identity(self, e, env):
-        return np.eye(self.size(e.rows))
+        return np.eye(*self.shape(e))
 
     def zeros(self, e, env):
-        return np.zeros((self.size(e.rows), self.size(e.cols)))
+        return np.zeros(self.shape(e))
 
     def ones(self, e, env):
-        return np.ones((self.size(e.rows), self.size(e.cols)))
+        return np.ones(self.shape(e))
+
+    def shape(self, e, rows=None, cols=None):
+        """The concrete shape of e (or rows x cols), within limits.MAX_CHECK_VALUES entries."""
+        r = self.size(e.rows) if rows is None else rows
+        c = self.size(e.cols) if cols is None else cols
+        limits.check_numeric(r, c, f"the value of {e}", "MAX_CHECK_VALUES")
+        return r, c
 
     # ---- matrix algebra
     def matadd(self, e, env):
@@ -274,6 +281,7 @@ class _State:
                 elif v.shape == (1, 1) and out.shape[1] != 1:
                     out = out * v[0, 0]
                 else:
+                    self.shape(e, out.shape[0], v.shape[1])  # x xᵀ of a long x is n²
                     out = out @ v
             else:
                 c = c * self.value(a, env)
@@ -301,10 +309,14 @@ class _State:
         return np.linalg.matrix_power(base, int(k))
 
     def kronecker(self, e, env):
-        return _fold(np.kron, [self.value(a, env) for a in e.args])
+        values = [np.asarray(self.value(a, env)) for a in e.args]
+        self.shape(e, int(np.prod([v.shape[0] for v in values])), int(np.prod([v.shape[1] for v in values])))
+        return _fold(np.kron, values)
 
     def diag_matrix(self, e, env):
-        return np.diagflat(self.value(e.args[0], env))
+        v = np.asarray(self.value(e.args[0], env))
+        self.shape(e, v.size, v.size)
+        return np.diagflat(v)
 
     def diagonal_matrix(self, e, env):
         return np.diag(np.diagonal(self.value(e.args[0], env)))

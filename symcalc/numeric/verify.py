@@ -271,6 +271,7 @@ def jacobian_array(f, values, wrt, yshape):
     """D[i, j, k, l] = ∂Y_ij/∂X_kl by central differences (scalars count as 1 x 1)."""
     x0 = np.asarray(values[wrt], dtype=float)
     xshape = x0.shape if x0.ndim == 2 else (1, 1)
+    limits.check_numeric(*xshape, f"the variable {wrt}", "MAX_CHECK_ENTRIES")
     D = np.zeros(tuple(yshape) + tuple(xshape))
     for k, l in itertools.product(range(xshape[0]), range(xshape[1])):
         h = STEP * max(1.0, abs(float(x0.reshape(xshape)[k, l])))
