@@ -46,21 +46,27 @@ def refuse(what: str, limit_name: str, limit, advice: str = ""):
     raise LimitError(text + (f"; {advice}" if advice else ""))
 
 
-def check_numeric(rows, cols, what: str, limit_name: str):
+def _text(what) -> str:
+    """``what``, or what it returns when it is a function (messages about big expressions are
+    written only when they are raised)."""
+    return what() if callable(what) else what
+
+
+def check_numeric(rows, cols, what, limit_name: str):
     """Refuse a numeric check whose variable or value is too big to evaluate in bounded time."""
     count, limit = int(rows) * int(cols), globals()[limit_name]
     if count > limit:
         raise LimitError(
-            f"{what} is {rows} x {cols}: {count} entries, more than symcalc.limits.{limit_name} = "
+            f"{_text(what)} is {rows} x {cols}: {count} entries, more than symcalc.limits.{limit_name} = "
             f"{limit} for a numeric check; check at smaller sizes (declare the sizes as names, "
             "such as --shape x=n, and the check draws small ones)")
 
 
-def check_entries(count, what: str, advice: str = ""):
+def check_entries(count, what, advice: str = ""):
     """Refuse to build an explicit object of more than MAX_EXPLICIT_ENTRIES entries."""
     if count > MAX_EXPLICIT_ENTRIES:
         raise LimitError(
-            f"{what} would have {count} entries, more than symcalc.limits.MAX_EXPLICIT_ENTRIES = "
+            f"{_text(what)} would have {count} entries, more than symcalc.limits.MAX_EXPLICIT_ENTRIES = "
             f"{MAX_EXPLICIT_ENTRIES}; {advice or 'use symbolic sizes for a matrix form'}")
 
 

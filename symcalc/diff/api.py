@@ -130,7 +130,7 @@ def _explicit(expr, wrt, R, V):
         return explicit_jacobian(prepared, wrt)
     m, n = (int(s) for s in expr.shape)
     p, q = (int(s) for s in wrt.shape)
-    limits.check_entries(m * n * p * q, f"the {m * n} x {p * q} Jacobian of {expr} by {wrt}",
+    limits.check_entries(m * n * p * q, lambda: f"the {m * n} x {p * q} Jacobian of {expr} by {wrt}",
                          "use symbolic sizes, or smaller ones")
     seeded = [R.xreplace({V: sp.ImmutableMatrix(m, n, lambda a, b: int((a, b) == (i, j)))})
               for j in range(n) for i in range(m)]

@@ -229,7 +229,7 @@ def explicit_jacobian(e, v):
     from .rules import heaviside_to_step
     shape = e.shape if is_matrix(e) else (1, 1)
     limits.check_entries(int(shape[0] * shape[1] * v.rows * v.cols),
-                         f"the explicit Jacobian of {e} by {v}")
+                         lambda: f"the explicit Jacobian of {e} by {v}")
     E = e.as_explicit() if is_matrix(e) else sp.ImmutableMatrix([[e]])
     V = v.as_explicit()
     vv = [V[i, j] for j in range(V.cols) for i in range(V.rows)]

@@ -142,7 +142,7 @@ def _element(node, g):
     if not (parent.rows.is_Integer and parent.cols.is_Integer):
         raise UnsupportedError(f"the element {node} of a matrix of symbolic shape {parent.shape} has no "
                                "matrix-form derivative; use concrete sizes, or a 1 x 1 matrix")
-    limits.check_entries(int(parent.rows * parent.cols), f"the unit matrix e_i e_jᵀ of {node}",
+    limits.check_entries(int(parent.rows * parent.cols), lambda: f"the unit matrix e_i e_jᵀ of {node}",
                          "write the expression in matrix form")
     unit = sp.ImmutableMatrix(parent.rows, parent.cols, lambda r, c: g if (r, c) == (i, j) else 0)
     return [(parent, unit)]
@@ -173,7 +173,7 @@ def _kronecker(node, G):
         raise UnsupportedError(f"the Kronecker product {node} is differentiated for concrete sizes only; "
                                f"{A} is {A.shape[0]} x {A.shape[1]} and {B} is {B.shape[0]} x {B.shape[1]}")
     m, n, p, q = (int(s) for s in sizes)
-    limits.check_entries(m * n * p * q, f"the gradient of the Kronecker product {node}")
+    limits.check_entries(m * n * p * q, lambda: f"the gradient of the Kronecker product {node}")
     Ge = G.as_explicit()
     Ae, Be = A.as_explicit(), B.as_explicit()
     gA = sp.ImmutableMatrix(m, n, lambda i, j: sum(Ge[i * p + k, j * q + l] * Be[k, l]

@@ -86,9 +86,9 @@ class _Plan:
                       for k, v in (sizes or {}).items()}
         self.sizes_by_name = {getattr(k, "name", str(k)): v for k, v in self.sizes.items()}
         self._symbols: dict = {}
-        self.order = self._order(expr)
+        self.order = self.order_of(expr)
 
-    def _order(self, root, known=()):
+    def order_of(self, root, known=()):
         """Distinct nodes, children first; the insides of sums and entrywise bodies are evaluated
         with their bound variables, so they are not in the order (nor are ``known`` nodes)."""
         order, seen, stack = [], set(), [(root, False)]
@@ -103,10 +103,6 @@ class _Plan:
             stack.append((node, True))
             stack.extend((c, False) for c in _children(node))
         return order
-
-    def order_of(self, node, memo):
-        """The order in which to evaluate ``node`` given the nodes already in ``memo``."""
-        return self._order(node, memo)
 
     def symbols(self, node):
         """The Symbols in ``node`` (memoised per node: a DAG is walked once)."""
@@ -134,7 +130,7 @@ class _Plan:
         state = _State(self, values, memo)
         for node in self.order:
             memo[node] = state.node(node, {})
-        return _result(memo[self.expr] if self.order else state.value(self.expr, {}), self.expr)
+        return _result(memo[self.expr], self.expr)
 
 
 def _children(node):
@@ -262,7 +258,7 @@ class _State:
         """The concrete shape of e (or rows x cols), within limits.MAX_CHECK_VALUES entries."""
         r = self.size(e.rows) if rows is None else rows
         c = self.size(e.cols) if cols is None else cols
-        limits.check_numeric(r, c, f"the value of {e}", "MAX_CHECK_VALUES")
+        limits.check_numeric(r, c, lambda: f"the value of {e}", "MAX_CHECK_VALUES")
         return r, c
 
     # ---- matrix algebra
