@@ -44,6 +44,17 @@ SUBSTITUTE_LIMIT = 70
 
 
 def _short(e):
+    """Short enough to print in a line. A tree of four times as many nodes as characters allowed is
+    not, and is never printed to find out (a deep network's result written out is exponentially
+    long: at depth 10, printing it took 100 s)."""
+    count, stack = 0, [e]
+    while stack:
+        count += 1
+        if count > 4 * SUBSTITUTE_LIMIT:
+            return False
+        node = stack.pop()
+        if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+            stack.extend(getattr(node, "args", ()))
     return len(sp.sstr(e)) <= SUBSTITUTE_LIMIT
 
 
