@@ -88,7 +88,7 @@ _active = {"count": 0, "limit": None}
 def deep(function):
     """Run ``function`` where deep recursion is safe: in a thread with a STACK_BYTES stack, under a
     recursion limit of MAX_RECURSION (only the outermost call starts a thread). A RecursionError
-    that still happens becomes an UnsupportedError naming the limit."""
+    that still happens becomes a LimitError naming the limit."""
     @functools.wraps(function)
     def run(*args, **kwargs):
         if getattr(_local, "inside", False):
@@ -107,14 +107,8 @@ def deep(function):
                 _active["limit"] = sys.getrecursionlimit()
                 sys.setrecursionlimit(max(_active["limit"], MAX_RECURSION))
             _active["count"] += 1
-            previous = threading.stack_size(STACK_BYTES)
-            try:
-                thread = threading.Thread(target=work, name=f"symcalc-{function.__name__}", daemon=True)
-                thread.start()
-            finally:
-                threading.stack_size(previous)
         try:
-            thread.join()
+            _start(work, f"symcalc-{function.__name__}").join()
         finally:
             with _lock:
                 _active["count"] -= 1
@@ -130,3 +124,18 @@ def deep(function):
         return box["value"]
 
     return run
+
+
+def _start(target, name):
+    """A started daemon thread with a STACK_BYTES stack (256 MB where the platform refuses that)."""
+    with _lock:
+        try:
+            previous = threading.stack_size(STACK_BYTES)
+        except ValueError:
+            previous = threading.stack_size(256 << 20)
+        try:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    return thread

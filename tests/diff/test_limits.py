@@ -87,3 +87,13 @@ def test_the_jacobian_of_a_4x4_inverse_of_an_entrywise_function(size):
     E = np.zeros((size, size))
     E[k, l] = (1 - np.tanh(values[k, l]) ** 2) / 5
     np.testing.assert_allclose(got[:, :, k, l], -Ainv @ E @ Ainv, atol=1e-12)
+
+
+def test_recursion_past_the_limit_is_a_limit_error_not_a_crash():
+    @limits.deep
+    def forever(k):
+        return forever(k + 1) + 1
+
+    with pytest.raises(limits.LimitError, match="MAX_RECURSION"):
+        forever(0)
+    assert forever.__name__ == "forever"
