@@ -11,7 +11,7 @@ import keyword
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import symcalc as sc
@@ -110,6 +110,9 @@ def _index_sum_property(case):
         _agree(expr, args, {} if concrete else sizes, rng)
     done = _right_or_refused(expr, wrt, None if concrete else sizes)
     assert done or not concrete, f"refused at concrete sizes: {expr}"
+    partial = any(lo != 0 or hi != (sizes[n] if concrete else n) - 1 for _, lo, hi in expr.limits)
+    event(f"index sum: {'concrete' if concrete else 'symbolic'} sizes, "
+          f"{'partial' if partial else 'whole'} range, {'right' if done else 'refused'}")
 
 
 @settings(max_examples=FAST, **SETTINGS)
@@ -127,45 +130,60 @@ def test_index_sums_are_right_or_refused_long(case):
 
 # --------------------------------------------------------------------------- entries of reductions
 
-x, v = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("v", n, 1)
-A, X = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("X", n, m)
-Z_PARTS = {
-    "x": (x, (n, 1)), "A x": (A * x, (n, 1)), "X": (X, (n, m)), "A X": (A * X, (n, m)),
-    "σ(X)": (sc.sigmoid(X), (n, m)), "x∘v": (sp.HadamardProduct(x, v), (n, 1)),
-    "x∘x∘x": (sp.HadamardPower(x, 3), (n, 1)), "tanh(A x)": (sc.tanh(A * x), (n, 1)),
-    "Xᵀ x": (X.T * x, (m, 1)),
+Z_PARTS = {  # name -> builder from (x, v, A, X)
+    "x": lambda x, v, A, X: x, "A x": lambda x, v, A, X: A * x, "X": lambda x, v, A, X: X,
+    "A X": lambda x, v, A, X: A * X, "x∘v": lambda x, v, A, X: sp.HadamardProduct(x, v),
+    "x∘x∘x": lambda x, v, A, X: sp.HadamardPower(x, 3), "Xᵀ x": lambda x, v, A, X: X.T * x,
+    "A + Aᵀ": lambda x, v, A, X: A + A.T, "x vᵀ": lambda x, v, A, X: x * v.T,
+    "A⁻¹ x": lambda x, v, A, X: sp.Inverse(A) * x,
 }
-REDUCTIONS = ["sum", "mean", "norm2", "frobenius2", "logsumexp", "softmax", "entry", "gram"]
+ENTRYWISE = [None, sc.sigmoid, sc.tanh, sc.exp, lambda Z: sp.HadamardPower(Z, 2)]
+REDUCTIONS = ["sum", "mean", "norm2", "frobenius2", "logsumexp", "softmax", "entry", "gram", "trace"]
 
 
 @st.composite
 def entries(draw):
-    Z, (r, c) = Z_PARTS[draw(st.sampled_from(sorted(Z_PARTS)))]
+    """An entry of a reduction, softmax, product or Gram matrix of a small matrix expression, at
+    symbolic or concrete sizes, taken to a power or through exp."""
+    concrete = draw(st.booleans())
+    sizes = {n: draw(st.integers(2, 4)), m: draw(st.integers(2, 3))}
+    d = sizes if concrete else {}
+    x, v = (sp.MatrixSymbol(k, n.xreplace(d), 1) for k in "xv")
+    A, X = sp.MatrixSymbol("A", n.xreplace(d), n.xreplace(d)), sp.MatrixSymbol("X", n.xreplace(d), m.xreplace(d))
+    Z = Z_PARTS[draw(st.sampled_from(sorted(Z_PARTS)))](x, v, A, X)
+    f = draw(st.sampled_from(ENTRYWISE))
+    if f is not None:
+        Z = f(Z)
+    r, c = Z.shape
     red = draw(st.sampled_from(REDUCTIONS))
     if red in ("norm2", "logsumexp", "softmax") and c != 1:
-        red = "frobenius2"
-    k = draw(st.integers(0, 1))
+        red = draw(st.sampled_from(["frobenius2", "sum", "mean"]))
+    if red == "trace" and r != c:
+        red = "gram"
+    k, l = draw(st.integers(0, 1)), draw(st.integers(0, 1))
     if red == "softmax":
         e = sc.softmax(Z)[k, 0]
     elif red == "entry":
-        e = Z[k, 0] if c == 1 else Z[k, 1]
+        e = Z[k, l if c != 1 else 0]
     elif red == "gram":
-        e = (Z.T * Z)[0, 0]
+        e = (Z.T * Z)[l if c != 1 else 0, 0]
+    elif red == "trace":
+        e = sp.Trace(Z)
     else:
         e = getattr(sc, red)(Z)[0, 0]
-    power = draw(st.sampled_from([1, 1, 2, 4]))
+    e = draw(st.sampled_from([lambda e: e, lambda e: e**2, lambda e: e**3, sp.exp]))(e)
     wrt = draw(st.sampled_from([x, A, X, v]))
-    return e**power, wrt
+    return e, wrt, sizes, concrete, [A, X, v, x]
 
 
 def _entry_property(case):
-    e, wrt = case
-    sizes = {n: 3, m: 2}
+    e, wrt, sizes, concrete, args = case
     assume(e.has(wrt))
     rng = np.random.default_rng(0)
     with np.errstate(all="ignore"):
-        _agree(e, [A, X, v, x], sizes, rng)
-    _right_or_refused(e, wrt, sizes)
+        _agree(e, args, {} if concrete else sizes, rng)
+    done = _right_or_refused(e, wrt, None if concrete else sizes)
+    event(f"entry: {'concrete' if concrete else 'symbolic'} sizes, {'right' if done else 'refused'}")
 
 
 @settings(max_examples=FAST, **SETTINGS)
@@ -210,6 +228,7 @@ def named_expressions(draw):
 
 def _named_property(case):
     expr, wrt, plain = case
+    event(f"names: {', '.join(sorted(str(k) for k in plain))}")
     for layout in LAYOUTS:
         got = sc.diff(expr, wrt, layout=layout)
         want = sc.diff(expr.xreplace(plain), wrt.xreplace(plain), layout=layout)
@@ -251,6 +270,7 @@ def _numpy_loss(which, P, T):
 
 def _loss_property(case):
     K, N, form, which, reduction, seed = case
+    event(f"loss: {which}, samples as {form}, {reduction}")
     rng = np.random.default_rng(seed)
     shape = (K, N) if form == "columns" else (N, K)
     onehot = np.zeros((K, N))
