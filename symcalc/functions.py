@@ -18,6 +18,19 @@ from .errors import ShapeError, UnsupportedError
 ELEMENT = sp.Dummy("z", real=True)
 
 
+def as_expression(value, what="the expression"):
+    """``value`` as a SymPy object, or a typed error: text is never given to ``sympify`` (which
+    evaluates it as Python), and None or other objects have no derivative."""
+    if isinstance(value, (sp.Basic, sp.MatrixBase)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return sp.sympify(value)
+    hint = ("; parse text with symcalc.parse.parse(text, shapes) (or the command line), which "
+            "reads it safely" if isinstance(value, str) else "")
+    raise UnsupportedError(f"{what} must be a SymPy expression (MatrixSymbols, Symbols and symcalc's "
+                           f"functions of them), not the {type(value).__name__} {value!r:.80}{hint}")
+
+
 # --------------------------------------------------------------------------- scalar functions
 
 def _holds_matrix(cls, args) -> bool:
@@ -261,7 +274,7 @@ _ENTRYWISE_NAMES = {"sigmoid", "relu", "step", "softplus", "tanh", "exp", "log",
 
 def _lift(function, *extra):
     def apply(Z):
-        Z = sp.sympify(Z)
+        Z = as_expression(Z, f"the argument of {apply.__name__}")
         if is_matrix(Z):
             return elementwise(function(ELEMENT, *extra), Z)
         return function(_scalar_form(Z, apply.__name__), *extra)
@@ -285,13 +298,13 @@ cos = _lift(sp.cos)
 
 def leaky_relu(Z, alpha=sp.Rational(1, 100)):
     """x for x > 0, αx otherwise, entry by entry."""
-    return _lift(LeakyReLU, sp.sympify(alpha))(Z)
+    return _lift(LeakyReLU, as_expression(alpha, "leaky_relu's alpha"))(Z)
 
 
 # --------------------------------------------------------------------------- matrix nodes
 
 def _as_matrix(Z, what):
-    Z = sp.sympify(Z)
+    Z = as_expression(Z, f"the argument of {what}")
     if not is_matrix(Z):
         raise ShapeError(f"{what} takes a matrix expression, got the scalar {Z}")
     return Z
@@ -349,7 +362,10 @@ class _Reduction(_MatrixNode):
         return (sp.S.One, sp.S.One)
 
     def _with_scalar(self, other, combine):
-        other = sp.sympify(other)
+        try:
+            other = sp.sympify(other, strict=True)  # never text: sympify would evaluate it
+        except sp.SympifyError:
+            return NotImplemented
         if isinstance(other, sp.Expr) and not is_matrix(other):
             return combine(sp.Trace(self), other)
         return NotImplemented

@@ -9,21 +9,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .errors import ShapeError, UnsupportedError
+from .errors import ShapeError
 from .functions import is_matrix
-
-
-def as_expression(value, what="the expression"):
-    """``value`` as a SymPy object, or a typed error: text is never given to ``sympify`` (which
-    evaluates it as Python), and None or other objects have no derivative."""
-    if isinstance(value, (sp.Basic, sp.MatrixBase)):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return sp.sympify(value)
-    hint = ("; parse text with symcalc.parse.parse(text, shapes) (or the command line), which "
-            "reads it safely" if isinstance(value, str) else "")
-    raise UnsupportedError(f"{what} must be a SymPy expression (MatrixSymbols, Symbols and symcalc's "
-                           f"functions of them), not the {type(value).__name__} {value!r:.80}{hint}")
 
 
 def positive_sizes(sizes):

@@ -21,8 +21,7 @@ from ..diff.engine import prepare
 from ..diff.indices import sum_to_matrix
 from ..diff.rules import lookup
 from ..errors import ShapeError, SymcalcError, UnsupportedError
-from ..functions import InternalMatrix, Softmax, is_matrix
-from ..shapes import as_expression
+from ..functions import InternalMatrix, Softmax, as_expression, is_matrix
 from ..simplify import add, coefficient, mul, scalar, textbook, transpose
 from .core import DEFINITION, Derivation, Step
 from .nodes import LAYOUTS, as_factor, differential, partial, partial_shape

@@ -13,8 +13,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import limits
 from ..errors import LayoutError, ShapeError, UnsupportedError
-from ..functions import InternalMatrix, is_matrix
-from ..shapes import as_expression, kind
+from ..functions import InternalMatrix, as_expression, is_matrix
+from ..shapes import kind
 from ..simplify import textbook, transpose
 from .engine import backward, prepare
 from .linear import explicit_jacobian, split, split_vec

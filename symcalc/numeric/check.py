@@ -18,8 +18,8 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .. import limits
 from ..errors import LayoutError, SymcalcError, UnsupportedError
-from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
-from ..shapes import as_expression, positive_sizes
+from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, as_expression, is_matrix
+from ..shapes import positive_sizes
 from .codegen import describe
 from .lambdify import lambdify
 from .reference import function as reference_function

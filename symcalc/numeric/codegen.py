@@ -46,10 +46,10 @@ from sympy.tensor.array import NDimArray
 from .. import limits
 from ..diff.indices import sum_to_matrix
 from ..errors import SymcalcError, UnsupportedError
-from ..shapes import as_expression
 from ..shapes import check as check_shapes
 from ..functions import (
-    ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, canonical_elementwise,
+    ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, as_expression,
+    canonical_elementwise,
 )
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]

@@ -22,15 +22,15 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, DiagonalOf
 from sympy.functions.elementary.miscellaneous import MinMaxBase
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, DiagonalOf
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.array import NDimArray
 
 from .. import functions as F
 from .. import limits
 from ..errors import ShapeError, SymcalcError, UnsupportedError
-from ..shapes import as_expression
+from ..functions import as_expression
 
 __all__ = ["evaluate", "function"]
 

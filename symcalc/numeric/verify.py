@@ -24,8 +24,7 @@ from sympy.tensor.indexed import Indexed, IndexedBase
 
 from .. import limits
 from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
-from ..functions import OneHot, SymmetricMatrix, is_matrix
-from ..shapes import as_expression
+from ..functions import OneHot, SymmetricMatrix, as_expression, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
 from .lambdify import lambdify
 from .reference import function as reference_function

@@ -143,8 +143,14 @@ def test_non_sympy_input_is_a_typed_error(bad):
 
 def test_text_is_never_evaluated(tmp_path):
     marker = tmp_path / "ran"
-    with pytest.raises(UnsupportedError, match="symcalc.parse"):
-        sc.diff(f"__import__('pathlib').Path({str(marker)!r}).touch()", x)
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    for call in (lambda: sc.diff(code, x), lambda: sc.sigmoid(code), lambda: sc.sum(code),
+                 lambda: sc.leaky_relu(x, code), lambda: sc.lambdify([x], code),
+                 lambda: sc.check(code, x)):
+        with pytest.raises(UnsupportedError, match="symcalc.parse"):
+            call()
+    with pytest.raises(TypeError):
+        sc.sum(x) + code
     assert not marker.exists()
 
 
