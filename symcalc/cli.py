@@ -299,12 +299,13 @@ class Problem:
         self.notation = None
         if args.tex:
             from .printing import Notation
+            from .printing.document import check_tex
             names = {}
             for spec in args.tex:
                 name, sep, tex = spec.partition("=")
                 if not sep or name.strip() not in self.space or not tex.strip():
                     raise ParseError(f"--tex {spec!r} is not NAME=LATEX for a declared name")
-                names[name.strip()] = tex.strip()
+                names[name.strip()] = check_tex(tex.strip(), f"--tex {name.strip()}", ParseError)
             self.notation = Notation(names=names)
 
     def parse(self, text):

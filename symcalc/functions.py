@@ -14,14 +14,49 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .dag import node
-from .errors import ShapeError
+from .errors import ShapeError, UnsupportedError
 from .hints import Expr, Reduction, Scalar
 
 #: The bound variable of every elementwise function symcalc builds.
 ELEMENT = sp.Dummy("z", real=True)
 
 
+def as_expression(value, what="the expression"):
+    """``value`` as a SymPy object, or a typed error: text is never given to ``sympify`` (which
+    evaluates it as Python), and None or other objects have no derivative."""
+    if isinstance(value, (sp.Basic, sp.MatrixBase)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return sp.sympify(value)
+    hint = ("; parse text with symcalc.parse.parse(text, shapes) (or the command line), which "
+            "reads it safely" if isinstance(value, str) else "")
+    raise UnsupportedError(f"{what} must be a SymPy expression (MatrixSymbols, Symbols and symcalc's "
+                           f"functions of them), not the {type(value).__name__} {value!r:.80}{hint}")
+
+
 # --------------------------------------------------------------------------- scalar functions
+
+def _holds_matrix(cls, args) -> bool:
+    """Whether an argument holds a matrix, about which SymPy's assumptions cannot always answer
+    (σ(tanh(C)) asks C % π, which raises TypeError for some hash seeds): then eval does not simplify.
+    A matrix of more than one entry as the argument itself is refused: it asks for the entrywise
+    form."""
+    for a in args:
+        if is_matrix(a) and tuple(a.shape) != (1, 1):
+            name = cls.__name__.lower() if cls.__name__ != "LeakyReLU" else "leaky_relu"
+            raise ShapeError(f"{name} of the {a.rows} x {a.cols} matrix {a}: a scalar function takes a "
+                             f"scalar; entry by entry it is sc.{name}({a}) or {a}.applyfunc(...)")
+    seen, stack = set(), list(args)
+    while stack:
+        e = stack.pop()
+        if e in seen or not isinstance(e, sp.Basic):
+            continue
+        if is_matrix(e):
+            return True
+        seen.add(e)
+        stack.extend(e.args)
+    return False
+
 
 class _ScalarFunction(sp.Function):
     """A scalar function with a LaTeX name and a NumPy template (``{0}`` is the argument)."""
@@ -43,6 +78,8 @@ class Sigmoid(_ScalarFunction):
 
     @classmethod
     def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
         if x.is_zero:
             return sp.S.Half
 
@@ -71,6 +108,8 @@ class _Indicator(_ScalarFunction):
 
     @classmethod
     def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
         if x.is_positive or (cls.at_zero and x.is_nonnegative):
             return sp.S.One
         if x.is_negative or (not cls.at_zero and x.is_nonpositive):
@@ -111,6 +150,8 @@ class ReLU(_ScalarFunction):
 
     @classmethod
     def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
         if x.is_nonnegative:
             return x
         if x.is_nonpositive:
@@ -142,6 +183,8 @@ class LeakyReLU(_ScalarFunction):
 
     @classmethod
     def eval(cls, x, alpha):
+        if _holds_matrix(cls, (x, alpha)):
+            return None
         if x.is_positive:
             return x
         if x.is_nonpositive:
@@ -163,6 +206,11 @@ class Softplus(_ScalarFunction):
     nargs = 1
     latex_name = r"\operatorname{softplus}"
     numpy_template = "numpy.logaddexp(0, {0})"
+
+    @classmethod
+    def eval(cls, x):
+        if _holds_matrix(cls, (x,)):
+            return None
 
     def fdiff(self, argindex=1):
         return Sigmoid(self.args[0])
@@ -219,12 +267,47 @@ def canonical_elementwise(expr: ElementwiseApplyFunction) -> ElementwiseApplyFun
     return node(Entrywise, sp.Lambda(ELEMENT, body), expr.expr)
 
 
+def _scalar_form(Z, name):
+    """A scalar Z with each 1 x 1 matrix inside a scalar function, sum, product or power written as
+    its entry tr(M) (SymPy's assumptions cannot answer for a matrix there: exp(tanh(C)) raises
+    TypeError for some hash seeds). A larger matrix there is refused: sp.tanh(C) of a 3 x 1 C is
+    not the entrywise tanh, which is sc.tanh(C)."""
+    order, seen, stack = [], set(), [(Z, False)]
+    while stack:  # children first, each distinct node once; matrices are not entered
+        e, done = stack.pop()
+        if done:
+            order.append(e)
+        elif e not in seen and isinstance(e, sp.Basic) and not is_matrix(e):
+            seen.add(e)
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args)
+    new = {}
+    for e in order:
+        args = [new.get(a, a) for a in e.args]
+        if isinstance(e, (sp.Function, sp.Add, sp.Mul, sp.Pow)):
+            for k, a in enumerate(args):
+                if is_matrix(a) and tuple(a.shape) != (1, 1):
+                    f = getattr(e.func, "__name__", str(e.func))
+                    ours = f"sc.{f.lower()}({a}) or " if f.lower() in _ENTRYWISE_NAMES else ""
+                    raise ShapeError(
+                        f"{e} applies the scalar function {f} to the {a.rows} x {a.cols} matrix {a} "
+                        f"(inside {name}); entry by entry, write {ours}{a}.applyfunc({f})")
+                if is_matrix(a):
+                    args[k] = sp.Trace(a)
+        if any(x is not y for x, y in zip(args, e.args)):
+            new[e] = e.func(*args)
+    return new.get(Z, Z)
+
+
+_ENTRYWISE_NAMES = {"sigmoid", "relu", "step", "softplus", "tanh", "exp", "log", "sqrt", "sin", "cos"}
+
+
 def _lift(function, *extra):
     def apply(Z: Expr) -> Expr:
-        Z = sp.sympify(Z)
+        Z = as_expression(Z, f"the argument of {apply.__name__}")
         if is_matrix(Z):
             return elementwise(function(ELEMENT, *extra), Z)
-        return function(Z, *extra)
+        return function(_scalar_form(Z, apply.__name__), *extra)
 
     apply.__name__ = getattr(function, "__name__", "f").lower()
     apply.__doc__ = f"{apply.__name__} of a scalar, or of every entry of a matrix."
@@ -246,13 +329,13 @@ cos = _lift(sp.cos)
 
 def leaky_relu(Z: Expr, alpha: Scalar = sp.Rational(1, 100)) -> Expr:
     """x for x > 0, αx otherwise, entry by entry."""
-    return _lift(LeakyReLU, sp.sympify(alpha))(Z)
+    return _lift(LeakyReLU, as_expression(alpha, "leaky_relu's alpha"))(Z)
 
 
 # --------------------------------------------------------------------------- matrix nodes
 
 def _as_matrix(Z, what):
-    Z = sp.sympify(Z)
+    Z = as_expression(Z, f"the argument of {what}")
     if not is_matrix(Z):
         raise ShapeError(f"{what} takes a matrix expression, got the scalar {Z}")
     return Z
@@ -307,7 +390,10 @@ class _Reduction(_MatrixNode):
         return (sp.S.One, sp.S.One)
 
     def _with_scalar(self, other, combine):
-        other = sp.sympify(other)
+        try:
+            other = sp.sympify(other, strict=True)  # never text: sympify would evaluate it
+        except sp.SympifyError:
+            return NotImplemented
         if isinstance(other, sp.Expr) and not is_matrix(other) and self.shape == (1, 1):
             return combine(sp.Trace(self), other)
         return NotImplemented
@@ -533,6 +619,25 @@ class OneHot(sp.MatrixSymbol):
         return int(self.args[3])
 
 
+class InternalMatrix(sp.MatrixSymbol):
+    """A matrix symbol symcalc makes for its own use (a reverse sweep's seed, a probe, a direction).
+
+    It is its own class and carries a serial number, so no symbol of a user's, whatever its name
+    (``V_seed``), is ever equal to it, and two internal symbols are never equal either."""
+
+    _serial = 0
+
+    def __new__(cls, name, n, m, serial=None):
+        if serial is None:
+            InternalMatrix._serial += 1
+            serial = InternalMatrix._serial
+        return sp.Basic.__new__(cls, *sp.MatrixSymbol(name, n, m).args, sp.Integer(serial))
+
+    @property
+    def shape(self):
+        return self.args[1], self.args[2]
+
+
 # --------------------------------------------------------------------------- losses
 
 def _same_shape(a, b, what):
@@ -540,6 +645,9 @@ def _same_shape(a, b, what):
     if a.shape != b.shape:
         raise ShapeError(f"{what}: prediction {a} has shape {a.shape} but target {b} has shape {b.shape}")
     return a, b
+
+
+SAMPLES = ("columns", "rows")
 
 
 def _reduce(total, count, reduction):
@@ -550,21 +658,57 @@ def _reduce(total, count, reduction):
     raise ValueError(f"reduction is 'sum' or 'mean', not {reduction!r}")
 
 
+def _sample_count(p, y, samples, reduction, what, vector_samples):
+    """The number of samples a mean divides by: the columns or the rows of p.
+
+    ``samples`` says which ("columns" or "rows"); without it a one-hot target's axis says, and a
+    vector's entries are ``vector_samples`` ("entries": one sample each, as for a binary loss;
+    "one": a vector is one sample, as a distribution over classes is). A matrix with neither is
+    refused for a mean: dividing by the wrong count is a silent wrong answer."""
+    if samples is not None and samples not in SAMPLES:
+        raise ValueError(f"{what}: samples is 'columns' or 'rows', not {samples!r}")
+    if reduction != "mean":
+        return None
+    if samples is None and isinstance(y, OneHot):
+        samples = "columns" if y.axis == 0 else "rows"
+    rows, cols = p.shape
+    if samples is None and (cols == 1 or rows == 1):
+        if vector_samples == "entries":
+            return rows * cols
+        samples = "columns" if cols == 1 else "rows"
+    if samples is None:
+        raise UnsupportedError(
+            f"{what}(..., reduction='mean') of the {rows} x {cols} matrix {p}: say which axis holds "
+            "the samples, samples='columns' (divide by the columns) or samples='rows'")
+    return cols if samples == "columns" else rows
+
+
 def mse(yhat: Expr, y: Expr) -> MatrixExpr:
     """Mean squared error: the mean of (ŷ − y)² over all entries."""
     yhat, y = _same_shape(yhat, y, "mse")
     return EntryMean(sp.HadamardPower(yhat - y, 2))
 
 
-def bce(p: Expr, y: Expr, reduction: Reduction = "sum") -> Expr:
-    """Binary cross-entropy on probabilities: −Σ [y log p + (1 − y) log(1 − p)]."""
+def bce(p: Expr, y: Expr, reduction: Reduction = "sum", samples: str | None = None) -> Expr:
+    """Binary cross-entropy on probabilities: −Σ [y log p + (1 − y) log(1 − p)].
+
+    ``reduction="mean"`` divides by the number of samples: the entries of a vector p (each entry a
+    sample's probability), and for a matrix the columns (``samples="columns"``) or the rows
+    (``samples="rows"``), which must be given (or follow from a one-hot target's axis)."""
     p, y = _same_shape(p, y, "bce")
+    count = _sample_count(p, y, samples, reduction, "bce", "entries")
     one = sp.OneMatrix(*p.shape)
     total = -EntrySum(sp.HadamardProduct(y, log(p)) + sp.HadamardProduct(one - y, log(one - p)))
-    return _reduce(total, p.cols, reduction)
+    return _reduce(total, count, reduction)
 
 
-def cross_entropy(p: Expr, y: Expr, reduction: Reduction = "sum") -> Expr:
-    """Categorical cross-entropy on probabilities (columns are samples): −Σ y ⊙ log p."""
+def cross_entropy(p: Expr, y: Expr, reduction: Reduction = "sum", samples: str | None = None) -> Expr:
+    """Categorical cross-entropy on probabilities: −Σ y ⊙ log p.
+
+    Each sample's probabilities lie along one axis: a column vector is one sample (as
+    ``sc.softmax`` gives it), a row vector one sample, and a matrix holds its samples as columns
+    (``samples="columns"``, the default for a one-hot target with ``axis=0``) or as rows
+    (``samples="rows"``); ``reduction="mean"`` divides by their number."""
     p, y = _same_shape(p, y, "cross_entropy")
-    return _reduce(-EntrySum(sp.HadamardProduct(y, log(p))), p.cols, reduction)
+    count = _sample_count(p, y, samples, reduction, "cross_entropy", "one")
+    return _reduce(-EntrySum(sp.HadamardProduct(y, log(p))), count, reduction)

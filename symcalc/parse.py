@@ -68,17 +68,18 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import re
 from fractions import Fraction
 
 import sympy as sp
 
 from . import functions as F
+from . import limits
 from .errors import ParseError, ShapeError
 from .functions import is_matrix
 
 MAX_LENGTH = 4000
-MAX_MATRIX_POWER = 1000
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -304,6 +305,9 @@ class _Parser:
             raise self.error(node, f"{_describe(node)} is not part of the expression grammar; "
                                    "only integers and decimals are numbers")
         if isinstance(value, int):
+            if value.bit_length() > 3.33 * limits.MAX_NUMBER_DIGITS:
+                raise self.error(node, f"the number has more than symcalc.limits.MAX_NUMBER_DIGITS = "
+                                       f"{limits.MAX_NUMBER_DIGITS} digits", ParseLimitError)
             return sp.Integer(value)
         if value != value or value in (float("inf"), float("-inf")):
             raise self.error(node, "number is not finite")
@@ -430,6 +434,10 @@ class _Parser:
                 raise self.error(node, f"division by zero in {self.source(node)}")
             if a.is_Number and b.is_Number and abs(b) > 64:
                 raise self.error(node, f"exponent {b} is too large for a number")
+            if a.is_Rational and b.is_Number and _digits(a) * abs(b) > limits.MAX_NUMBER_DIGITS:
+                raise self.error(node, f"{self.source(node)} has about {int(_digits(a) * abs(b))} "
+                                       f"digits, beyond the limit symcalc.limits.MAX_NUMBER_DIGITS = "
+                                       f"{limits.MAX_NUMBER_DIGITS}", ParseLimitError)
             return a ** b
         if not b.is_Integer:
             if a.shape == (1, 1):
@@ -439,12 +447,15 @@ class _Parser:
             base = self.source(node.left)
             raise self.shape_error(node, "a matrix power needs a square matrix", (node.left, a),
                                    hint=f"entry by entry, write hadamard({base}, {base})")
-        if abs(b) > MAX_MATRIX_POWER:
-            raise self.error(node, f"matrix power {b} is beyond the limit ±{MAX_MATRIX_POWER} (the "
-                                   "derivative's cost grows with the exponent)")
         if b == 0:
             return sp.Identity(a.rows)
-        return sp.MatPow(a, b).doit() if b < 0 else a ** b
+        power = sp.MatPow(a, b).doit() if b < 0 else a ** b
+        k = power.exp if isinstance(power, sp.MatPow) else b  # (A**1000)**1000 is A**1000000
+        if abs(b) > limits.MAX_MATRIX_POWER or abs(k) > limits.MAX_MATRIX_POWER:
+            raise self.error(node, f"the matrix power {self.source(node)} (exponent {k}) is beyond the "
+                                   f"limit symcalc.limits.MAX_MATRIX_POWER = ±{limits.MAX_MATRIX_POWER} "
+                                   "(the derivative's cost grows with the exponent)", ParseLimitError)
+        return power
 
     @staticmethod
     def scalar_pair(a, b):
@@ -614,6 +625,17 @@ _KINDS = {
     ast.JoinedStr: "an f-string", ast.NamedExpr: "an assignment", ast.Await: "await",
     ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
 }
+
+
+class ParseLimitError(ParseError, limits.LimitError):
+    """Text beyond a limit of ``symcalc.limits``: a ParseError located in the text that is also the
+    UnsupportedError every exceeded limit raises."""
+
+
+def _digits(q) -> float:
+    """Decimal digits of a rational's numerator and denominator together (at least 1)."""
+    q = sp.Rational(q)
+    return max(1.0, sum(math.log10(abs(int(k))) + 1 for k in (q.p, q.q) if k != 0))
 
 
 def _describe(node):

@@ -13,6 +13,14 @@ from .errors import ShapeError
 from .functions import is_matrix
 
 
+def positive_sizes(sizes):
+    """Refuse sizes that are not positive integers: a 0 x n matrix makes every check vacuous."""
+    for k, v in dict(sizes or {}).items():
+        if isinstance(v, bool) or not float(v).is_integer() or int(v) < 1:
+            raise ShapeError(f"the size {k} = {v!r} is not a positive integer")
+    return sizes
+
+
 def shape_str(shape) -> str:
     return f"{shape[0]} x {shape[1]}"
 

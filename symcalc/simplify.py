@@ -146,10 +146,10 @@ def add(shape, *terms, keep=()):
             c, core = coefficient(p) if is_matrix(p) else p.as_coeff_Mul()
             collected[core] = collected.get(core, 0) + c
     explicit = [core for core in collected if isinstance(core, sp.MatrixBase)]
-    if len(explicit) > 1:  # sparse explicit shares (one per entry used) are one explicit matrix
-        merged = sp.ImmutableMatrix(functools.reduce(
+    if len(explicit) > 1:  # explicit matrices add up entry by entry: one matrix
+        total = sp.ImmutableMatrix(functools.reduce(
             lambda a, b: a + b, [collected.pop(core) * core for core in explicit]))
-        collected[merged] = sp.S.One
+        collected[total] = collected.get(total, 0) + 1
     out = []
     for core, c in collected.items():
         if c == 0 or (isinstance(core, sp.MatrixBase) and core.is_zero_matrix):
@@ -356,7 +356,7 @@ def from_entrywise(poly, atoms, shape):
         varying = sorted((a for a in poly.args if a.free_symbols & set(atoms)),
                          key=lambda a: isinstance(a, sp.Add))
         return mul(const, hadamard(*[from_entrywise(a, atoms, shape) for a in varying]))
-    if isinstance(poly, sp.Pow) and poly.exp.is_Integer:
+    if isinstance(poly, sp.Pow) and poly.exp.is_number:  # (a + b)^{∘½} as well as (a + b)^{∘2}
         return sp.HadamardPower(from_entrywise(poly.base, atoms, shape), poly.exp)
     used = poly.free_symbols & set(atoms)
     if len(used) == 1:
@@ -376,7 +376,10 @@ def _entrywise_simplify(e):
     expanded = sp.expand(poly)
     if sp.count_ops(expanded) >= sp.count_ops(poly):
         return e
-    return from_entrywise(expanded, {v: k for k, v in atoms.items()}, shape_of(e))
+    try:
+        return from_entrywise(expanded, {v: k for k, v in atoms.items()}, shape_of(e))
+    except ValueError:  # a function of several atoms has no entrywise form here: keep e
+        return e
 
 
 def _cancel(c):

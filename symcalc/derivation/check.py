@@ -11,8 +11,9 @@ and each step's two sides are computed as numbers:
 * an entry with free indices (``(∂(Ax)/∂x)_ij``) at every index value;
 * a step with ``where`` at that point only.
 
-Expressions are evaluated by generated NumPy code, compiled once per expression (finite differences
-evaluate each many times), and with SymPy on explicit matrices where codegen takes no such node.
+Expressions are evaluated by the reference evaluator (``numeric/reference.py``, which shares no
+rewrite with the engine or the code generator), planned once per expression (finite differences
+evaluate each many times), and with SymPy on explicit matrices where it takes no such node.
 """
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import limits
 from ..assumptions import facts, structure
 from ..functions import (
     EntryMean, EntrySum, FrobeniusSquared, LogSumExp, OneHot, Softmax, SquaredNorm, SymmetricMatrix,
     is_matrix,
 )
-from ..numeric.check import one_hot
-from ..numeric.lambdify import lambdify
+from ..numeric.check import _needs_positive, one_hot
+from ..numeric.reference import function as reference_function
+from ..shapes import positive_sizes
 from .nodes import SPECIAL, Differential, MatrixDifferential, Partial, PartialMatrix
 
 H = 1e-6
@@ -116,6 +119,7 @@ class Evaluator:
                         if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not isinstance(a, sp.Dummy)}
         self.base = sorted((s for s in symbols if s not in self.defs and s not in self.indices
                             and s not in self.sizes.values() and s not in size_symbols), key=str)
+        self.positive = set().union(*(_needs_positive(self.sized(e)) for e in exprs))
         self.values = {s: self._draw(s) for s in self.base}
         varying = set()
         for e in exprs:
@@ -134,7 +138,7 @@ class Evaluator:
     def _draw_sizes(self, symbols, given, matrices=()):
         """Distinct sizes; a size that is mostly a row count (n in X ∈ R^{n×d}) gets a larger one
         than a column count, so that data matrices are tall and XᵀX is invertible."""
-        given = {getattr(k, "name", k): int(v) for k, v in given.items()}
+        given = {getattr(k, "name", k): int(v) for k, v in positive_sizes(given).items()}
         free = [s for s in symbols if s.name not in given]
         pool = [n for n in range(2, 6) if n not in given.values()]
         chosen = sorted(self.rng.choice(pool, size=min(len(free), len(pool)), replace=False).tolist())
@@ -161,8 +165,14 @@ class Evaluator:
         if isinstance(s, sp.Symbol):
             return float(self.rng.uniform(0.5, 1.5))
         rows, cols = (int(k) for k in s.shape)
+        limits.check_numeric(rows, cols, f"the value of {s.name}", "MAX_CHECK_VALUES")
         if isinstance(s, OneHot):
             return one_hot(rows, cols, s.axis, self.rng)
+        if s in self.positive:  # under a log or a fractional power; near I when square
+            a = self.rng.uniform(0.1, 0.4, (rows, cols))
+            if isinstance(s, SymmetricMatrix):
+                a = (a + a.T) / 2
+            return a + (np.eye(rows) if rows == cols else 0.3)
         if rows == cols:
             a = 0.3 * self.rng.standard_normal((rows, cols))
             if isinstance(s, SymmetricMatrix):
@@ -208,6 +218,8 @@ class Evaluator:
         if fast is not None:
             try:
                 return _plain(fast(*values))
+            except limits.LimitError:
+                raise  # too big to evaluate: SymPy's explicit evaluation would take longer still
             except Exception:  # noqa: BLE001 - a value codegen cannot take: SymPy's own evaluation below
                 pass
         return _number(e.xreplace({a: _sympy(v) for a, v in zip(inputs, values)}))
@@ -228,7 +240,7 @@ class Evaluator:
             try:
                 if e.free_symbols - set(inputs) - {s for a in inputs for s in getattr(a, "free_symbols", ())}:
                     raise ValueError("unsized symbols")
-                self.compiled[key] = lambdify(list(inputs), e, structure=False, doc=False)
+                self.compiled[key] = reference_function(e, list(inputs))
             except Exception:  # noqa: BLE001 - any node codegen lacks: SymPy's own evaluation
                 self.compiled[key] = None
         return self.compiled[key]
@@ -294,6 +306,7 @@ class Evaluator:
             base = self.symbol(den, override)
             scalar_den = not isinstance(base, np.ndarray)
             arr = np.array([[base]], dtype=float) if scalar_den else np.array(base, dtype=float)
+            limits.check_numeric(*arr.shape, f"the variable {den}", "MAX_CHECK_ENTRIES")
             dshape = arr.shape
             cols = []
             for a, b in itertools.product(range(arr.shape[0]), range(arr.shape[1])):
@@ -432,6 +445,7 @@ def _compare(a, b, tol):
     return err <= tol, err, "" if err <= tol else f"the sides differ by {err:.2e} (relative)"
 
 
+@limits.deep
 def check_steps(derivation, sizes=None, seed=0, tol=1e-6, assumptions=None) -> StepReport:
     """Evaluate every step of ``derivation`` (a Derivation or a list of Steps) at random values
     that satisfy ``assumptions`` (SymPy ``Q`` predicates; those of ``sp.assuming`` too)."""

@@ -26,8 +26,19 @@ RESTATING = ("simplified", "rearranged", "intermediates substituted", "textbook 
 
 
 def short(e):
+    """Short enough to print in a line. A tree of more nodes than a line of SUBSTITUTE_LIMIT points
+    holds is not, and is never printed to find out (a deep network's result written out is
+    exponentially long: at depth 10, printing it took 100 s)."""
     from ..printing import latex
     from ..printing.linebreak import width
+    count, stack = 0, [e]
+    while stack:
+        count += 1
+        if count > SUBSTITUTE_LIMIT:  # a node is at least a point wide
+            return False
+        node = stack.pop()
+        if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+            stack.extend(getattr(node, "args", ()))
     return width(latex(e)) <= SUBSTITUTE_LIMIT
 
 

@@ -17,6 +17,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import dag
 from ..functions import is_matrix
+from ..printing.document import tex_problem
 from .nodes import SPECIAL, PartialMatrix, partial
 
 DEFINITION = "definition"
@@ -147,7 +148,10 @@ def tex_text(s: str) -> str:
     out = []
     for k, part in enumerate(re.split(r"(\$[^$]*\$)", s)):
         if part.startswith("$") and part.endswith("$") and len(part) > 1:
-            out.append(part)
+            if tex_problem(part[1:-1]) is None:  # math in prose is user text: allow-listed
+                out.append(part)
+            else:  # or set as text, every command escaped
+                out.append(r"\$" + tex_text(part[1:-1]) + r"\$")
             continue
         buf = ""
         for ch in part:

@@ -22,7 +22,7 @@ from ..diff import backward
 from ..diff import diff as _engine_diff
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import (
-    EntryMean, EntrySum, FrobeniusSquared, LeakyReLU, LogSumExp, ReLU, Sigmoid, Softmax,
+    EntryMean, EntrySum, FrobeniusSquared, InternalMatrix, LeakyReLU, LogSumExp, ReLU, Sigmoid, Softmax,
     Softplus, SquaredNorm, is_matrix,
 )
 from ..simplify import mul, scalar, textbook, transpose
@@ -129,7 +129,7 @@ def jvp(body, v, names=None):
             return sp.HadamardProduct(J.args[0], dv)
         return mul(J, dv) if is_matrix(v) else mul(dv, J)
     eps = sp.Dummy("epsilon")
-    D = sp.MatrixSymbol("symcalc_direction", *v.shape)
+    D = InternalMatrix("direction", *v.shape)
     moved = body.xreplace({v: v + eps * D})
     J = diff(moved, eps, layout="numerator")
     out = textbook(rebuild(J.xreplace({eps: 0}))).xreplace({D: dv})

@@ -22,7 +22,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..diff.engine import prepare
-from ..functions import ELEMENT, Softmax, elementwise, is_matrix
+from ..functions import ELEMENT, InternalMatrix, Softmax, elementwise, is_matrix
 from ..simplify import coefficient, transpose
 
 #: nonlinearities a lecture names when they act on an affine map
@@ -167,7 +167,8 @@ def _size(e):
 
 
 def probe(like, name="symcalc_probe"):
-    return sp.MatrixSymbol(name, *like.shape) if is_matrix(like) else sp.Symbol(name)
+    """A stand-in for ``like``; a matrix one is internal, equal to no symbol of the user's."""
+    return InternalMatrix(name, *like.shape, serial=0) if is_matrix(like) else sp.Symbol(name)
 
 
 def cut(e, s, U):

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from .. import dag
+from .. import dag, limits
 from ..assumptions import Assumptions, given
 from ..errors import LayoutError, UnsupportedError
-from ..functions import is_matrix
+from ..functions import as_expression, is_matrix
 from ..hints import Expr, Layout, Variable
 from .chain import chain_steps
 from .closed import closed_form_steps
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # printing is imported by its users, not by the math
 STYLES = ("chain", "differential", "index")
 
 
+@limits.deep
 def derive(expr: Expr, wrt: Variable, layout: Layout = "denominator", style: str = "chain",
            notation: Notation | None = None, name: str | sp.Basic | None = None,
            closed_form: bool = True, assumptions: Assumptions = None) -> Derivation:
@@ -66,7 +67,7 @@ def _derive(expr, wrt, layout, style, notation, name, closed_form):
     if not isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
         raise UnsupportedError(f"derive differentiates with respect to a sp.Symbol or sp.MatrixSymbol, "
                                f"not the {type(wrt).__name__} {wrt}")
-    original = expr
+    original = expr = as_expression(expr)
     if notation is not None:
         notation.validate(original, wrt)
     model, expr = model_of(original, wrt, name)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .. import dag
+from .. import dag, limits
 from ..assumptions import Assumptions, as_boolean, symmetric_transposes
 from ..errors import LayoutError, ShapeError, UnsupportedError
-from ..functions import is_matrix
+from ..functions import InternalMatrix, as_expression, is_matrix
 from ..hints import Expr, Layout, Variable
 from ..shapes import kind
 from ..simplify import add, textbook, transpose
@@ -44,6 +45,7 @@ def _concrete(*exprs):
     return all(sp.sympify(s).is_Integer for e in exprs if is_matrix(e) for s in e.shape)
 
 
+@limits.deep
 def gradient(expr: Expr, wrt: Variable, assumptions: Assumptions = None) -> Expr:
     """The gradient of a scalar (or 1 x 1) expression: always the shape of ``wrt``.
 
@@ -51,6 +53,7 @@ def gradient(expr: Expr, wrt: Variable, assumptions: Assumptions = None) -> Expr
     ``sp.assuming`` hold as well); see ``symcalc.assumptions``.
     """
     assumptions = as_boolean(assumptions)
+    expr = as_expression(expr)
     check_variable(expr, wrt)
     if kind(expr) != "scalar":
         raise ShapeError(f"gradient takes a scalar expression, but {expr} is {expr.rows} x {expr.cols}; "
@@ -59,6 +62,7 @@ def gradient(expr: Expr, wrt: Variable, assumptions: Assumptions = None) -> Expr
     return g
 
 
+@limits.deep
 def diff(expr: Expr, wrt: Variable, layout: Layout = "denominator", vec: bool = False,
          assumptions: Assumptions = None) -> Expr:
     """∂expr/∂wrt in the given layout (docs/layouts.md); ``vec=True`` for the Magnus–Neudecker form.
@@ -67,6 +71,7 @@ def diff(expr: Expr, wrt: Variable, layout: Layout = "denominator", vec: bool = 
     ``assumptions`` as for ``gradient``: ``[Q.symmetric(A)]`` gives 2Ax for xᵀAx.
     """
     assumptions = as_boolean(assumptions)
+    expr = as_expression(expr)
     result = symmetric_transposes(_diff(expr, wrt, layout, vec, assumptions), expr, assumptions)
     # (SymPy's expr.has(sp.MatrixBase) is always False: MatrixBase is no Basic class)
     if isinstance(expr, sp.MatrixBase) and is_matrix(result) and not isinstance(result, sp.MatrixBase):
@@ -87,7 +92,7 @@ def _diff(expr, wrt, layout, vec, assumptions):
         return G if layout == "denominator" else textbook(transpose(G))
     if expr.rows == 1 and is_matrix(wrt) and wrt.cols == 1:
         expr = _as_column(expr)  # a 1 x m row by a column: the m x n Jacobian of the column, ∂(xᵀB)/∂x = B
-    V = sp.MatrixSymbol("V_seed", *expr.shape)
+    V = InternalMatrix("V", *expr.shape)  # equal to no symbol of the user's, whatever its name
     R = backward(expr, [wrt], seed=V, assumptions=assumptions).gradients[wrt]
     if not is_matrix(wrt):  # matrix by scalar: R = ⟨V, dY/dx⟩, and its gradient in V is dY/dx
         D = backward(R, [V]).gradients[V]
@@ -98,8 +103,8 @@ def _diff(expr, wrt, layout, vec, assumptions):
             J_den = textbook(M) if M is not None else sp.ZeroMatrix(wrt.rows, expr.rows)
         except UnsupportedError:
             if not _concrete(expr, wrt):
-                raise
-            J_den = explicit_jacobian(expr, wrt).T
+                raise _no_form(expr, wrt, "matrix") from None
+            J_den = _explicit(expr, wrt, R, V).T
         return J_den if layout == "denominator" else textbook(transpose(J_den))
     if vec:
         try:
@@ -107,15 +112,57 @@ def _diff(expr, wrt, layout, vec, assumptions):
             K = textbook(K) if K is not None else sp.ZeroMatrix(wrt.rows * wrt.cols, expr.rows * expr.cols)
         except UnsupportedError:
             if not _concrete(expr, wrt):
-                raise
-            K = explicit_jacobian(expr, wrt).T
+                raise _no_form(expr, wrt, "Kronecker (vec)") from None
+            K = _explicit(expr, wrt, R, V).T
         return K if layout == "denominator" else textbook(transpose(K))
     if not _concrete(expr, wrt):
         raise UnsupportedError(
             f"the derivative of the {expr.rows} x {expr.cols} expression {expr} by the {wrt.rows} x {wrt.cols} "
             f"matrix {wrt} is a 4-way array with no matrix form for symbolic sizes; pass vec=True for "
             "the Kronecker form ∂vec(Y)/∂vec(X)ᵀ, or use concrete sizes for the array")
-    return _array(explicit_jacobian(prepare(expr)[0], wrt), expr.shape, wrt.shape, layout)
+    return _array(_explicit(expr, wrt, R, V), expr.shape, wrt.shape, layout)
+
+
+def _explicit(expr, wrt, R, V):
+    """The numerator Jacobian ∂vec(Y)/∂vec(X)ᵀ at concrete sizes, entry by entry: differentiated
+    entry by entry when that is cheap, else read off the vector–Jacobian product R = Σ V_ij ∂Y_ij/∂X
+    (with V the unit matrix E_ij, entry (k, l) of R), which writes out no symbolic inverse."""
+    prepared, restore = prepare(expr)
+    prepared = prepared.xreplace(restore) if restore else prepared
+    if not _costly_explicit(prepared):
+        return explicit_jacobian(prepared, wrt)
+    m, n = (int(s) for s in expr.shape)
+    p, q = (int(s) for s in wrt.shape)
+    limits.check_entries(m * n * p * q, lambda: f"the {m * n} x {p * q} Jacobian of {expr} by {wrt}",
+                         "use symbolic sizes, or smaller ones")
+    seeded = [R.xreplace({V: sp.ImmutableMatrix(m, n, lambda a, b: int((a, b) == (i, j)))})
+              for j in range(n) for i in range(m)]
+    return sp.ImmutableMatrix(m * n, p * q, lambda r, c: MatrixElement(seeded[r], c % p, c // p))
+
+
+def _costly_explicit(expr):
+    """Whether writing expr out entry by entry means a symbolic inverse, determinant or power (a
+    4 x 4 symbolic inverse has thousands of terms, and differentiating it ran for minutes)."""
+    seen, stack = set(), [expr]
+    while stack:
+        e = stack.pop()
+        if e in seen or not isinstance(e, sp.Basic):
+            continue
+        if isinstance(e, (sp.Inverse, sp.Determinant, sp.MatPow)) and e.args[0].shape != (1, 1):
+            return True
+        seen.add(e)
+        stack.extend(e.args)
+    return False
+
+
+def _no_form(expr, wrt, form):
+    """The error for a Jacobian with no ``form`` form, about the user's expression (the reasons
+    the reading-off gives are about the internal seed)."""
+    return UnsupportedError(
+        f"the derivative of the {expr.rows} x {expr.cols} expression {expr} by the {wrt.rows} x "
+        f"{wrt.cols} matrix {wrt} has no {form} form that symcalc can read off with symbolic sizes "
+        "(it reads off products, sums, transposes and entrywise weights of the variable); "
+        "use concrete sizes")
 
 
 def _as_column(e):
@@ -157,6 +204,7 @@ def jacobian(f: Expr, x: Variable, layout: Layout = "numerator", vec: bool = Fal
     return diff(f, x, layout=layout, vec=vec, assumptions=assumptions)
 
 
+@limits.deep
 def hessian(expr: Expr, wrt: Variable, wrt2: Variable | None = None,
             assumptions: Assumptions = None) -> Expr:
     """Second derivatives of a scalar: H[i, j] = ∂²L/∂wrt_i ∂wrt2_j (vec form for matrices)."""

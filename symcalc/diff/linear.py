@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
+from .. import limits
 from ..errors import UnsupportedError
 from ..functions import is_matrix
 from ..simplify import add, coefficient, mul, scalar, transpose
@@ -225,9 +226,24 @@ def _kron(A, B):
 
 
 def explicit_jacobian(e, v):
-    """∂vec(e)/∂vec(v)ᵀ, entry by entry, for concrete sizes (column-major vec)."""
+    """∂vec(e)/∂vec(v)ᵀ, entry by entry, for concrete sizes (column-major vec).
+
+    The entries of v are differentiated as real numbers (SymPy takes a matrix entry to be complex:
+    d|X₀₀|/dX₀₀ would keep Derivative(re(X₀₀), X₀₀)); Heaviside is the ReLU's 1[x > 0]."""
+    from .rules import heaviside_to_step
+    shape = e.shape if is_matrix(e) else (1, 1)
+    limits.check_entries(int(shape[0] * shape[1] * v.rows * v.cols),
+                         lambda: f"the explicit Jacobian of {e} by {v}")
     E = e.as_explicit() if is_matrix(e) else sp.ImmutableMatrix([[e]])
     V = v.as_explicit()
-    ve = [E[i, j] for j in range(E.cols) for i in range(E.rows)]
     vv = [V[i, j] for j in range(V.cols) for i in range(V.rows)]
-    return sp.ImmutableMatrix(len(ve), len(vv), lambda r, c: sp.diff(ve[r], vv[c]))
+    real = {x: sp.Dummy("x", real=True) for x in vv}
+    back = {d: x for x, d in real.items()}
+    ve = [E[i, j].xreplace(real) for j in range(E.cols) for i in range(E.rows)]
+
+    def entry(r, c):
+        d = heaviside_to_step(sp.diff(ve[r], real[vv[c]])).xreplace(back)
+        if d.has(sp.Derivative, sp.Subs):
+            raise UnsupportedError(f"the entry {ve[r].xreplace(back)} has no known derivative ({d})")
+        return d
+    return sp.ImmutableMatrix(len(ve), len(vv), entry)

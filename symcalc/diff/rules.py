@@ -17,10 +17,11 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.core.function import AppliedUndef
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
+from .. import limits
 from ..dag import shape
 from ..errors import UnsupportedError
 from ..functions import (
-    ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step, elementwise,
+    ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step,
     is_matrix, log,
 )
 from ..simplify import (
@@ -137,6 +138,8 @@ def _matpow(node, G):
     if not (k.is_Integer and k > 0):
         raise UnsupportedError(f"the power {node} needs a positive integer exponent (negative powers are "
                                f"rewritten as powers of the inverse); got exponent {k}")
+    if k > limits.MAX_MATRIX_POWER:  # the rule writes k products
+        limits.refuse(f"the matrix power {node}", "MAX_MATRIX_POWER", limits.MAX_MATRIX_POWER)
 
     def power(i):
         return sp.Identity(base.rows) if i == 0 else (base if i == 1 else sp.MatPow(base, i))
@@ -169,6 +172,8 @@ def _element(node, g):
     if not (parent.rows.is_Integer and parent.cols.is_Integer):
         raise UnsupportedError(f"the element {node} of a matrix of symbolic shape {parent.shape} has no "
                                "matrix-form derivative; use concrete sizes, or a 1 x 1 matrix")
+    limits.check_entries(int(parent.rows * parent.cols), lambda: f"the unit matrix e_i e_jᵀ of {node}",
+                         "write the expression in matrix form")
     unit = sp.ImmutableMatrix(parent.rows, parent.cols, lambda r, c: g if (r, c) == (i, j) else 0)
     return [(parent, unit)]
 
@@ -206,6 +211,7 @@ def _kronecker(node, G):
                                f"(or inside a trace); {A} is {A.shape[0]} x {A.shape[1]} and {B} is "
                                f"{B.shape[0]} x {B.shape[1]}")
     m, n, p, q = (int(s) for s in sizes)
+    limits.check_entries(m * n * p * q, lambda: f"the gradient of the Kronecker product {node}")
     Ge = G.as_explicit()
     Ae, Be = A.as_explicit(), B.as_explicit()
     gA = sp.ImmutableMatrix(m, n, lambda i, j: sum(Ge[i * p + k, j * q + l] * Be[k, l]

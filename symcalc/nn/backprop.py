@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .. import limits
 from ..assumptions import Assumptions, facts, symmetric_transposes
 from ..hints import Layout
 from ..functions import OneHot
@@ -177,6 +178,7 @@ class Backprop:
 
     # ------------------------------------------------------------------ substitution
 
+    @limits.deep
     def expand(self, expr, blocks=True):
         """``expr`` with every let-bound intermediate substituted: parameters and data only.
 
@@ -242,6 +244,7 @@ class Backprop:
             raise KeyError(f"params lacks {missing}; this network's parameters are {names}")
         return [np.asarray(params[n], dtype=float) for n in names]
 
+    @limits.deep
     def numpy(self):
         """(forward, backward): forward(params, x) -> ŷ; backward(params, x, y) -> {name: gradient}.
 
@@ -263,6 +266,7 @@ class Backprop:
         forward.source, backward.source = fwd_fn.source, bwd_fn.source
         return forward, backward
 
+    @limits.deep
     def evaluate(self, params, x, y=None):
         """Every let-bound value at a point, in order: z1, a1, …, L, δ's and the gradients
         ("dW1", …; in this result's layout). Without ``y`` only the forward pass up to ŷ."""
@@ -290,6 +294,7 @@ class Backprop:
         from .worked import worked_example
         return worked_example(self, params, x, y, lr=lr, digits=digits)
 
+    @limits.deep
     def numpy_loss(self):
         """loss(params, x, y) -> float, generated from the loss expression."""
         fn = self._compile(self.loss_expr, self.parameters + [self.x, self.y], "loss")

@@ -24,6 +24,7 @@ import sympy as sp
 
 from typing import TYPE_CHECKING, Literal, Sequence
 
+from .. import limits
 from ..assumptions import Assumptions
 from ..errors import LayoutError, ShapeError, UnsupportedError
 from ..hints import Layout, Scalar
@@ -256,6 +257,7 @@ class Network:
         out.append((self.L, self.loss.value(self.output, self.y, self.samples)))
         return out
 
+    @limits.deep
     def backprop(self, layout: Layout = "denominator", assumptions: Assumptions = None) -> Backprop:
         """Derive the gradients of the loss by the δ recursion, in ``layout``.
 

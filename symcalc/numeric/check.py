@@ -3,6 +3,8 @@
 ``check(expr, wrt)`` picks concrete sizes (distinct, so that a transposition bug cannot hide in a
 square matrix), draws values that respect the expression's domain, evaluates ``symcalc.diff`` with
 the generated NumPy code and compares it with ``numeric_derivative`` laid out as docs/layouts.md says.
+The finite differences evaluate the *input* with the reference evaluator (``reference.py``), which
+shares no rewrite with the engine or the code generator: a wrong rule cannot check itself.
 
 The reusable pieces: ``size_symbols``, ``draw_sizes``, ``draw_values`` and ``numeric_derivative``.
 """
@@ -14,12 +16,15 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .. import limits
 from ..assumptions import Assumptions, draw, given as assuming
 from ..errors import LayoutError, SymcalcError, UnsupportedError
-from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, is_matrix
+from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, as_expression, is_matrix
 from ..hints import Expr, Layout, Sizes, Variable
+from ..shapes import positive_sizes
 from .codegen import describe
 from .lambdify import lambdify
+from .reference import function as reference_function
 
 __all__ = ["CheckReport", "check", "numeric_derivative", "size_symbols", "draw_sizes",
            "draw_values", "compare"]
@@ -248,6 +253,7 @@ def draw_values(symbols, sizes, rng, expr=None, facts=()):
                 else float(rng.normal())
             continue
         r, c = (int(sp.sympify(d).subs(sizes)) for d in s.shape)
+        limits.check_numeric(r, c, f"the value of {s.name}", "MAX_CHECK_VALUES")
         if isinstance(s, OneHot):
             v = one_hot(r, c, s.axis, rng)
         elif s in inverted and r == c:
@@ -345,6 +351,7 @@ def _needs_concrete(expr, wrt, vec):
     return not (1 in tuple(expr.shape) and wrt.shape[1] == 1)
 
 
+@limits.deep
 def check(expr: Expr, wrt: Variable, layout: Layout = "denominator", sizes: Sizes | None = None,
           seed: int = 0, vec: bool = False, *, derivative: Expr | None = None, eps: float = 1e-6,
           tol: float = 1e-5, attempts: int = 20, assumptions: Assumptions = None) -> CheckReport:
@@ -366,7 +373,8 @@ def check(expr: Expr, wrt: Variable, layout: Layout = "denominator", sizes: Size
 def _check(expr, wrt, layout, sizes, seed, vec, derivative, eps, tol, attempts, fs):
     if layout not in LAYOUTS:
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
-    expr, wrt = sp.sympify(expr), sp.sympify(wrt)
+    expr, wrt = as_expression(expr), as_expression(wrt, "the variable")
+    positive_sizes(sizes)
     if derivative is not None and isinstance(derivative, sp.MatrixBase):
         derivative = sp.ImmutableMatrix(derivative)
     rng = np.random.default_rng(seed)
@@ -407,15 +415,18 @@ def _attempt(expr, wrt, layout, vec, symbolic, S, rng, seed, eps, tol, fs=()):
     else:
         e, w, D = expr, wrt, symbolic
     args = _free(e, w, D)
+    if is_matrix(w):
+        limits.check_numeric(*(sp.sympify(k).xreplace(S) for k in w.shape), f"the variable {w}",
+                             "MAX_CHECK_ENTRIES")
     values = draw_values(args, S, rng, e, fs)
     for a in _inverted_args(e):
         try:
-            A = lambdify(args, a, structure=False)(*[values[s] for s in args])
+            A = reference_function(a, args)(*[values[s] for s in args])
         except SymcalcError:
             continue
         if not np.all(np.isfinite(A)) or np.linalg.cond(A) > 1e6:
             return f"the inverted matrix {describe(a)} is ill-conditioned at sizes {S}"
-    F = lambdify(args, e, structure=False)  # finite differences perturb symmetric inputs
+    F = reference_function(e, args)  # the input by its definition, not by the engine's rewrites
 
     def f(x):
         return F(*[x if s == w else values[s] for s in args])

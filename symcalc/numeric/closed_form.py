@@ -23,12 +23,13 @@ from sympy.assumptions import Predicate
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.multipledispatch import Dispatcher
 
+from .. import limits
 from ..errors import ShapeError, SymcalcError, UnsupportedError
-from ..functions import FrobeniusSquared, SquaredNorm, is_matrix
+from ..functions import FrobeniusSquared, InternalMatrix, SquaredNorm, is_matrix
 from ..simplify import add, coefficient, mul, transpose
 from ..assumptions import Assumptions, as_boolean, declared, facts
 from ..hints import Expr, Variable
-from .verify import Sampler, compile_at, concrete, leaves, show
+from .verify import Sampler, compile_at, concrete, leaves, reference_at, show
 
 __all__ = ["ClosedForm", "ClosedFormCheck", "Condition", "check_closed_form", "positive_semidefinite",
            "solve_stationary"]
@@ -130,6 +131,7 @@ class ClosedForm:
 
 # --------------------------------------------------------------------------- solve_stationary
 
+@limits.deep
 def solve_stationary(expr: Expr, wrt: Variable, assumptions: Assumptions = None,
                      seed: int = 0) -> ClosedForm:
     """The stationary point of a scalar objective whose gradient is affine in ``wrt``.
@@ -212,7 +214,7 @@ def _affine(G, wrt, split_affine):
         if wrt.cols == 1:
             raise
         reason = err
-    flipped = sp.MatrixSymbol(f"{wrt.name}_T", wrt.cols, wrt.rows)
+    flipped = InternalMatrix(f"{wrt.name}_T", wrt.cols, wrt.rows)  # equal to no user symbol
     Gt = transpose(G).xreplace({sp.Transpose(wrt): flipped})
     try:
         if Gt.has(wrt):
@@ -369,6 +371,7 @@ def _nature(H, wrt, fs, given, right=False):
 
 # --------------------------------------------------------------------------- numeric check
 
+@limits.deep
 def check_closed_form(solution: Expr, expr: Expr, wrt: Variable, assumptions: Assumptions = None,
                       seed: int = 0, trials: int = 3) -> ClosedFormCheck:
     """Evaluate ``solution`` at random sizes and data and confirm it is a stationary point of ``expr``.
@@ -397,7 +400,7 @@ def check_closed_form(solution: Expr, expr: Expr, wrt: Variable, assumptions: As
                 "no random data with well-conditioned normal equations were found; not confirmed"))
         sizes = sampler.draw_sizes()
         values = sampler.draw_values(sizes)
-        f = compile_at(expr, [*symbols, wrt], sizes)
+        f = reference_at(expr, [*symbols, wrt], sizes)
         shape = tuple(int(k) for k in concrete(tuple(wrt.shape), sizes))
 
         def objective(theta):
@@ -502,7 +505,7 @@ def _lstsq_difference(squares, symbols, wrt, sizes, values, shape, t):
         w = float(sp.sympify(weight).xreplace(sizes).xreplace(scalars))
         if w < 0:
             return None
-        rf = compile_at(r, [*symbols, wrt], sizes)
+        rf = reference_at(r, [*symbols, wrt], sizes)
 
         def res(theta):
             return np.asarray(rf({**values, wrt: theta.reshape(shape, order="F")}), float)

@@ -31,10 +31,7 @@ gradient share one ``numpy.exp`` pass.
 from __future__ import annotations
 
 import ast
-import builtins
-import contextlib
 import keyword
-import sys
 import unicodedata
 from collections import Counter
 
@@ -48,18 +45,22 @@ from sympy.tensor.array import NDimArray
 
 from typing import Sequence
 
+from .. import limits
 from ..diff.indices import sum_to_matrix
 from ..hints import Arguments, Expr
 from ..errors import SymcalcError, UnsupportedError
 from ..shapes import check as check_shapes
 from ..functions import (
-    ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, canonical_elementwise,
-    elementwise,
+    ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, as_expression,
+    canonical_elementwise, elementwise,
 )
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
 
 EAF = ElementwiseApplyFunction
+
+#: Sub-expressions nested this deep in one line are named (Python's parser allows 200 parentheses).
+MAX_NESTING = 24
 
 #: Names the generated code uses itself; an argument with one of them gets a trailing underscore.
 RESERVED = frozenset({"numpy", "ShapeError", "_matrix", "float", "int"})
@@ -184,6 +185,9 @@ def _body_children(term, Z):
 
 def _children(e):
     if isinstance(e, EAF):
+        U = _stable_log(e)
+        if U is not None:  # printed from U: log softmax(U), −log(1 + e^{∓U})
+            return [U]
         return [e.expr] + _body_children(e.function.expr, e.expr)
     if isinstance(e, sp.MatrixBase):
         return list(e)
@@ -492,10 +496,19 @@ class NumericPrinter(NumPyPrinter):
     # ---- elementwise functions
     def _print_ElementwiseApplyFunction(self, expr):
         Z, body = expr.expr, expr.function.expr
-        if body == sp.log(ELEMENT):  # log∘(1 − σ∘(U)), as bce writes it: stable as −log(1 + e^U)
+        if body == sp.log(ELEMENT):  # the loss values, in the forms the gradients use
+            if isinstance(Z, sp.Transpose) and _stable_log(expr) is not None:
+                return f"{_wrap(self._print(EAF(expr.function, Z.arg)))}.T"
             U = _one_minus_sigmoid_matrix(Z)
-            if U is not None:
+            if U is not None:  # log∘(1 − σ∘(U)), as bce writes it: −log(1 + e^U)
                 return f"(-numpy.logaddexp(0, {self._print(U)}))"
+            U = _sigmoid_matrix(Z)
+            if U is not None:  # log∘σ∘(U): −log(1 + e^{−U})
+                return f"(-numpy.logaddexp(0, -{_wrap(self._print(U))}))"
+            if isinstance(Z, Softmax):  # log softmax(U) = U − max − log Σ exp(U − max), per column
+                u = self.bind(self._print(Z.arg), "z")
+                shifted = self.bind(f"{u} - numpy.max({u}, axis=0, keepdims=True)", "s")
+                return f"({shifted} - numpy.log(numpy.sum(numpy.exp({shifted}), axis=0, keepdims=True)))"
         z = self.operand(Z)
         if ELEMENT not in body.free_symbols:
             return f"numpy.full({z}.shape, {self._print(body)}, dtype=float)"
@@ -805,19 +818,7 @@ class _Builder:
             self.emit(f"    raise ShapeError(f{msg!r})")
 
 
-@contextlib.contextmanager
-def _deep_recursion(limit=100_000):
-    """Room for the recursion of SymPy's printers and of the DAG walks below on a deep network's
-    gradient (its depth grows with the number of layers; Python's default limit is 1000). Python
-    3.11 runs Python-to-Python calls without growing the C stack, so a high limit is safe."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
-
+@limits.deep  # a deep network's gradient is printed by recursion as deep as the network
 def function_source(exprs, args, name: str = "f", structure: bool = True, doc: bool = True) -> str:
     """The ``def`` of a NumPy function of ``args`` returning ``exprs`` (one, or a tuple for a list).
 
@@ -826,8 +827,7 @@ def function_source(exprs, args, name: str = "f", structure: bool = True, doc: b
     finite differences that perturb one entry at a time; ``doc=False`` the docstring that
     describes the outputs (SymPy's str of a matrix product is slow), for code no one reads.
     """
-    with _deep_recursion():
-        return _function_source(exprs, args, name, structure, doc)
+    return _function_source(exprs, args, name, structure, doc)
 
 
 def _function_source(exprs, args, name, structure, doc=True):
@@ -839,7 +839,7 @@ def _function_source(exprs, args, name, structure, doc=True):
         args = [args]
     args = list(args)
     memo = {}
-    outputs = [_canonical(sp.ImmutableMatrix(o) if isinstance(o, sp.MatrixBase) else sp.sympify(o),
+    outputs = [_canonical(sp.ImmutableMatrix(o) if isinstance(o, sp.MatrixBase) else as_expression(o),
                           memo) for o in outputs]
     # no code for an ill-shaped expression (numpy.trace of a row is not an error)
     check_shapes(*[o for o in outputs if not isinstance(o, NDimArray)])
@@ -847,17 +847,21 @@ def _function_source(exprs, args, name, structure, doc=True):
     b = _Builder(args, structure)
     b.declare()
     counts, order = _analyse(outputs)
-    forced = {e.expr for e in order if isinstance(e, EAF) and not _trivial(e.expr)}
+    forced = {e.expr for e in order if isinstance(e, EAF) and not _trivial(e.expr)
+              and _stable_log(e) is None}
     names: dict = {}
     printer = NumericPrinter(names=names, bound=b.bound, emit=b.emit, fresh=b.fresh)
+    height = {}  # nesting below e in its line of code: Python parses at most 200 parentheses
     for e in order:
         if _trivial(e) or e in names:
             continue
-        if counts[e] >= 2 or e in forced:
+        height[e] = 1 + max((height.get(c, 0) for c in _children(e)), default=0)
+        if counts[e] >= 2 or e in forced or height[e] >= MAX_NESTING:
             code = _tidy(printer._print(e))
             var = b.fresh(_hint(e, e in forced))
             b.emit(f"{var} = {code}")
             names[e] = var
+            height[e] = 0
 
     results = []
     for e in outputs:
@@ -904,21 +908,41 @@ def _one_minus_sigmoid(a):
     return None
 
 
+def _is_ones(a):
+    """The all-ones matrix (the 1 x 1 identity is one too: a network's 1 x 1 output writes I − σ)."""
+    return isinstance(a, sp.OneMatrix) or (isinstance(a, sp.Identity) and a.shape == (1, 1))
+
+
+def _stable_log(e):
+    """U for log∘ of softmax(U), σ∘(U) or 1 − σ∘(U), which the printer writes from U; else None."""
+    if e.function.expr != sp.log(ELEMENT):
+        return None
+    Z = e.expr.arg if isinstance(e.expr, sp.Transpose) else e.expr  # log∘(Mᵀ) = (log∘M)ᵀ
+    if isinstance(Z, Softmax):
+        return Z.arg
+    U = _sigmoid_matrix(Z)
+    return U if U is not None else _one_minus_sigmoid_matrix(Z)
+
+
+def _sigmoid_matrix(Z):
+    """U where the matrix Z is σ∘(U), else None."""
+    if isinstance(Z, EAF) and Z.function.expr == Sigmoid(Z.function.variables[0]):
+        return Z.expr
+    return None
+
+
 def _one_minus_sigmoid_matrix(Z):
     """U where the matrix Z is 1 − σ∘(U) (a matrix of ones minus an elementwise sigmoid)."""
     if not (isinstance(Z, sp.MatAdd) and len(Z.args) == 2):
         return None
-    ones = [a for a in Z.args if isinstance(a, sp.OneMatrix)]
-    rest = [a for a in Z.args if not isinstance(a, sp.OneMatrix)]
+    ones = [a for a in Z.args if _is_ones(a)]
+    rest = [a for a in Z.args if not _is_ones(a)]
     if len(ones) != 1 or len(rest) != 1 or not isinstance(rest[0], sp.MatMul):
         return None
     c, mats = rest[0].as_coeff_matrices()
-    if c != -1 or len(mats) != 1 or not isinstance(mats[0], EAF):
+    if c != -1 or len(mats) != 1:
         return None
-    f = mats[0].function
-    if f.expr != Sigmoid(f.variables[0]):
-        return None
-    return mats[0].expr
+    return _sigmoid_matrix(mats[0])
 
 
 class _DescribePrinter(StrPrinter):

@@ -24,12 +24,14 @@ from sympy.tensor.indexed import Indexed, IndexedBase
 
 from typing import Mapping
 
+from .. import limits
 from ..assumptions import Assumptions, as_boolean, facts, structure
 from ..hints import Expr, Layout, Variable
 from ..errors import LayoutError, ShapeError, SymcalcError, UnsupportedError
-from ..functions import OneHot, SymmetricMatrix, is_matrix
+from ..functions import OneHot, SymmetricMatrix, as_expression, is_matrix
 from .check import arrange, draw_sizes, draw_values, size_symbols
 from .lambdify import lambdify
+from .reference import function as reference_function
 
 __all__ = ["Counterexample", "Verdict", "verify", "verify_entrywise"]
 
@@ -228,6 +230,20 @@ def compile_at(expr, symbols, sizes):
     return run
 
 
+def reference_at(expr, symbols, sizes):
+    """A function of the values dict, for expr at concrete sizes evaluated by its definition
+    (``reference.py``): the expression and the claim are never evaluated through the engine's
+    rewrites or the code generator that shares them."""
+    e = concrete(expr, sizes)
+    f = reference_function(e, [concrete(s, sizes) for s in symbols])
+
+    def run(values):
+        out = np.asarray(f(*[values[s] for s in symbols]), dtype=float)
+        return out.reshape(()) if out.size == 1 and not is_matrix(e) and not isinstance(e, NDimArray) \
+            else out
+    return run
+
+
 def _shape2(e):
     """Shape of an expression as rows x cols (a scalar is 1 x 1)."""
     return tuple(e.shape) if is_matrix(e) else (sp.S.One, sp.S.One)
@@ -237,6 +253,7 @@ def jacobian_array(f, values, wrt, yshape):
     """D[i, j, k, l] = ∂Y_ij/∂X_kl by central differences (scalars count as 1 x 1)."""
     x0 = np.asarray(values[wrt], dtype=float)
     xshape = x0.shape if x0.ndim == 2 else (1, 1)
+    limits.check_numeric(*xshape, f"the variable {wrt}", "MAX_CHECK_ENTRIES")
     D = np.zeros(tuple(yshape) + tuple(xshape))
     for k, l in itertools.product(range(xshape[0]), range(xshape[1])):
         h = STEP * max(1.0, abs(float(x0.reshape(xshape)[k, l])))
@@ -369,6 +386,7 @@ def _shape_text(shape):
 
 # --------------------------------------------------------------------------- verify
 
+@limits.deep
 def verify(claim: Expr, expr: Expr, wrt: Variable, layout: Layout = "denominator",
            assumptions: Assumptions = None, seed: int = 0, vec: bool = False) -> Verdict:
     """Check that ``claim`` is ∂expr/∂wrt in ``layout``; return a Verdict that says how it is wrong.
@@ -381,7 +399,7 @@ def verify(claim: Expr, expr: Expr, wrt: Variable, layout: Layout = "denominator
     if layout not in ("numerator", "denominator"):
         raise LayoutError(f"layout is 'numerator' or 'denominator', not {layout!r}")
     _check_variable(wrt)
-    expr, claim = sp.sympify(expr), sp.sympify(claim)
+    expr, claim = as_expression(expr), as_expression(claim, "the claim")
     other = "numerator" if layout == "denominator" else "denominator"
     want = expected_shape(expr, wrt, layout, vec)
     got = tuple(claim.shape) if (is_matrix(claim) or isinstance(claim, NDimArray)) else ()
@@ -498,8 +516,8 @@ def _trials(sampler, expr, claim, wrt, symbols, layout, vec, symmetric=(), expec
     for _ in range(TRIALS):
         sizes = sampler.draw_sizes()
         try:
-            f_expr = compile_at(expr, symbols, sizes)
-            f_claim = compile_at(claim, symbols, sizes)
+            f_expr = reference_at(expr, symbols, sizes)
+            f_claim = reference_at(claim, symbols, sizes)
         except Exception as err:  # noqa: BLE001 - any failure to compile means "cannot check"
             raise _Unevaluable(f"{type(err).__name__}: {err}") from err
         try:
@@ -580,6 +598,7 @@ def _symmetric_needed(sampler, expr, claim, wrt, symbols, layout, vec, squares):
 
 # --------------------------------------------------------------------------- entry-wise claims
 
+@limits.deep
 def verify_entrywise(claim: Expr, expr: Expr, wrt: Variable, of: tuple[sp.Symbol, ...],
                      by: tuple[sp.Symbol, ...], where: Mapping[sp.Basic, Expr] | None = None,
                      assumptions: Assumptions = None, seed: int = 0) -> Verdict:
@@ -597,8 +616,8 @@ def verify_entrywise(claim: Expr, expr: Expr, wrt: Variable, of: tuple[sp.Symbol
     by=(j, k))`` with ``x_ = IndexedBase("x")``.
     """
     _check_variable(wrt)
-    expr = sp.sympify(expr)
-    claim = sp.sympify(claim)
+    expr = as_expression(expr)
+    claim = as_expression(claim, "the claim")
     of, by = ((i,) if isinstance(i, sp.Basic) else tuple(i) for i in (of, by))
     yshape, xshape = _shape2(expr), _shape2(wrt)
     positions = _positions(of, yshape, expr, 0) + _positions(by, xshape, wrt, 2)
@@ -692,11 +711,11 @@ def verify_entrywise(claim: Expr, expr: Expr, wrt: Variable, of: tuple[sp.Symbol
 
 def _entry_trial(expr, wrt, claim, defs, symbols, sizes, values, positions, ranges, order):
     """(claim, truth, index grid, named arrays) over every index value at one draw."""
-    D = jacobian_array(compile_at(expr, symbols, sizes), values, wrt,
+    D = jacobian_array(reference_at(expr, symbols, sizes), values, wrt,
                        tuple(int(k) for k in concrete(_shape2(expr), sizes)))
     arrays = {m.name: np.asarray(values[m], float) for m in symbols if isinstance(m, sp.MatrixSymbol)}
     for name, d in defs.items():
-        arrays[name] = np.asarray(compile_at(d, symbols, sizes)(values), float).reshape(
+        arrays[name] = np.asarray(reference_at(d, symbols, sizes)(values), float).reshape(
             tuple(int(k) for k in concrete(_shape2(d), sizes)))
     extent = [int(sp.sympify(ranges[s][0][0]).xreplace(sizes)) for s in order]
     grid = dict(zip(order, np.meshgrid(*[np.arange(n) for n in extent], indexing="ij")))
@@ -784,12 +803,12 @@ def _evaluate_indexed(claim, grid, extent, arrays, values, index_syms, sizes):
         claim = claim.xreplace(sizes).doit()
     subs, args, vals = {}, [], []
     for k, (name, idx, node) in enumerate(_claim_refs(claim, index_syms)):
-        s = sp.Symbol(f"_e{k}")
+        s = sp.Dummy(f"e{k}")
         subs[node] = s
         args.append(s)
         vals.append(_take(arrays[name], idx, grid, extent))
     for k, d in enumerate(claim.atoms(sp.KroneckerDelta)):
-        s = sp.Symbol(f"_d{k}")
+        s = sp.Dummy(f"d{k}")
         subs[d] = s
         args.append(s)
         a, b = (_index_value(i, grid, extent) for i in d.args)
@@ -801,7 +820,7 @@ def _evaluate_indexed(claim, grid, extent, arrays, values, index_syms, sizes):
                     else np.full(extent, float(sp.sympify(s).xreplace(sizes))))
     if not args:
         return np.full(tuple(extent), float(body))
-    f = lambdify(args, body)  # scalar code: evaluated point by point over the (small) grid
+    f = reference_function(body, args)  # evaluated point by point over the (small) grid
     vals = [np.broadcast_to(np.asarray(v, float), tuple(extent)) for v in vals]
     out = np.empty(tuple(extent))
     with np.errstate(all="ignore"):

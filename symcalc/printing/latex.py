@@ -26,10 +26,12 @@ from sympy.matrices.expressions import (
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
+from .. import limits
 from .. import functions as F
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
+from .document import escape_name, tex_problem
 from ..hints import Expr
 from .notation import DEFAULT, Notation
 
@@ -112,6 +114,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         mapped = self.notation.names.get(name)
         if mapped is not None:
             return mapped
+        if tex_problem(name) is not None:  # a name is user text: set literally, never run
+            return escape_name(name)
         base, supers, subs = split_super_sub(name)
         tex = _styled(base, bold)
         if supers:
@@ -139,6 +143,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         mapped = self.notation.names.get(expr.name)
         if mapped is not None:
             return mapped
+        if tex_problem(expr.name) is not None:
+            return escape_name(expr.name)
         return super()._print_Symbol(expr, style)
 
     def _print_MatrixSymbol(self, expr):
@@ -462,6 +468,7 @@ def _styled(base: str, bold: bool) -> str:
 
 # ---------------------------------------------------------------------- public functions
 
+@limits.deep
 def latex(expr: Expr, notation: Notation | None = None) -> str:
     """LaTeX of a SymPy expression (matrix, scalar, or array) in symcalc's notation."""
     return SymcalcLatexPrinter({"notation": notation}).doprint(entry_of_11(expr))

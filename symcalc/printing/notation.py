@@ -13,6 +13,7 @@ from typing import Mapping
 import sympy as sp
 
 from ..errors import SymcalcError
+from .document import check_tex
 
 
 class NotationError(SymcalcError, ValueError):
@@ -52,8 +53,10 @@ class Notation:
             if not isinstance(key, str) or not isinstance(value, str):
                 raise NotationError(
                     f"Notation.names maps symbol names to LaTeX strings; got {key!r}: {value!r}")
-            names[key] = value
+            names[key] = check_tex(value, f"Notation.names[{key!r}]", NotationError)
         self.names = names
+        for mark in ("transpose", "hadamard", "division", "indicator"):
+            check_tex(getattr(self, mark), f"Notation.{mark}", NotationError)
 
     def for_markdown(self) -> "Notation":
         """This notation for KaTeX/MathJax, whose fonts have no blackboard one (KaTeX issue

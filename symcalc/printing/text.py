@@ -13,6 +13,7 @@ import sympy as sp
 from sympy.matrices.expressions import HadamardPower, HadamardProduct, Inverse, Transpose
 from sympy.printing.str import StrPrinter
 
+from .. import limits
 from .. import functions as F
 from ..hints import Expr
 from .common import (
@@ -252,6 +253,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
     _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
 
 
+@limits.deep
 def text(expr: Expr, ascii: bool = False) -> str:
     """Readable plain text of a SymPy expression (see the module docstring for the notation)."""
     return SymcalcStrPrinter({"ascii": ascii}).doprint(entry_of_11(expr))
