@@ -79,7 +79,7 @@ def prose_latex(text: str, kind: str = "latex") -> str:
         line = ""
         for part in parts:
             if part.startswith("$"):
-                line += part
+                line += tex_text(part)  # math is user LaTeX: allow-listed, else set as text
             elif part.startswith("**"):
                 line += r"\textbf{%s}" % tex_text(part[2:-2])
             elif part.startswith("*") and len(part) > 1:

@@ -60,6 +60,7 @@ FUNCTIONS = {
     # symcalc's scalar functions, by their definitions
     "Sigmoid": _sigmoid,
     "Step": lambda x: np.where(x > 0, 1.0, 0.0),
+    "Threshold": lambda x: np.where(x >= 0, 1.0, 0.0),
     "ReLU": lambda x: np.where(x > 0, x, 0.0 * x),
     "LeakyReLU": lambda x, a: np.where(x > 0, x, a * x),
     "Softplus": lambda x: np.logaddexp(0.0, x),
@@ -143,6 +144,10 @@ def _children(node):
     if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) or node.is_Atom:
         return []
     if isinstance(node, MatrixElement):
+        return [node.parent]
+    if isinstance(node, sp.BlockMatrix):
+        return list(node.blocks)
+    if isinstance(node, sp.MatrixSlice):
         return [node.parent]
     if isinstance(node, sp.MatrixBase):
         return list(node)
@@ -360,17 +365,27 @@ class _State:
         return np.array([[np.mean(self.value(e.arg, env))]])
 
     def logsumexp(self, e, env):
+        """log Σ exp down each column (axis 0: 1 x cols) or along each row (axis 1: rows x 1)."""
         z = np.asarray(self.value(e.arg, env), dtype=float)
-        top = np.max(z)
-        return np.array([[top + np.log(np.sum(np.exp(z - top)))]])
+        top = np.max(z, axis=e.axis, keepdims=True)
+        return top + np.log(np.sum(np.exp(z - top), axis=e.axis, keepdims=True))
 
     def squared_norm(self, e, env):
         return np.array([[np.sum(np.square(self.value(e.arg, env)))]])
 
     def softmax(self, e, env):
         z = np.asarray(self.value(e.arg, env), dtype=float)
-        ez = np.exp(z - np.max(z, axis=0, keepdims=True))
-        return ez / np.sum(ez, axis=0, keepdims=True)
+        ez = np.exp(z - np.max(z, axis=e.axis, keepdims=True))
+        return ez / np.sum(ez, axis=e.axis, keepdims=True)
+
+    def block(self, e, env):
+        return np.block([[np.asarray(self.value(b, env), dtype=float) for b in row]
+                         for row in e.blocks.tolist()])
+
+    def slice(self, e, env):
+        M = np.asarray(self.value(e.parent, env), dtype=float)
+        (r0, r1, rs), (c0, c1, cs) = ((int(self.scalar(k, env)) for k in t) for t in (e.rowslice, e.colslice))
+        return M[r0:r1:rs, c0:c1:cs]
 
     # ---- scalars
     def add(self, e, env):
@@ -463,7 +478,7 @@ _DISPATCH = {
     ElementwiseApplyFunction: _State.elementwise,
     F.EntrySum: _State.entry_sum, F.EntryMean: _State.entry_mean, F.LogSumExp: _State.logsumexp,
     F.SquaredNorm: _State.squared_norm, F.FrobeniusSquared: _State.squared_norm,
-    F.Softmax: _State.softmax,
+    F.Softmax: _State.softmax, sp.BlockMatrix: _State.block, sp.MatrixSlice: _State.slice,
     sp.Add: _State.add, sp.Mul: _State.mul, sp.Pow: _State.pow, sp.Function: _State.function,
     MinMaxBase: _State.function,
     sp.Piecewise: _State.piecewise, sp.core.relational.Relational: _State.relation,

@@ -28,6 +28,13 @@ def test_markdown_prose_is_escaped_and_math_kept():
     assert r"\texttt{a\_b}" in tex and r"\emph{more}" in tex
 
 
+def test_markdown_prose_math_is_allow_listed():
+    """$...$ in Markdown prose is user LaTeX: a command that reads a file is set as text."""
+    tex = prose_latex(r"safe $\frac{1}{2}\|r\|^2$, unsafe $\input{/etc/passwd}$", "markdown")
+    assert r"$\frac{1}{2}\|r\|^2$" in tex
+    assert r"\input{" not in tex and r"\textbackslash{}input\{/etc/passwd\}" in tex
+
+
 def test_the_default_booklet_is_a_shipped_course_file():
     assert DEFAULT_COURSE.is_file()
     course = load(DEFAULT_COURSE, check=False, progress=lambda s: None)
