@@ -505,10 +505,10 @@ class NumericPrinter(NumPyPrinter):
             U = _sigmoid_matrix(Z)
             if U is not None:  # log∘σ∘(U): −log(1 + e^{−U})
                 return f"(-numpy.logaddexp(0, -{_wrap(self._print(U))}))"
-            if isinstance(Z, Softmax):  # log softmax(U) = U − max − log Σ exp(U − max), per column
-                u = self.bind(self._print(Z.arg), "z")
-                shifted = self.bind(f"{u} - numpy.max({u}, axis=0, keepdims=True)", "s")
-                return f"({shifted} - numpy.log(numpy.sum(numpy.exp({shifted}), axis=0, keepdims=True)))"
+            if isinstance(Z, Softmax):  # log softmax(U) = U − max − log Σ exp(U − max), along its axis
+                u, axis = self.bind(self._print(Z.arg), "z"), Z.axis
+                shifted = self.bind(f"{u} - numpy.max({u}, axis={axis}, keepdims=True)", "s")
+                return f"({shifted} - numpy.log(numpy.sum(numpy.exp({shifted}), axis={axis}, keepdims=True)))"
         z = self.operand(Z)
         if ELEMENT not in body.free_symbols:
             return f"numpy.full({z}.shape, {self._print(body)}, dtype=float)"

@@ -58,3 +58,14 @@ def test_bce_of_sigmoid_at_extreme_logits():
     f = sc.lambdify([z, y], sc.bce(sc.sigmoid(z), y))
     got = _quiet(f, np.array([[1000.0], [-1000.0]]), np.array([[0.0], [1.0]]))
     assert got.item() == pytest.approx(2000.0)
+
+
+def test_row_softmax_cross_entropy_is_taken_along_the_rows():
+    """Samples as rows: log softmax(Z, axis=1) normalises each row (it once normalised columns)."""
+    Z, Y = sp.MatrixSymbol("Z", 2, 3), sp.MatrixSymbol("Y", 2, 3)
+    f = sc.lambdify([Z, Y], sc.cross_entropy(sc.softmax(Z, axis=1), Y, samples="rows"))
+    z = np.array([[1000.0, 0.0, -1000.0], [0.5, 2.0, -1.0]])
+    y = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    shifted = z - z.max(axis=1, keepdims=True)
+    want = -(y * (shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))).sum()
+    assert _quiet(f, z, y).item() == pytest.approx(want)
