@@ -40,6 +40,8 @@ top intercal prime ell hbar imath jmath partial nabla infty emptyset varnothing
 cdot cdots ldots dots vdots ddots times div pm mp odot oslash otimes oplus ominus circ ast star
 bullet dagger ddagger setminus backslash wedge vee cap cup
 sum prod int oint log ln exp det tr min max sup inf lim arg
+sin cos tan cot sec csc sinh cosh tanh coth arcsin arccos arctan
+triangleq coloneqq phantom hphantom vphantom mkern
 le leq ge geq ne neq approx equiv sim simeq cong propto in notin ni subset subseteq supset supseteq
 to mapsto rightarrow leftarrow Rightarrow Leftarrow leftrightarrow
 langle rangle lVert rVert lvert rvert Vert vert mid lfloor rfloor lceil rceil
