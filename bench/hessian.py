@@ -37,6 +37,7 @@ def _threads_from_argv(argv):
 
 
 THREADS = _threads_from_argv(sys.argv[1:])
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's symcalc
 
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402

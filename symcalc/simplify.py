@@ -309,7 +309,10 @@ def _factor(e):
             shape = (inner[0].rows, inner[0].cols)
             s = _factor(add(shape, *inner))
             return mul(s, end) if side == "right" else mul(end, s)
-    return add(shape_of(e), *terms, keep=nested)
+    out = add(shape_of(e), *terms, keep=nested)
+    if isinstance(out, sp.MatAdd) and len(out.args) == len(e.args) and set(out.args) == set(e.args):
+        return e  # the same terms: a forward sum such as x + tanh(Wx) stays the node it is in the input
+    return out
 
 
 _MAX_ATOMS = 8

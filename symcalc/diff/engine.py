@@ -99,14 +99,15 @@ def share_sums(expr):
     sums: list = []  # (set of terms, node), of the sums rebuilt so far, largest first
 
     def nest(e):
-        if not isinstance(e, sp.MatAdd) or len(e.args) < 3:
+        if not isinstance(e, sp.MatAdd):
             return e
-        terms = set(e.args)
-        if len(terms) != len(e.args):
+        terms, args = set(e.args), e.args
+        if len(terms) != len(args):
             return e
         inner = next(((seen, node) for seen, node in sums if len(seen) < len(terms) and seen <= terms), None)
         if inner is not None:
-            e = sp.MatAdd(inner[1], *[a for a in e.args if a not in inner[0]])
+            args = (inner[1],) + tuple(a for a in args if a not in inner[0])
+        e = dag.node(sp.MatAdd, *args) if args is not e.args else e
         sums.append((terms, e))
         sums.sort(key=lambda s: -len(s[0]))
         return e
