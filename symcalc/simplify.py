@@ -58,6 +58,11 @@ def _cancels(a, b):
     return (isinstance(b, sp.Inverse) and b.arg == a) or (isinstance(a, sp.Inverse) and a.arg == b)
 
 
+def _diagonal_column(m):
+    """diag(a) of a column a."""
+    return isinstance(m, DiagMatrix) and shape_of(m.args[0])[1] == 1
+
+
 def _power_base(m):
     return m.base if isinstance(m, sp.MatPow) else m
 
@@ -104,6 +109,9 @@ def mul(*factors):
             continue
         if out and not _is_unit(m) and _power_base(out[-1]) == _power_base(m):
             out[-1] = sp.MatPow(_power_base(m), _power_exp(out[-1]) + _power_exp(m))
+            continue
+        if out and _diagonal_column(out[-1]) and _diagonal_column(m):
+            out[-1] = DiagMatrix(hadamard(out[-1].args[0], m.args[0]))  # diag(a) diag(b) = diag(a ⊙ b)
             continue
         if out and isinstance(out[-1], DiagMatrix) and isinstance(m, sp.OneMatrix) and m.cols == 1:
             out[-1] = out[-1].args[0]  # diag(a) 1 = a
@@ -158,6 +166,9 @@ def add(shape, *terms, keep=()):
         return zero(shape) if shape is not None else sp.S.Zero
     if len(out) == 1:
         return out[0]
+    parts = [coefficient(t) for t in out] if is_matrix(out[0]) else []
+    if parts and all(_diagonal_column(core) for _, core in parts):  # c diag(a) + diag(b) = diag(c a + b)
+        return DiagMatrix(add((shape_of(out[0])[0], sp.S.One), *[mul(c, core.args[0]) for c, core in parts]))
     if is_matrix(out[0]):
         return node(sp.MatAdd, *sorted(out, key=sort_key))  # one order: equal sums compare equal
     return sp.Add(*out)
