@@ -10,15 +10,14 @@ shared. ``textbook`` adds the final factoring ``Ax + Aᵀx → (A + Aᵀ)x``.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import sympy as sp
-from sympy.core.cache import cacheit
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .dag import node, shape as shape_of, sort_key
+from .dag import node, shape as shape_of, sort_key, table
 from .functions import LogSumExp, OneHot, Softmax, is_matrix
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
@@ -142,11 +141,13 @@ def add(shape, *terms, keep=()):
     """A sum with like terms collected (``u + u → 2u``), keeping each term's factored form.
 
     Sums among ``terms`` are flattened, except those in ``keep`` (named intermediates, such as
-    the adjoints of a reverse sweep: flattened, a residual network's would repeat L²/2 terms).
+    the adjoints of a reverse sweep: flattened, a residual network's would repeat L²/2 terms) and
+    those that occur more than once (r + r is 2r, not 2a + 2b).
     """
     collected: OrderedDict = OrderedDict()
+    sums = Counter(t for t in terms if isinstance(t, (sp.MatAdd, sp.Add)))
     for t in terms:
-        parts = t.args if isinstance(t, (sp.MatAdd, sp.Add)) and t not in keep else (t,)
+        parts = t.args if t in sums and t not in keep and sums[t] == 1 else (t,)
         for p in parts:
             if _is_zero(p):
                 continue
@@ -183,12 +184,19 @@ def transpose(e):
     """
     if not is_matrix(e):
         return e
-    return _transpose(e)
+    got = _TRANSPOSES.get(e)
+    if got is None:
+        got = _TRANSPOSES[e] = _transpose(e)
+        if isinstance(e, sp.MatAdd) and got not in _TRANSPOSES:
+            _TRANSPOSES[got] = e  # (Sᵀ)ᵀ is S itself, its terms in its own order
+    return got
 
 
-@cacheit
+_TRANSPOSES = table()
+
+
 def _transpose(e):
-    """Memoised on the node; a sum nested in a sum (a named adjoint) stays one term."""
+    """A sum nested in a sum (a named adjoint) stays one term."""
     if shape_of(e) == (1, 1) and not isinstance(e, sp.MatrixSymbol):
         return e
     if isinstance(e, sp.Transpose):
@@ -418,12 +426,17 @@ def textbook(e):
         return _cancel(e)
     if not isinstance(e, (sp.MatAdd, sp.MatMul)):
         return e
-    return _textbook(e)
+    got = _TEXTBOOK.get(e)
+    if got is None:
+        got = _TEXTBOOK[e] = _textbook(e)
+    return got
 
 
-@cacheit
+_TEXTBOOK = table()
+
+
 def _textbook(e):
-    """Memoised on the node: adjoints nest, so each is put in textbook form once."""
+    """Memoised on the node (``textbook``): adjoints nest, so each is put in textbook form once."""
     if isinstance(e, sp.MatAdd):
         out = _entrywise_simplify(e)
         return textbook(out) if not isinstance(out, sp.MatAdd) else _factor(out)

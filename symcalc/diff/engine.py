@@ -17,7 +17,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .. import dag, shapes
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
-from ..simplify import add, as_matrix11, scalar, textbook
+from ..simplify import add, as_matrix11, scalar, textbook, transpose
 from .indices import sum_to_matrix
 from .rules import lookup
 
@@ -69,7 +69,7 @@ def prepare(expr, assumptions=True):
     expr = dag.replace(expr, lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
     expr = dag.replace(expr, lambda e: isinstance(e, sp.Sum), sum_to_matrix)
     expr = dag.replace(expr, _scalar_of_matrix, _as_trace_args)
-    expr = share_sums(expr)
+    expr = orient(share_sums(expr))
     given = True if assumptions is None else assumptions
     symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in dag.atoms(expr, sp.MatrixSymbol)
                  if not isinstance(m, SymmetricMatrix) and declared_symmetric(m, given)}
@@ -88,6 +88,52 @@ def declared_symmetric(m, given):
     if given is True and not sp.assumptions.global_assumptions and m.rows != 1:
         return False
     return bool(sp.ask(sp.Q.symmetric(m), given))
+
+
+_ORIENTED = (ElementwiseApplyFunction, sp.MatAdd, sp.HadamardProduct)
+
+
+def _kind(e):
+    return e.function if isinstance(e, ElementwiseApplyFunction) else type(e)
+
+
+def orient(expr):
+    """A sub-expression and its transpose written out are one node: Mᵀ is written Transpose(M),
+    in the orientation met first from the right (in rᵀr, that of r itself).
+
+    SymPy pushes a transpose into sums, entrywise products and entrywise functions: in ``r.T*r``
+    with r = tanh(tanh(XWᵀ)v) − y, rᵀ is tanh(vᵀ tanh(WXᵀ)) − yᵀ, a second copy of the network
+    that shares nothing with r, so that its derivatives would not collect into those of ‖r‖².
+    """
+    kinds = {(_kind(e), dag.shape(e)) for e in dag.postorder(expr) if isinstance(e, _ORIENTED)}
+    pairs = {(k, s) for k, s in kinds if (k, s[::-1]) in kinds}  # the candidates: M and Mᵀ
+    if not pairs:
+        return expr
+    seen: dict = {}  # a node with its sums and entrywise products in one order -> the node kept
+    ordered: dict = {}
+    flips: dict = {}
+
+    def flipped(e):
+        """eᵀ as SymPy writes it, pushed into sums, entrywise products and functions."""
+        if e not in flips:
+            if isinstance(e, ElementwiseApplyFunction):
+                flips[e] = dag.node(type(e), e.function, transpose(e.expr))
+            elif isinstance(e, (sp.MatAdd, sp.HadamardProduct)):
+                flips[e] = dag.node(type(e), *[flipped(a) for a in e.args])
+            else:
+                flips[e] = transpose(e)
+        return flips[e]
+
+    def one(e):
+        if not isinstance(e, _ORIENTED) or (_kind(e), dag.shape(e)) not in pairs:
+            return e
+        twin = seen.get(dag.sorted_sums(flipped(e), ordered))
+        if twin is not None:
+            return dag.node(sp.Transpose, twin)
+        seen.setdefault(dag.sorted_sums(e, ordered), e)
+        return e
+
+    return dag.rebuild(expr, one, children=lambda n: dag._args(n)[::-1])
 
 
 def share_sums(expr):

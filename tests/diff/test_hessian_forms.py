@@ -35,3 +35,21 @@ def test_tanh_network_hessian_by_output_weights_is_one_diagonal_in_both_layouts(
     assert_derivative(H, g, v, layout="numerator", sizes=S)
     assert_derivative(H.T, g, v, layout="denominator", sizes=S)
     assert "diagflat" not in lambdify([X, W, v, y], H).source
+
+
+def test_rtr_and_norm2_are_the_same_to_every_function():
+    """SymPy writes rᵀ with tanh(vᵀ tanh(W Xᵀ)), a copy of the network transposed inside; prepare
+    reads it as tanh(tanh(X Wᵀ) v)ᵀ, so that rᵀr is ‖r‖² to diff, hessian, derive and codegen."""
+    from symcalc.derivation import derive
+
+    r, X, W, v, y = tanh_network()
+    a, b = F.norm2(r), r.T * r
+    for wrt in (X, W, v, y):
+        for layout in ("numerator", "denominator"):
+            assert diff(a, wrt, layout=layout) == diff(b, wrt, layout=layout), (wrt, layout)
+    assert hessian(a, v) == hessian(b, v)
+    for style in ("chain", "differential"):
+        assert derive(a, W, style=style).result == derive(b, W, style=style).result, style
+    assert_derivative(hessian(b, v), gradient(b, v), v, layout="numerator", sizes=S)
+    T = F.tanh(X * W.T)
+    assert diff(sp.Trace(T.T * T), W) == diff(F.frobenius2(T), W)
