@@ -1,11 +1,17 @@
-"""Generated NumPy gradients against hand-written NumPy (n = 2000, d = 200).
+"""Generated NumPy gradients against hand-written NumPy.
 
     python bench/codegen.py [--n 2000] [--d 200] [--repeat 50] [--threads 1]
+                            [--depth 32] [--width 128] [--batch 256]
 
-Prints, for the least-squares and the logistic loss (BLAS on ``--threads`` threads, default 1),
-the time of symcalc's generated gradient (symcalc.diff -> codegen -> lambdify, including its
-input shape checks), the time of the same gradient written by hand, and their ratio, all measured in the same run. Target: ratio <= 1.1.
-Times are the median of ``repeat`` calls after a warm-up.
+1. For the least-squares and the logistic loss (n = 2000, d = 200): the time of symcalc's
+   generated gradient (symcalc.diff -> codegen -> lambdify, including its input shape checks),
+   the time of the same gradient written by hand, and their ratio. Target: ratio <= 1.1.
+2. A residual network A <- A + tanh(W A) of depth L = ``--depth`` (samples as columns, squared
+   loss ||A - Y||_F^2): the time to derive the gradients of all L weight matrices and to generate
+   and compile their NumPy code (target: under 5 s at L = 32), and the generated backward pass
+   against backpropagation written by hand (target: ratio <= 1.2).
+All measured in the same run (BLAS on ``--threads`` threads, default 1); times are the median of
+``repeat`` calls after a warm-up, the generated and the hand-written code alternating.
 """
 from __future__ import annotations
 
@@ -27,12 +33,13 @@ def _threads_from_argv(argv):
 
 
 THREADS = _threads_from_argv(sys.argv[1:])
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's symcalc
 
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
 import symcalc.functions as F  # noqa: E402
-from symcalc.diff import gradient  # noqa: E402
+from symcalc.diff import backward, gradient  # noqa: E402
 from symcalc.numeric.codegen import describe  # noqa: E402
 from symcalc.numeric.lambdify import lambdify  # noqa: E402
 
@@ -47,12 +54,79 @@ def median_time(fn, args, repeat):
     return statistics.median(samples)
 
 
+def residual_network(depth):
+    """A <- A + tanh(W A), depth times; the squared loss ||A - Y||_F^2. Sizes n x n and n x b."""
+    n, b = sp.symbols("n b", integer=True, positive=True)
+    X, Y = sp.MatrixSymbol("X", n, b), sp.MatrixSymbol("Y", n, b)
+    Ws = [sp.MatrixSymbol(f"W{k}", n, n) for k in range(1, depth + 1)]
+    A = X
+    for W in Ws:
+        A = A + F.tanh(W * A)
+    return F.frobenius2(A - Y), X, Y, Ws
+
+
+def hand_residual(Ws, X, Y):
+    """Backpropagation through A <- A + tanh(W A), written by hand."""
+    A, T = [X], []
+    for W in Ws:
+        t = np.tanh(W @ A[-1])
+        T.append(t)
+        A.append(A[-1] + t)
+    G = 2 * (A[-1] - Y)
+    grads = [None] * len(Ws)
+    for k in range(len(Ws) - 1, -1, -1):
+        D = G * (1 - T[k] ** 2)
+        grads[k] = D @ A[k].T
+        if k:
+            G = G + Ws[k].T @ D
+    return grads
+
+
+def alternate(f, g, args_f, args_g, repeat):
+    """Medians of ``f`` and ``g``, timed one after the other ``repeat`` times after a warm-up, in
+    CPU time of this process (on a shared machine, time waiting for a core is not counted)."""
+    f(*args_f), g(*args_g)
+    tf, tg = [], []
+    for _ in range(repeat):
+        for fn, args, out in ((f, args_f, tf), (g, args_g, tg)):
+            t0 = time.process_time()
+            fn(*args)
+            out.append(time.process_time() - t0)
+    return statistics.median(tf), statistics.median(tg)
+
+
+def residual_table(depth, width, batch, repeat):
+    t0 = time.perf_counter()
+    loss, X, Y, Ws = residual_network(depth)
+    t1 = time.perf_counter()
+    grads = backward(loss, Ws).gradients
+    t2 = time.perf_counter()
+    fn = lambdify([X, Y, *Ws], [grads[W] for W in Ws])
+    t3 = time.perf_counter()
+
+    rng = np.random.default_rng(0)
+    Wv = [rng.normal(scale=0.5 / np.sqrt(width), size=(width, width)) for _ in Ws]
+    Xv, Yv = rng.normal(size=(width, batch)), rng.normal(size=(width, batch))
+    got, want = fn(Xv, Yv, *Wv), hand_residual(Wv, Xv, Yv)
+    err = max(float(np.max(np.abs(g - w)) / np.max(np.abs(w))) for g, w in zip(got, want))
+    del got, want
+    t_gen, t_hand = alternate(fn, hand_residual, (Xv, Yv, *Wv), (Wv, Xv, Yv), repeat)
+    print(f"\nresidual network A <- A + tanh(W A), L = {depth}: gradients of all {depth} weight matrices")
+    print(f"  build {t1 - t0:.2f} s, derive {t2 - t1:.2f} s, generate and compile {t3 - t2:.2f} s: "
+          f"{t3 - t0:.2f} s in all (target < 5 s)")
+    print(f"  width {width}, batch {batch}: generated {t_gen * 1e3:.2f} ms, by hand {t_hand * 1e3:.2f} ms, "
+          f"ratio {t_gen / t_hand:.2f} (target <= 1.2); max relative difference {err:.1e}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--d", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    ap.add_argument("--depth", type=int, default=32, help="depth of the residual network")
+    ap.add_argument("--width", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=256)
     opts = ap.parse_args(argv)
 
     n, d = sp.symbols("n d", integer=True, positive=True)
@@ -84,6 +158,7 @@ def main(argv=None):
         body = [line.strip() for line in fn.source.splitlines()]
         start = max(i for i, line in enumerate(body) if line.startswith("raise")) + 1
         print(" " * 17 + "generated: " + "; ".join(body[start:]))
+    residual_table(opts.depth, opts.width, opts.batch, opts.repeat)
 
 
 if __name__ == "__main__":

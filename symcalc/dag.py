@@ -31,6 +31,17 @@ class _Memo(dict):
         super().__setitem__(key, value)
 
 
+_TABLES: list = []
+
+
+def table():
+    """A new memo table keyed by node, forgotten by ``clear()``: SymPy's own cache (``cacheit``)
+    keeps 1000 entries, fewer than a deep network's gradient has nodes, and evicts them mid-call."""
+    t = _Memo()
+    _TABLES.append(t)
+    return t
+
+
 _NODES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
@@ -60,7 +71,7 @@ def node(cls, *args):
     return out
 
 
-_SHAPES = _Memo()
+_SHAPES = table()
 
 
 def _shape_args(e):
@@ -104,7 +115,7 @@ def shape(e):
 
 
 _SMALL = 48  # tree size up to which SymPy's own sort key is cheap enough
-_SIZES, _PRINTS = _Memo(), _Memo()
+_SIZES, _PRINTS = table(), table()
 
 
 def _memo(table, e, compute):
@@ -123,7 +134,7 @@ def _tree_size(e):
 
 
 _LEAVES = (sp.Symbol, sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix, sp.Number, sp.NumberSymbol)
-_LEAF_COUNTS = _Memo()
+_LEAF_COUNTS = table()
 _LEAF_CAP = 10_000
 
 
@@ -158,9 +169,10 @@ def sort_key(e):
 
 
 def clear():
-    """Forget the memo tables (shapes, sizes, sort keys); interned nodes go when unused."""
-    for table in (_SHAPES, _SIZES, _PRINTS, _LEAF_COUNTS):
-        table.clear()
+    """Forget the memo tables (shapes, sizes, sort keys, transposes, textbook forms); interned
+    nodes go when unused."""
+    for t in _TABLES:
+        t.clear()
 
 
 def _args(node):
@@ -212,15 +224,16 @@ def free_symbols(expr):
     return out
 
 
-def rebuild(expr, fn):
+def rebuild(expr, fn, children=_args):
     """``expr`` with every node replaced, bottom-up, by ``fn(node)``, where ``node`` is already
     rebuilt from its rebuilt arguments; ``fn`` returns its argument to leave a node as it is.
 
     This is ``Basic.replace(query, value)`` with ``fn = lambda e: value(e) if query(e) else e``,
-    memoised on the node, so that a shared sub-expression is rebuilt once.
+    memoised on the node, so that a shared sub-expression is rebuilt once. ``children`` gives the
+    order in which siblings are visited (all of a node's arguments, in some order).
     """
     done: dict = {}
-    for node in postorder(expr):
+    for node in postorder(expr, children=children):
         if not isinstance(node, sp.Basic):
             done[node] = node
             continue
@@ -238,6 +251,20 @@ def rebuild(expr, fn):
 def _rebuilt(old, args):
     """``old`` with new arguments, one object per distinct result (see ``node``)."""
     return node(old.func, *args)
+
+
+def sorted_sums(expr, memo):
+    """``expr`` with the terms of every sum and entrywise product in the order of ``sort_key``:
+    equal up to the order of terms is then equal. ``memo`` (a dict kept by the caller) makes
+    calls on a shared DAG linear."""
+    for n in postorder(expr, children=lambda n: () if n in memo else _args(n)):
+        if n in memo:
+            continue
+        args = tuple(memo.get(a, a) for a in _args(n))
+        if isinstance(n, (sp.MatAdd, sp.HadamardProduct)):
+            args = tuple(sorted(args, key=sort_key))
+        memo[n] = n if all(a is b for a, b in zip(args, n.args)) else node(n.func, *args)
+    return memo.get(expr, expr)
 
 
 def replace(expr, query, value):
@@ -262,7 +289,7 @@ def xreplace(expr, rule):
 
     for node in postorder(expr, children=children):
         if node in rule:
-            done[node] = rule[node]
+            done[node] = sp.sympify(rule[node])  # {eps: 0}: a Python 0 would enter a MatMul as it is
             continue
         if not isinstance(node, sp.Basic) or not node.args:
             done[node] = node

@@ -10,15 +10,14 @@ shared. ``textbook`` adds the final factoring ``Ax + Aᵀx → (A + Aᵀ)x``.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import sympy as sp
-from sympy.core.cache import cacheit
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .dag import node, shape as shape_of, sort_key
+from .dag import node, shape as shape_of, sort_key, table
 from .functions import LogSumExp, OneHot, Softmax, is_matrix
 from .hints import Expr
 
@@ -57,6 +56,11 @@ def _is_ones(m):
 def _cancels(a, b):
     """A A⁻¹ = I."""
     return (isinstance(b, sp.Inverse) and b.arg == a) or (isinstance(a, sp.Inverse) and a.arg == b)
+
+
+def _diagonal_column(m):
+    """diag(a) of a column a."""
+    return isinstance(m, DiagMatrix) and shape_of(m.args[0])[1] == 1
 
 
 def _power_base(m):
@@ -106,6 +110,9 @@ def mul(*factors):
         if out and not _is_unit(m) and _power_base(out[-1]) == _power_base(m):
             out[-1] = sp.MatPow(_power_base(m), _power_exp(out[-1]) + _power_exp(m))
             continue
+        if out and _diagonal_column(out[-1]) and _diagonal_column(m):
+            out[-1] = DiagMatrix(hadamard(out[-1].args[0], m.args[0]))  # diag(a) diag(b) = diag(a ⊙ b)
+            continue
         if out and isinstance(out[-1], DiagMatrix) and isinstance(m, sp.OneMatrix) and m.cols == 1:
             out[-1] = out[-1].args[0]  # diag(a) 1 = a
             continue
@@ -135,11 +142,13 @@ def add(shape, *terms, keep=()):
     """A sum with like terms collected (``u + u → 2u``), keeping each term's factored form.
 
     Sums among ``terms`` are flattened, except those in ``keep`` (named intermediates, such as
-    the adjoints of a reverse sweep: flattened, a residual network's would repeat L²/2 terms).
+    the adjoints of a reverse sweep: flattened, a residual network's would repeat L²/2 terms) and
+    those that occur more than once (r + r is 2r, not 2a + 2b).
     """
     collected: OrderedDict = OrderedDict()
+    sums = Counter(t for t in terms if isinstance(t, (sp.MatAdd, sp.Add)))
     for t in terms:
-        parts = t.args if isinstance(t, (sp.MatAdd, sp.Add)) and t not in keep else (t,)
+        parts = t.args if t in sums and t not in keep and sums[t] == 1 else (t,)
         for p in parts:
             if _is_zero(p):
                 continue
@@ -159,6 +168,9 @@ def add(shape, *terms, keep=()):
         return zero(shape) if shape is not None else sp.S.Zero
     if len(out) == 1:
         return out[0]
+    parts = [coefficient(t) for t in out] if is_matrix(out[0]) else []
+    if parts and all(_diagonal_column(core) for _, core in parts):  # c diag(a) + diag(b) = diag(c a + b)
+        return DiagMatrix(add((shape_of(out[0])[0], sp.S.One), *[mul(c, core.args[0]) for c, core in parts]))
     if is_matrix(out[0]):
         return node(sp.MatAdd, *sorted(out, key=sort_key))  # one order: equal sums compare equal
     return sp.Add(*out)
@@ -173,12 +185,19 @@ def transpose(e):
     """
     if not is_matrix(e):
         return e
-    return _transpose(e)
+    got = _TRANSPOSES.get(e)
+    if got is None:
+        got = _TRANSPOSES[e] = _transpose(e)
+        if isinstance(e, sp.MatAdd) and got not in _TRANSPOSES:
+            _TRANSPOSES[got] = e  # (Sᵀ)ᵀ is S itself, its terms in its own order
+    return got
 
 
-@cacheit
+_TRANSPOSES = table()
+
+
 def _transpose(e):
-    """Memoised on the node; a sum nested in a sum (a named adjoint) stays one term."""
+    """A sum nested in a sum (a named adjoint) stays one term."""
     if shape_of(e) == (1, 1) and not isinstance(e, sp.MatrixSymbol):
         return e
     if isinstance(e, sp.Transpose):
@@ -310,7 +329,10 @@ def _factor(e):
             shape = (inner[0].rows, inner[0].cols)
             s = _factor(add(shape, *inner))
             return mul(s, end) if side == "right" else mul(end, s)
-    return add(shape_of(e), *terms, keep=nested)
+    out = add(shape_of(e), *terms, keep=nested)
+    if isinstance(out, sp.MatAdd) and len(out.args) == len(e.args) and set(out.args) == set(e.args):
+        return e  # the same terms: a forward sum such as x + tanh(Wx) stays the node it is in the input
+    return out
 
 
 _MAX_ATOMS = 8
@@ -408,12 +430,17 @@ def textbook(e: Expr) -> Expr:
         return _cancel(e)
     if not isinstance(e, (sp.MatAdd, sp.MatMul)):
         return e
-    return _textbook(e)
+    got = _TEXTBOOK.get(e)
+    if got is None:
+        got = _TEXTBOOK[e] = _textbook(e)
+    return got
 
 
-@cacheit
+_TEXTBOOK = table()
+
+
 def _textbook(e):
-    """Memoised on the node: adjoints nest, so each is put in textbook form once."""
+    """Memoised on the node (``textbook``): adjoints nest, so each is put in textbook form once."""
     if isinstance(e, sp.MatAdd):
         out = _entrywise_simplify(e)
         return textbook(out) if not isinstance(out, sp.MatAdd) else _factor(out)

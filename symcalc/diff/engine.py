@@ -21,7 +21,7 @@ from ..assumptions import Assumptions, as_boolean, declared_symmetric
 from ..hints import Expr, Variable
 from ..errors import SymcalcError, UnsupportedError
 from ..functions import SymmetricMatrix, canonical_elementwise, is_matrix
-from ..simplify import add, as_matrix11, scalar, textbook
+from ..simplify import add, as_matrix11, scalar, textbook, transpose
 from .indices import sum_to_matrix
 from .rules import lookup
 
@@ -73,12 +73,58 @@ def prepare(expr, assumptions=True):
     expr = dag.replace(expr, lambda e: isinstance(e, (ElementwiseApplyFunction, sp.MatPow)), rewrite)
     expr = dag.replace(expr, lambda e: isinstance(e, sp.Sum), sum_to_matrix)
     expr = dag.replace(expr, _scalar_of_matrix, _as_trace_args)
-    expr = share_sums(expr)
+    expr = orient(share_sums(expr))
     given = as_boolean(assumptions)
     symmetric = {m: SymmetricMatrix(m.name, m.rows) for m in dag.atoms(expr, sp.MatrixSymbol)
                  if not isinstance(m, SymmetricMatrix) and declared_symmetric(m, given)}
     expr = dag.xreplace(expr, symmetric)
     return shapes.check(expr), {v: k for k, v in symmetric.items()}
+
+
+_ORIENTED = (ElementwiseApplyFunction, sp.MatAdd, sp.HadamardProduct)
+
+
+def _kind(e):
+    return e.function if isinstance(e, ElementwiseApplyFunction) else type(e)
+
+
+def orient(expr):
+    """A sub-expression and its transpose written out are one node: Mᵀ is written Transpose(M),
+    in the orientation met first from the right (in rᵀr, that of r itself).
+
+    SymPy pushes a transpose into sums, entrywise products and entrywise functions: in ``r.T*r``
+    with r = tanh(tanh(XWᵀ)v) − y, rᵀ is tanh(vᵀ tanh(WXᵀ)) − yᵀ, a second copy of the network
+    that shares nothing with r, so that its derivatives would not collect into those of ‖r‖².
+    """
+    kinds = {(_kind(e), dag.shape(e)) for e in dag.postorder(expr) if isinstance(e, _ORIENTED)}
+    pairs = {(k, s) for k, s in kinds if (k, s[::-1]) in kinds}  # the candidates: M and Mᵀ
+    if not pairs:
+        return expr
+    seen: dict = {}  # a node with its sums and entrywise products in one order -> the node kept
+    ordered: dict = {}
+    flips: dict = {}
+
+    def flipped(e):
+        """eᵀ as SymPy writes it, pushed into sums, entrywise products and functions."""
+        if e not in flips:
+            if isinstance(e, ElementwiseApplyFunction):
+                flips[e] = dag.node(type(e), e.function, transpose(e.expr))
+            elif isinstance(e, (sp.MatAdd, sp.HadamardProduct)):
+                flips[e] = dag.node(type(e), *[flipped(a) for a in e.args])
+            else:
+                flips[e] = transpose(e)
+        return flips[e]
+
+    def one(e):
+        if not isinstance(e, _ORIENTED) or (_kind(e), dag.shape(e)) not in pairs:
+            return e
+        twin = seen.get(dag.sorted_sums(flipped(e), ordered))
+        if twin is not None:
+            return dag.node(sp.Transpose, twin)
+        seen.setdefault(dag.sorted_sums(e, ordered), e)
+        return e
+
+    return dag.rebuild(expr, one, children=lambda n: dag._args(n)[::-1])
 
 
 def share_sums(expr):
@@ -90,14 +136,15 @@ def share_sums(expr):
     sums: list = []  # (set of terms, node), of the sums rebuilt so far, largest first
 
     def nest(e):
-        if not isinstance(e, sp.MatAdd) or len(e.args) < 3:
+        if not isinstance(e, sp.MatAdd):
             return e
-        terms = set(e.args)
-        if len(terms) != len(e.args):
+        terms, args = set(e.args), e.args
+        if len(terms) != len(args):
             return e
         inner = next(((seen, node) for seen, node in sums if len(seen) < len(terms) and seen <= terms), None)
         if inner is not None:
-            e = sp.MatAdd(inner[1], *[a for a in e.args if a not in inner[0]])
+            args = (inner[1],) + tuple(a for a in args if a not in inner[0])
+        e = dag.node(sp.MatAdd, *args) if args is not e.args else e
         sums.append((terms, e))
         sums.sort(key=lambda s: -len(s[0]))
         return e

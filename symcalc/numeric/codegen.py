@@ -45,7 +45,7 @@ from sympy.tensor.array import NDimArray
 
 from typing import Sequence
 
-from .. import limits
+from .. import dag, limits
 from ..diff.indices import sum_to_matrix
 from ..hints import Arguments, Expr
 from ..errors import SymcalcError, UnsupportedError
@@ -154,7 +154,13 @@ def _canonical(expr, memo):
             # a 1 x 1 matrix used as a scalar (exp(xᵀx)) is its only entry
             args = [MatrixElement(a, 0, 0) if _is_matrix(a) and tuple(a.shape) == (1, 1) else a
                     for a in args]
-        out = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+        if isinstance(expr, sp.MatAdd):  # one order of terms: equal sums are one node, computed once
+            if all(isinstance(a, sp.Transpose) for a in args):  # aᵀ + bᵀ = (a + b)ᵀ: δ (x + t)ᵀ
+                out = sp.Transpose(dag.node(sp.MatAdd, *sorted((a.arg for a in args), key=dag.sort_key)))
+            else:
+                out = dag.node(sp.MatAdd, *sorted(args, key=dag.sort_key))
+        else:
+            out = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
     memo[expr] = out
     return out
 
@@ -846,9 +852,13 @@ def _function_source(exprs, args, name, structure, doc=True):
 
     b = _Builder(args, structure)
     b.declare()
-    counts, order = _analyse(outputs)
+    start = len(b.lines)
+    # the smallest output first: a backward pass computes dL/dW_L, then dL/dW_{L-1}, ..., each as
+    # soon as its δ is known, and every intermediate is released after its last use (``_release``)
+    counts, order = _analyse(sorted(outputs, key=dag.count) if not single else outputs)
     forced = {e.expr for e in order if isinstance(e, EAF) and not _trivial(e.expr)
               and _stable_log(e) is None}
+    early = set() if single else {e for e in outputs if _is_matrix(e) and not isinstance(e, sp.MatrixBase)}
     names: dict = {}
     printer = NumericPrinter(names=names, bound=b.bound, emit=b.emit, fresh=b.fresh)
     height = {}  # nesting below e in its line of code: Python parses at most 200 parentheses
@@ -856,9 +866,11 @@ def _function_source(exprs, args, name, structure, doc=True):
         if _trivial(e) or e in names:
             continue
         height[e] = 1 + max((height.get(c, 0) for c in _children(e)), default=0)
-        if counts[e] >= 2 or e in forced or height[e] >= MAX_NESTING:
+        if counts[e] >= 2 or e in forced or e in early or height[e] >= MAX_NESTING:
             code = _tidy(printer._print(e))
-            var = b.fresh(_hint(e, e in forced))
+            if code.startswith("numpy.broadcast_to("):  # a read-only view: an array of its own
+                code = f"numpy.array({code})"
+            var = b.fresh("out" if e in early and counts[e] < 2 else _hint(e, e in forced))
             b.emit(f"{var} = {code}")
             names[e] = var
             height[e] = 0
@@ -875,6 +887,7 @@ def _function_source(exprs, args, name, structure, doc=True):
         b.emit(f"return {results[0]}")
     else:
         b.emit("return " + ", ".join(results) + ("," if len(results) == 1 else ""))
+    b.lines[start:] = _release(b.lines[start:])
 
     head = f"def {name}({', '.join(b.bound[a] for a in args)}):"
     given = ", ".join(f"{a.name} {_shape_text(a)}" if _is_matrix(a) else a.name for a in args)
@@ -884,6 +897,26 @@ def _function_source(exprs, args, name, structure, doc=True):
         lines += [f"        {describe(o, 100)}  {_value_text(o)}" for o in outputs]
         lines += ['    """']
     return "\n".join([head] + lines + ["    " + line for line in b.lines]) + "\n"
+
+
+def _release(lines):
+    """The statements with ``del`` after the last use of each variable they assign (the last line
+    returns): a deep network's backward pass then holds as many arrays as a hand-written one
+    (one δ at a time, not all of them until the return; kept, they cost a fifth more time)."""
+    assigned, last = {}, {}  # variable -> line of its assignment, of its last use
+    for i, line in enumerate(lines):
+        for node in ast.walk(ast.parse(line)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                assigned[node.id] = i
+            elif isinstance(node, ast.Name) and node.id in assigned:
+                last[node.id] = i
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        done = [v for v in assigned if last.get(v) == i and i < len(lines) - 1]
+        if done:
+            out.append("del " + ", ".join(done))
+    return out
 
 
 def _shape_text(e) -> str:
