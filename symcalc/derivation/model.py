@@ -155,8 +155,9 @@ def _distinct(e, inside_explicit=True):
         seen.add(node)
         if isinstance(node, sp.MatrixBase) and not inside_explicit:  # an explicit matrix of scalars is
             continue                          # one primitive: its Jacobian is read off entry by entry
-        if isinstance(node, ElementwiseApplyFunction):
-            stack.append(node.expr)
+        if isinstance(node, ElementwiseApplyFunction):  # its body's parameters (a leaky ReLU's
+            stack.append(node.expr)                       # slope), not its bound variable
+            stack.extend(node.function.free_symbols)
         else:
             stack.extend(a for a in node.args if isinstance(a, sp.Basic))
     return seen

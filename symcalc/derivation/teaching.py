@@ -101,6 +101,8 @@ def as_number(e):
     if isinstance(e, sp.MatAdd):
         return sp.Add(*[as_number(a) for a in e.args])
     if isinstance(e, (sp.MatMul, sp.HadamardProduct)):
+        if isinstance(e, sp.MatMul) and any(is_matrix(a) and a.shape != (1, 1) for a in e.args):
+            return sp.Trace(e)  # 1ᵀ(…)x: a product of non-scalar factors, 1 x 1 as a whole
         return sp.Mul(*[as_number(a) for a in e.args])
     if isinstance(e, sp.HadamardPower):
         return as_number(e.base) ** e.exp
