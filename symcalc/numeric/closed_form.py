@@ -406,7 +406,7 @@ def check_closed_form(solution: Expr, expr: Expr, wrt: Variable, assumptions: As
         def objective(theta):
             return float(np.asarray(f({**values, wrt: theta.reshape(shape, order="F")})).reshape(()))
 
-        limits.check_numeric(*shape, f"the variable {wrt}", "MAX_CHECK_ENTRIES")  # H is n x n
+        limits.check_numeric(shape[0], shape[-1], f"the variable {wrt}", "MAX_CHECK_ENTRIES")  # H is n x n
         with np.errstate(all="ignore"):
             H, g0 = _quadratic(objective, int(np.prod(shape)))
             if not (np.all(np.isfinite(H)) and np.all(np.isfinite(g0))) or np.linalg.cond(H) > MAX_COND:
