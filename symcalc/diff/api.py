@@ -211,6 +211,9 @@ def hessian(expr: Expr, wrt: Variable, wrt2: Variable | None = None,
     assumptions = as_boolean(assumptions)
     g = gradient(expr, wrt, assumptions)
     other = wrt if wrt2 is None else wrt2
+    if is_matrix(g) and g.cols != 1 and is_matrix(other) and other.cols != 1:
+        # ∂vec(G)/∂vec(W)ᵀ of the matrix gradient itself, in Kronecker form (its vec would be entries)
+        return diff(g, other, layout="numerator", vec=True, assumptions=assumptions)
     if is_matrix(g) and g.cols != 1:
         g = _vec(g)
     return diff(g, other, layout="numerator", vec=is_matrix(other) and other.cols != 1,
