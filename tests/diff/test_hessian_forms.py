@@ -102,3 +102,31 @@ def test_vec_hessian_where_no_kronecker_form_is_read_falls_back_to_entries():
     H, g = hessian(loss, W), gradient(loss, W)
     for layout, h in (("numerator", H), ("denominator", H.T)):
         assert_derivative(h, g, W, layout=layout, vec=True, sizes=S)
+
+
+def test_mixed_vec_hessian_of_two_matrices():
+    """∂²L/∂vec(W1)∂vec(W2)ᵀ of a two-layer sigmoid network: ∂vec(∇_{W1} L)/∂vec(W2)ᵀ."""
+    X, W1, W2, Y = M("X", 3, 2), M("W1", 2, 4), M("W2", 4, 5), M("Y", 3, 5)
+    loss = F.frobenius2(F.sigmoid(X * W1) * W2 - Y)
+    H = hessian(loss, W1, W2)
+    assert H.shape == (8, 20) and dag.atoms(H, sp.KroneckerProduct), H
+    assert_derivative(H, gradient(loss, W1), W2, layout="numerator", vec=True, sizes=S)
+    assert_derivative(H.T, gradient(loss, W1), W2, layout="denominator", vec=True, sizes=S)
+
+
+def test_vec_jacobians_of_matrices_by_matrices_through_transposes_and_entrywise_weights():
+    """diff(..., vec=True) reads the same forms: checked by sc.check, which differentiates nothing."""
+    import symcalc as sc
+    X, W = M("X", 3, 2), M("W", 4, 2)
+    for expr in (F.tanh(X * W.T), W.T, X * W.T * W, sp.HadamardProduct(X * W.T, F.sigmoid(X * W.T)) * W):
+        for layout in ("numerator", "denominator"):
+            assert sc.check(expr, W, layout=layout, vec=True).ok, (expr, layout)
+    assert dag.atoms(diff(F.tanh(X * W.T), W, vec=True), sp.KroneckerProduct)
+
+
+def test_vec_hessian_at_symbolic_sizes_says_why_it_has_no_kronecker_form():
+    import pytest
+    from symcalc.errors import UnsupportedError
+    r, X, W, v, y = tanh_network()
+    with pytest.raises(UnsupportedError, match="commutation matrix or diag.vec D.*use concrete sizes"):
+        hessian(F.norm2(r), W)
