@@ -4,8 +4,9 @@ Reverse mode gives vector–Jacobian products: for a seed V, the gradient Jᵀ V
 Jacobian J itself in matrix form, ``split`` writes an expression E that is affine in a column V as
 M V + c, pulling V to the right through products, Hadamard products (a ⊙ V = diag(a) V), sums and
 transposes. ``split_vec`` does the same for a matrix V in vec form, vec(E) = K vec(V) + vec(c), with
-vec(A V B) = (Bᵀ ⊗ A) vec(V). Where no matrix form exists and sizes are concrete, ``explicit``
-differentiates entry by entry (exact, since E is linear).
+vec(A V B) = (Bᵀ ⊗ A) vec(V), vec(Vᵀ) = K vec(V) (the commutation matrix) and vec(D ⊙ V) =
+diag(vec D) vec(V). Where no matrix form exists and sizes are concrete, ``explicit`` differentiates
+entry by entry (exact, since E is linear).
 """
 from __future__ import annotations
 
