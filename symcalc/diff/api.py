@@ -211,6 +211,18 @@ def hessian(expr: Expr, wrt: Variable, wrt2: Variable | None = None,
     assumptions = as_boolean(assumptions)
     g = gradient(expr, wrt, assumptions)
     other = wrt if wrt2 is None else wrt2
+    if is_matrix(g) and g.cols != 1 and is_matrix(other) and other.cols != 1:
+        # ∂vec(G)/∂vec(W)ᵀ of the matrix gradient itself, in Kronecker form (its vec would be entries)
+        try:
+            return diff(g, other, layout="numerator", vec=True, assumptions=assumptions)
+        except UnsupportedError:
+            if _concrete(g, other):
+                raise
+            raise UnsupportedError(
+                f"the vec Hessian of {expr} by the {wrt.rows} x {wrt.cols} matrix {wrt}"
+                f"{'' if wrt2 is None else f' and {other}'} has no Kronecker form at symbolic sizes: a "
+                "transpose or an entrywise function of the variable needs the commutation matrix or "
+                "diag(vec D), written out only at concrete sizes; use concrete sizes") from None
     if is_matrix(g) and g.cols != 1:
         g = _vec(g)
     return diff(g, other, layout="numerator", vec=is_matrix(other) and other.cols != 1,

@@ -4,13 +4,15 @@ Reverse mode gives vector–Jacobian products: for a seed V, the gradient Jᵀ V
 Jacobian J itself in matrix form, ``split`` writes an expression E that is affine in a column V as
 M V + c, pulling V to the right through products, Hadamard products (a ⊙ V = diag(a) V), sums and
 transposes. ``split_vec`` does the same for a matrix V in vec form, vec(E) = K vec(V) + vec(c), with
-vec(A V B) = (Bᵀ ⊗ A) vec(V). Where no matrix form exists and sizes are concrete, ``explicit``
-differentiates entry by entry (exact, since E is linear).
+vec(A V B) = (Bᵀ ⊗ A) vec(V), vec(Vᵀ) = K vec(V) (the commutation matrix) and vec(D ⊙ V) =
+diag(vec D) vec(V). Where no matrix form exists and sizes are concrete, ``explicit`` differentiates
+entry by entry (exact, since E is linear).
 """
 from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import limits
 from ..errors import UnsupportedError
@@ -187,34 +189,85 @@ def split_left(e, v):
 # --------------------------------------------------------------------------- vec (Kronecker) form
 
 def split_vec(e, v):
-    """K with vec(e) = K vec(v) for e linear in the matrix v (column-major vec)."""
-    if not e.has(v):
+    """K with vec(e) = K vec(v) for e linear in the matrix v (column-major vec), from the
+    differential: vec(A V B) = (Bᵀ ⊗ A) vec(V), vec(Eᵀ) = K_rc vec(E) with the commutation matrix
+    K_rc (none for a vector), vec(w ⊙ E) = diag(vec w) vec(E). The commutation matrix and the vec of
+    a matrix weight are written out, so they need concrete sizes; anything else raises
+    UnsupportedError. Each distinct sub-expression is read once (R is a DAG)."""
+    below = _depends(e, v)
+    if e not in below:
         return None
+    memo = {}
+
+    def walk(e):
+        if e not in memo:
+            memo[e] = _split_vec(e, v, below, walk)
+        return memo[e]
+    return walk(e)
+
+
+def _depends(e, v):
+    """The nodes of e that contain v, each node visited once."""
+    from ..dag import postorder
+    out = set()
+    for n in postorder(e):
+        if n == v or (isinstance(n, sp.Basic) and any(a in out for a in n.args)):
+            out.add(n)
+    return out
+
+
+def _split_vec(e, v, below, walk):
     if e == v:
         return sp.Identity(v.rows * v.cols)
     if isinstance(e, sp.MatAdd):
-        Ks = [split_vec(a, v) for a in e.args]
-        return _sum(Ks, (e.rows * e.cols, v.rows * v.cols))
+        return _sum([walk(a) for a in e.args if a in below], (e.rows * e.cols, v.rows * v.cols))
     if isinstance(e, sp.MatMul):
         c, core = coefficient(e)
-        if c.has(v):
+        if any(a in below for a in e.args if not is_matrix(a)):
             raise UnsupportedError(f"{e}: a scalar factor depends on {v}; no Kronecker form")
         factors = list(core.args) if isinstance(core, sp.MatMul) else [core]
-        hits = [i for i, f in enumerate(factors) if f.has(v)]
+        hits = [i for i, f in enumerate(factors) if f in below]
         if len(hits) != 1:
             _nonlinear(e, v, "the variable appears in more than one factor of a product")
         i = hits[0]
         A = mul(*factors[:i]) if i else sp.Identity(factors[i].rows)
         B = mul(*factors[i + 1:]) if i + 1 < len(factors) else sp.Identity(factors[i].cols)
-        return mul(c, _kron(transpose(B), A), split_vec(factors[i], v))
-    if isinstance(e, sp.HadamardProduct) and e.cols == 1:
-        hits = [a for a in e.args if a.has(v)]
-        others = [a for a in e.args if not a.has(v)]
+        return mul(c, _kron(transpose(B), A), walk(factors[i]))
+    if isinstance(e, sp.Transpose):
+        f = e.arg
+        return walk(f) if 1 in (f.rows, f.cols) else mul(commutation(f.rows, f.cols), walk(f))
+    if isinstance(e, sp.HadamardProduct):
+        hits = [a for a in e.args if a in below]
+        others = [a for a in e.args if a not in below]
         if len(hits) == 1:
             weight = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
-            return mul(DiagMatrix(weight), split_vec(hits[0], v))
+            return mul(DiagMatrix(_vec_of(weight)), walk(hits[0]))
     raise UnsupportedError(f"{e} has no Kronecker (vec) form in {v} with symbolic sizes; "
                            "use concrete sizes")
+
+
+def _concrete_sizes(e, what):
+    if not all(sp.sympify(s).is_Integer for s in e.shape):
+        raise UnsupportedError(f"{what} of the {e.rows} x {e.cols} matrix {e} needs concrete sizes")
+    return int(e.rows), int(e.cols)
+
+
+def _vec_of(w):
+    """vec(w) as a column: w itself, wᵀ for a row, else its entries (concrete sizes)."""
+    if w.cols == 1:
+        return w
+    if w.rows == 1:
+        return transpose(w)
+    r, c = _concrete_sizes(w, "vec")
+    return sp.ImmutableMatrix([MatrixElement(w, i, j) for j in range(c) for i in range(r)])
+
+
+def commutation(r, c):
+    """K_rc with K vec(A) = vec(Aᵀ) for A r x c (Magnus–Neudecker), a 0/1 permutation matrix."""
+    if not (sp.sympify(r).is_Integer and sp.sympify(c).is_Integer):
+        raise UnsupportedError(f"the commutation matrix of vec(Aᵀ) for A {r} x {c} needs concrete sizes")
+    r, c = int(r), int(c)
+    return sp.ImmutableMatrix(r * c, r * c, lambda a, b: int(a == (b // r) + (b % r) * c))
 
 
 def _kron(A, B):
@@ -239,7 +292,7 @@ def explicit_jacobian(e, v):
     vv = [V[i, j] for j in range(V.cols) for i in range(V.rows)]
     real = {x: sp.Dummy("x", real=True) for x in vv}
     back = {d: x for x, d in real.items()}
-    ve = [E[i, j].xreplace(real) for j in range(E.cols) for i in range(E.rows)]
+    ve = [_entry_of(E[i, j], v, real) for j in range(E.cols) for i in range(E.rows)]
 
     def entry(r, c):
         d = heaviside_to_step(sp.diff(ve[r], real[vv[c]])).xreplace(back)
@@ -247,3 +300,16 @@ def explicit_jacobian(e, v):
             raise UnsupportedError(f"the entry {ve[r].xreplace(back)} has no known derivative ({d})")
         return d
     return sp.ImmutableMatrix(len(ve), len(vv), entry)
+
+
+def _entry_of(x, v, real):
+    """An entry with v's entries made real numbers; a trace of v kept whole in it (tr(W Wᵀ) W)
+    is written out first, since sp.diff by an entry would take it for a constant."""
+    from .. import dag
+    x = x.xreplace(real)
+    if dag.has(x, v):
+        x = dag.replace(x, lambda t: isinstance(t, sp.Trace) and dag.has(t, v),
+                        lambda t: t.arg.as_explicit().trace()).xreplace(real)
+    if dag.has(x, v):
+        raise UnsupportedError(f"the entry {x} keeps {v} whole; it cannot be differentiated entry by entry")
+    return x
