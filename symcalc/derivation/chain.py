@@ -29,6 +29,9 @@ from .teaching import as_number, reduce_product, softmax_map_steps
 from .teaching import _cancelled, _expanded  # noqa: F401 - the map's cancellation
 
 ORDER = {"denominator": "from the input to the output", "numerator": "from the output to the input"}
+#: A product of more local derivatives than this is not written in one line: the intermediate
+#: gradient is written instead (the backward recursion of a deep network, one step per node).
+MAX_FACTORS = 4
 
 
 def activation_names(model):
@@ -118,7 +121,20 @@ class _Target:
                                           activation_names(self.model)))
         return _sum(terms)
 
+    def longest_product(self):
+        """The most local derivatives one collapsed product would multiply."""
+        length = {}
+        for v in reversed(self.on):
+            if v == self.T or v in self.printed:
+                continue
+            u, = self.users[v]
+            length[v] = 1 if u == self.T else 2 if u in self.printed else 1 + length[u]
+        return max(length.values(), default=0)
+
     def run(self):
+        if self.longest_product() > MAX_FACTORS:  # a deep chain: ∂L/∂v node by node, each
+            self.printed |= set(self.on) - {self.T}  # in terms of the one after it
+            self.recursive = True
         for v in reversed(self.on):
             if v == self.T:
                 continue
@@ -168,7 +184,11 @@ class _Target:
         self.steps.append(Step("simplified", lhs, value, section=CHAIN))
         self.values[v] = value
 
+    recursive = False
+
     def value_of(self, factor):
+        if self.recursive and factor.num == self.T and factor.den in self.values:
+            return factor  # the backward recursion keeps the gradient after it by its name
         if factor.num == self.T and factor.den in self.values and factor.den != self.model.wrt:
             if (self.T, factor.den) not in self.locals or factor.den in self.printed:
                 return self.values[factor.den]

@@ -21,6 +21,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import dag
 from ..diff.engine import prepare
 from ..functions import ELEMENT, InternalMatrix, Softmax, elementwise, is_matrix
 from ..simplify import coefficient, transpose
@@ -98,7 +99,7 @@ class Model:
     def substitute_back(self, e):
         """``e`` with every named intermediate replaced by what it stands for."""
         for n in reversed(self.nodes):
-            e = e.xreplace({n.symbol: n.expr})
+            e = dag.xreplace(e, {n.symbol: n.expr})
         return e
 
 
@@ -153,13 +154,10 @@ def _distinct(e, inside_explicit=True):
         if node in seen or not isinstance(node, sp.Basic):
             continue
         seen.add(node)
-        if isinstance(node, sp.MatrixBase) and not inside_explicit:  # an explicit matrix of scalars is
-            continue                          # one primitive: its Jacobian is read off entry by entry
-        if isinstance(node, ElementwiseApplyFunction):  # its body's parameters (a leaky ReLU's
-            stack.append(node.expr)                       # slope), not its bound variable
-            stack.extend(node.function.free_symbols)
-        else:
-            stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+        # an explicit matrix of scalars is one primitive (its Jacobian is read off entry by
+        # entry); an entrywise function holds its argument and its body's parameters (a leaky
+        # ReLU's slope), not its bound variable
+        stack.extend(_children(node, inside_explicit))
     return seen
 
 
@@ -179,7 +177,7 @@ def cut(e, s, U):
         for t in (sp.Transpose(s), transpose(s)):
             if t != s:
                 mapping[t] = sp.Transpose(U) if not isinstance(U, sp.MatrixSymbol) else U.T
-    return e.xreplace(mapping)
+    return dag.xreplace(e, mapping)
 
 
 def _outermost_cut(e, v, deg):
@@ -187,25 +185,63 @@ def _outermost_cut(e, v, deg):
 
     Of a row and its column transpose (uᵀ and u), both valid cuts, the column is named.
     """
-    valid = []
-    for s in _distinct(e, inside_explicit=False):
+    def candidate(s):
         if s == e or s == v or not isinstance(s, sp.Expr) or not deg.has(s):
-            continue
+            return False
         if isinstance(s, sp.Transpose) and s.arg == v:
-            continue
+            return False
         c, core = coefficient(s) if is_matrix(s) else s.as_coeff_Mul()
-        if core == v:
-            continue
-        if not _mentions(cut(e, s, probe(s)), v):
-            valid.append(s)
-    if not valid:
+        return core != v
+
+    def valid(s):
+        return not _mentions(cut(e, s, probe(s)), v)
+
+    # The valid cuts dominate every occurrence of v, so they are nested: the outermost is the
+    # highest. Testing from the top, the first valid one is it (a cut costs a pass over the DAG;
+    # testing every node cost a residual network L³).
+    height = _heights(e)
+    ordered = sorted((s for s in height if candidate(s)), key=lambda s: -height[s])
+    best, k = None, 0
+    while k < len(ordered):
+        tied = [s for s in ordered[k:] if height[s] == height[ordered[k]]]
+        k += len(tied)
+        found = [s for s in tied if valid(s)]
+        if found:
+            best = max(found, key=lambda s: (_size(s), sp.default_sort_key(s)))
+            break
+    if best is None:
         return None
-    best = max(valid, key=lambda s: (_size(s), sp.default_sort_key(s)))
     if is_matrix(best) and best.rows == 1 and best.cols != 1:
-        for t in valid:
-            if t.cols == 1 and best in (transpose(t), sp.Transpose(t)):
+        for t in ordered:
+            if t.cols == 1 and best in (transpose(t), sp.Transpose(t)) and valid(t):
                 return t
     return best
+
+
+def _children(node, inside_explicit=True):
+    """The sub-expressions ``_distinct`` walks into from ``node``."""
+    if isinstance(node, sp.MatrixBase) and not inside_explicit:
+        return ()
+    if isinstance(node, ElementwiseApplyFunction):
+        return (node.expr, *node.function.free_symbols)
+    return tuple(a for a in node.args if isinstance(a, sp.Basic))
+
+
+def _heights(e):
+    """{node: the length of its longest path to a leaf} for the distinct nodes of e (not inside
+    explicit matrices), in one pass over the DAG."""
+    height: dict = {}
+    stack = [(e, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            height[node] = 1 + max((height[c] for c in _children(node, False)), default=0)
+            continue
+        if node in height or not isinstance(node, sp.Basic):
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node, False) if c not in height)
+    return height
 
 
 def _mentions(e, v):
@@ -310,7 +346,7 @@ def unmerge(expr):
                 outer = body.func(ELEMENT)
                 return elementwise(outer, elementwise(inner.func(ELEMENT), e.expr))
         return e
-    return expr.replace(lambda e: isinstance(e, ElementwiseApplyFunction), split)
+    return dag.replace(expr, lambda e: isinstance(e, ElementwiseApplyFunction), split)
 
 
 # ---------------------------------------------------------------------- naming
@@ -352,7 +388,7 @@ def _names(inner, kinds, taken):
     if network:
         layers = sum(1 for n in inner if n in feeds)
         layer = 0
-        letters = iter(["u", "v", "r", "q", "p", "g"])
+        letters = _letters(["u", "v", "r", "q", "p", "g"])
         for n in inner:
             if n in feeds:
                 layer += 1
@@ -365,7 +401,7 @@ def _names(inner, kinds, taken):
                 base = f"{base}{layer}"
             names[n] = base.upper() if _is_big(n) else base
     else:
-        letters = iter(["u", "v", "r", "q", "p", "g", "h"])
+        letters = _letters(["u", "v", "r", "q", "p", "g", "h"])
         for n in inner:
             base = next(letters)
             names[n] = base.upper() if _is_big(n) else base
@@ -375,6 +411,32 @@ def _names(inner, kinds, taken):
         taken.add(name)
         out[n] = name
     return out
+
+
+def _letters(first):
+    """The letters a derivation names intermediates by, then u2, u3, ... (a deep network has more
+    intermediates than letters)."""
+    yield from first
+    k = 2
+    while True:
+        yield f"u{k}"
+        k += 1
+
+
+def _shared_sums(roots, deg):
+    """Sums that depend on the variable and that several nodes use: a residual stream
+    a_k = a_{k−1} + tanh(W_k a_{k−1}) feeds both the next sum and the next layer. Named, each
+    layer's step is written once; unnamed, the sum is written out at every use (2^L terms)."""
+    parents: dict = {}
+    for r in roots:
+        for node in _distinct(r, inside_explicit=False):
+            if isinstance(node, sp.Transpose):  # rᵀ r uses r once
+                continue
+            children = [node.expr] if isinstance(node, ElementwiseApplyFunction) else node.args
+            for a in set(children):
+                if isinstance(a, sp.MatAdd):
+                    parents[a] = parents.get(a, 0) + 1
+    return [a for a, count in parents.items() if count >= 2 and deg.has(a)]
 
 
 def _split_terms(expr, deg):
@@ -415,6 +477,9 @@ def build_model(expr, wrt, output_name=None) -> Model:
         for s in _named_in(r, wrt, deg):
             if s not in named and s not in roots and s != expr:
                 named.append(s)
+    for s in _shared_sums(roots, deg):
+        if s not in named and s not in roots and s != expr:
+            named.append(s)
     kinds = {}
     for s in named:
         if isinstance(s, ACTIVATIONS):
@@ -467,7 +532,7 @@ def _node(symbol, expr, kind, symbols, wrt):
             for t in (sp.Transpose(s), transpose(s)):
                 if t != s and t not in symbols:
                     mapping[t] = sym.T
-    body = expr.xreplace(mapping)
+    body = dag.xreplace(expr, mapping)
     used = [a for a in _distinct(body) if a == wrt or a in symbols.values()]
     order = [sym for sym in list(symbols.values()) + [wrt] if sym in used and sym != symbol]
     return Node(symbol, expr, body, tuple(order), kind)
@@ -479,7 +544,7 @@ def model_of(expr, wrt, output_name=None):
     Remembered: a lecturer derives the same model in several styles and layouts (the model is
     read, never changed, by the styles)."""
     prepared, restore = prepare(expr)
-    prepared = prepared.xreplace(restore)
+    prepared = dag.xreplace(prepared, restore)
     return build_model(prepared, wrt, output_name), prepared
 
 
