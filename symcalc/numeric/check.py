@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .. import limits
+from .. import dag, limits
 from ..assumptions import Assumptions, draw, given as assuming
 from ..errors import LayoutError, SymcalcError, UnsupportedError
 from ..functions import ELEMENT, OneHot, Softmax, SymmetricMatrix, as_expression, is_matrix
@@ -170,14 +170,7 @@ def _positive_by_probe(body) -> bool:
 
 def _nodes(expr):
     """Each distinct sub-expression once (shared sub-trees are not walked again)."""
-    seen, stack = set(), [sp.sympify(expr)]
-    while stack:
-        e = stack.pop()
-        if e in seen or not isinstance(e, sp.Basic):
-            continue
-        seen.add(e)
-        stack.extend(e.args)
-    return seen
+    return {e for e in dag.postorder(sp.sympify(expr)) if isinstance(e, sp.Basic)}
 
 
 def _needs_positive(expr):

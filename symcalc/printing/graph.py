@@ -33,6 +33,7 @@ from sympy.matrices.expressions import (
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import dag
 from ..errors import UnsupportedError
 from .common import MUL, is_negative, positive_first
 from .latex import SymcalcLatexPrinter
@@ -353,14 +354,7 @@ class ComputationGraph:
 
 def _subexpressions(expr) -> set:
     """Every distinct sub-expression, each visited once (the expression is a DAG)."""
-    seen, stack = set(), [expr]
-    while stack:
-        e = stack.pop()
-        if e in seen or not isinstance(e, sp.Basic):
-            continue
-        seen.add(e)
-        stack.extend(e.args)
-    return seen
+    return {e for e in dag.postorder(expr) if isinstance(e, sp.Basic)}
 
 
 def _operations(e, named) -> int:
