@@ -903,11 +903,8 @@ def read_chain(text, space, layout="denominator"):
 
 
 def run_equalities(args):
-    import sympy as sp
-
-    from .derivation import equalities
     from .errors import ParseError
-    from .parse import check_name, declare, parse_in, parse_shape
+    from .parse import declare, parse_shape
 
     if args.file and args.lines:
         raise ParseError("give the lines as arguments or with --file, not both")
@@ -918,12 +915,35 @@ def run_equalities(args):
     shapes = dict(parse_shape(spec) for spec in args.shape)
     space = declare(shapes, _names(args.scalar), _names(args.symmetric), _names(args.onehot),
                     _names(args.positive))
-    definitions = {}
+    lets = []
     for spec in args.let:
         name, sep, body = spec.partition("=")
-        name = name.strip()
         if not sep or not body.strip():
             raise ParseError(f"--let {spec!r} is not NAME=EXPR")
+        lets.append((name.strip(), body))
+    notation = None
+    if args.tex:
+        from .printing import Notation
+        notation = Notation(names=dict(spec.split("=", 1) for spec in args.tex))
+    chain = chain_of(text, space, lets, args.layout, args.title, notation)
+    report = chain.check()
+    _write_derivation(args, chain.derivation(), str(report))
+    if report.first_false is not None:
+        return EXIT_WRONG
+    return EXIT_OK if report.ok else EXIT_UNVERIFIED
+
+
+def chain_of(text, space, lets=(), layout="denominator", title="", notation=None):
+    """An ``Equalities`` from the lines of ``text`` in the names of ``space`` (which the
+    definitions ``lets``, [(name, expression text)], extend): symcalc equalities and course files."""
+    import sympy as sp
+
+    from .derivation import equalities
+    from .errors import ParseError
+    from .parse import check_name, parse_in
+
+    space, definitions = dict(space), {}
+    for name, body in lets:
         check_name(name, "name")
         if name in space:
             raise ParseError(f"--let {name}: {name!r} is already declared")
@@ -932,19 +952,10 @@ def run_equalities(args):
             sp.Symbol(name, real=True)
         space[name] = symbol
         definitions[symbol] = value
-    lines = read_chain(text, space, args.layout)
+    lines = read_chain(text, space, layout)
     if len(lines) < 2:
         raise ParseError(f"a chain needs at least two lines, found {len(lines)}")
-    notation = None
-    if args.tex:
-        from .printing import Notation
-        notation = Notation(names=dict(spec.split("=", 1) for spec in args.tex))
-    chain = equalities(lines, definitions=definitions, title=args.title, notation=notation)
-    report = chain.check()
-    _write_derivation(args, chain.derivation(), str(report))
-    if report.first_false is not None:
-        return EXIT_WRONG
-    return EXIT_OK if report.ok else EXIT_UNVERIFIED
+    return equalities(lines, definitions=definitions, title=title, notation=notation)
 
 
 def run_notes(args):

@@ -55,6 +55,7 @@ TOP_KEYS = {"title", "notation", "preface", "prose", "output"}
 COMMON = {"title", "slug", "before", "after", "prose", "layouts", "notation", "tex"}
 EXPRESSION_KEYS = COMMON | {"expression", "shapes", "scalars", "positive", "symmetric", "onehot", "wrt",
                             "style", "closed_form", "hessian"}
+EQUALITIES_KEYS = COMMON | {"equalities", "shapes", "scalars", "positive", "symmetric", "let", "layout"}
 NETWORK_KEYS = COMMON | {"network", "loss", "batch", "weights", "index", "relu_at_zero", "objective",
                          "at", "lr", "digits"}
 STYLES = ("chain", "differential", "index")
@@ -200,8 +201,10 @@ def _short_layout(d) -> str:
     layouts once, so the sentence is not repeated under every heading."""
     from .derivation.core import LAYOUT_TEXT
     from .derivation import tex_text
-    long = r"\intertext{%s}" % LAYOUT_TEXT[d.layout]
     tex = d.latex()
+    if d.layout is None:  # a chain of equalities states no layout
+        return tex
+    long = r"\intertext{%s}" % LAYOUT_TEXT[d.layout]
     if long not in tex:
         long = r"\intertext{%s}" % tex_text(LAYOUT_TEXT[d.layout])
     return tex.replace(long, r"\intertext{\emph{%s layout.}}" % d.layout.capitalize(), 1)
@@ -326,6 +329,46 @@ def expression_chapter(where, spec, number, check, prose="latex"):
     return chapter
 
 
+def equalities_chapter(where, spec, number, check, prose="latex"):
+    """A chapter that is an author's chain of equalities (σ′ = σ(1 − σ) line by line), each line
+    checked against the one before, as ``symcalc equalities`` does."""
+    from .cli import chain_of
+    from .errors import ParseError
+    from .parse import declare, parse_shape
+    from .printing import Notation
+    _check_keys(where, spec, EQUALITIES_KEYS)
+    lines = spec["equalities"]
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        _fail(where, "equalities", "expected a list of lines such as \"d/db 1/(1 + exp(-b))\", "
+              "each with its justification after '#'")
+    raw, lets = spec.get("shapes", {}), spec.get("let", {})
+    if not isinstance(raw, dict) or not isinstance(lets, dict):
+        _fail(where, "shapes" if not isinstance(raw, dict) else "let",
+              "expected a table such as { s = \"1/(1 + exp(-b))\" }")
+    tex = spec.get("tex", {})
+    layout = _choice(where, "layout", spec.get("layout", "denominator"), LAYOUTS)
+    try:
+        shapes = {name: parse_shape(f"{name}={dims}")[1] for name, dims in raw.items()}
+        space = declare(shapes, _list(where, "scalars", spec.get("scalars", [])),
+                        _list(where, "symmetric", spec.get("symmetric", [])), [],
+                        _list(where, "positive", spec.get("positive", [])))
+        chain = chain_of("\n".join(lines), space, list(lets.items()), layout, "",
+                         Notation(names=tex) if tex else None)
+    except ParseError as err:
+        _fail(where, "equalities", str(err))
+    report = chain.check()
+    if report.first_false is not None or (check and not report.ok):
+        raise CourseError(f"{where}: the chain of equalities does not hold: {report}")
+    derivation = chain.derivation()
+    chapter = Chapter(number, spec.get("slug") or _slug(spec["title"]), spec["title"],
+                      spec.get("before", ""), spec.get("after", ""), spec.get("prose", prose),
+                      [derivation])
+    if check:
+        chapter.checks.append(f"each of the {len(chain.lines) - 1} equalities holds "
+                              "(symbolically, or numerically at random values)")
+    return chapter
+
+
 def network_chapter(where, spec, number, check, notation, prose="latex"):
     """A chapter whose model is a network spec ("linear(d,h) relu linear(h,1)")."""
     from . import nn
@@ -419,9 +462,11 @@ def load(path, check=True, progress=print) -> Course:
             chapter = expression_chapter(where, spec, number, check, prose)
         elif "network" in spec:
             chapter = network_chapter(where, spec, number, check, notation, prose)
+        elif "equalities" in spec:
+            chapter = equalities_chapter(where, spec, number, check, prose)
         else:
             raise CourseError(f"{where}: a chapter needs a model: 'expression' (with 'shapes' and "
-                              "'wrt') or 'network' (with 'loss')")
+                              "'wrt'), 'network' (with 'loss') or 'equalities' (a chain of lines)")
         for d in chapter.derivations:
             progress(f"[{number}/{len(specs)}] {chapter.title}: {d.layout} layout, {len(d.steps)} steps"
                      + (", checked" if check else "") + f" ({time.perf_counter() - start:.1f} s)")

@@ -55,3 +55,17 @@ def test_example_course_builds_to_a_pdf_without_overfull_boxes(tmp_path):
     assert (tmp_path / "input" / "02-cmu-folded-biases-sigmoid-units-one-step.tex").is_file()
     md = (tmp_path / "markdown" / "06-cmu-recitation-5-a-relu-network-worked.md").read_text()
     assert r"\begin{bmatrix} 4 & 12 & 8 \end{bmatrix}" in md
+
+
+def test_a_chain_of_equalities_is_a_chapter(tmp_path):
+    """σ′ = σ(1 − σ) as an author writes it; a false line stops the booklet and names the chapter."""
+    good = tmp_path / "good.toml"
+    good.write_text('[[chapter]]\ntitle = "Sigma prime"\nequalities = ["d/db 1/(1 + exp(-b))", '
+                    '"exp(-b)/(1 + exp(-b))**2  # chain rule", "s*(1 - s)  # s = sigma(b)"]\n'
+                    'scalars = ["b"]\nlet = { s = "1/(1 + exp(-b))" }\n')
+    chapter = load(good, progress=lambda s: None).chapters[0]
+    assert "chain rule" in chapter.latex() and chapter.checks
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text().replace("s*(1 - s)", "s*(1 + s)"))
+    with pytest.raises(CourseError, match=r"chapter 1 \('Sigma prime'\).*does not hold"):
+        load(bad, progress=lambda s: None)
