@@ -17,7 +17,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.core.function import AppliedUndef
 from sympy.functions.elementary.miscellaneous import MinMaxBase
 
-from .. import limits
+from .. import dag, limits
 from ..dag import shape
 from ..errors import UnsupportedError
 from ..functions import (
@@ -259,20 +259,30 @@ def lift(body, Z):
     return from_entrywise(body, {ELEMENT: Z}, shape(Z))
 
 
+_SCALAR_DERIVATIVES = dag.table()
+
+
+def scalar_derivatives(lam):
+    """[(symbol, f' in ELEMENT)] of an elementwise function: by its element first, then by each
+    parameter (a leaky ReLU's slope). Memoised: the 128 layers of a network share one σ."""
+    if lam not in _SCALAR_DERIVATIVES:
+        body = lam.expr.xreplace({lam.variables[0]: ELEMENT})
+        out = []
+        for s in [ELEMENT] + sorted(body.free_symbols - {ELEMENT}, key=str):
+            d = heaviside_to_step(sp.diff(body, s))
+            if not abstract_only(d):
+                where = "" if s == ELEMENT else f" in {s}"
+                raise UnsupportedError(f"the elementwise function {lam} has no known derivative{where} ({d})")
+            out.append((s, d))
+        _SCALAR_DERIVATIVES[lam] = out
+    return _SCALAR_DERIVATIVES[lam]
+
+
 @rule(ElementwiseApplyFunction, "elementwise function", r"\bar{Z} = \bar{G} \odot f'(Z)")
 def _elementwise(node, G):
-    lam, Z = node.function, node.expr
-    body = lam.expr.xreplace({lam.variables[0]: ELEMENT})
-    deriv = heaviside_to_step(sp.diff(body, ELEMENT))
-    if not abstract_only(deriv):
-        raise UnsupportedError(f"the elementwise function {lam} has no known derivative ({deriv})")
-    out = [(Z, hadamard(G, lift(deriv, Z)))]
-    for s in sorted(body.free_symbols - {ELEMENT}, key=str):
-        ds = heaviside_to_step(sp.diff(body, s))
-        if not abstract_only(ds):
-            raise UnsupportedError(f"the elementwise function {lam} has no known derivative in {s} ({ds})")
-        out.append((s, inner(G, lift(ds, Z))))
-    return out
+    Z = node.expr
+    (_, deriv), *params = scalar_derivatives(node.function)
+    return [(Z, hadamard(G, lift(deriv, Z)))] + [(s, inner(G, lift(ds, Z))) for s, ds in params]
 
 
 # --------------------------------------------------------------------------- reductions and softmax
