@@ -13,6 +13,11 @@ forward and backward tables of a scalar Python function::
     fwd, bwd = bp.numpy()     # bwd({"W1": ..., "b1": ..., ...}, x, y) -> {"W1": gradient, ...}
     print(bp.derivation.latex())
 
+    model = nn.Model(batch="rows", samples=T)                      # a graph of modules
+    X = model.input("X", d)
+    model.output(nn.Linear(d, 1)(X + nn.SelfAttention(d, d_k)(X)), loss="squared_error")
+    model.backprop("denominator").gradients                         # every weight and X
+
     graph = nn.ComputationGraph.from_function(J)   # J defined in a file: read with ast, never run
     graph.forward_table(); graph.backward_table(); graph.values(x=2)
 """
@@ -25,6 +30,9 @@ from .conventions import PRESETS, Convention
 from .losses import (
     BinaryCrossEntropy, CrossEntropy, LogisticLoss, LogLikelihood, Loss, MeanSquaredError, SquaredError,
 )
+from .modules import (
+    MLP, Embedding, LayerNorm, Model, Module, Residual, SelfAttention, Sequential, TransformerBlock, Value,
+)
 from .network import Network
 
 __all__ = [
@@ -33,4 +41,6 @@ __all__ = [
     "Identity", "Layer", "computation_graph",
     "LeakyReLU", "Linear", "LogisticLoss", "Loss", "MeanSquaredError", "Network", "ReLU", "Sigmoid",
     "Softmax", "Softplus", "SquaredError", "Tanh", "Threshold",
+    "Embedding", "LayerNorm", "MLP", "Model", "Module", "Residual", "SelfAttention", "Sequential",
+    "TransformerBlock", "Value",
 ]

@@ -36,6 +36,14 @@ class Layer:
 
     kind = "layer"
 
+    def __call__(self, x):
+        """The layer applied to a value of a ``Model`` (symcalc.nn.modules); one module per layer,
+        so a layer called twice shares its weights."""
+        from .modules import as_module
+        if not hasattr(self, "_module"):
+            self._module = as_module(self)
+        return self._module(x)
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
