@@ -26,6 +26,12 @@ from .modules import Model
 
 FORWARD, BACKWARD, GRADIENTS = "Forward pass", "Backward pass", "Parameter gradients"
 LAYOUTS = ("denominator", "numerator")
+_FUSED = {
+    nlo.CrossEntropy: "softmax output with cross-entropy (one-hot targets, $\\mathbf{1}^{\\top} y = 1$): "
+                      "the logits' adjoint is the prediction minus the targets, scaled as the loss is",
+    nlo.BinaryCrossEntropy: ("sigmoid output with binary cross-entropy: the logits' adjoint is the "
+                             "prediction minus the targets, scaled as the loss is"),
+}
 
 
 def _fuses(loss, binding) -> bool:
@@ -100,7 +106,7 @@ class ModelBackprop:
         named = {b.expr: b.symbol for b in bindings if b.kind != "loss"}
         wanted = set(self.variables) | set(by_symbol)
         output = by_symbol.get(model.output_value.symbol)
-        fused = output if _fuses(model.loss, output) else None
+        fused = self._fused = output if _fuses(model.loss, output) else None
 
         shares: dict = {}      # value -> [(share in denominator form, the user's symbol)]
         loss = bindings[-1]
@@ -144,6 +150,8 @@ class ModelBackprop:
         if len(users) > 1:
             return "sum over the uses of " + "$" + sp.latex(b.symbol) + "$ (multivariable chain rule)"
         u = users[0]
+        if u is self._fused:
+            return _FUSED[type(self.model.loss)]
         if u.kind == "loss":
             return "loss gradient"
         return "backward of " + (u.rule or u.kind)
