@@ -574,10 +574,6 @@ class _Normalising(_AlongAxis, _MatrixNode):
         """d, the number of features a sample is normalised over."""
         return self.arg.rows if self.axis == 0 else self.arg.cols
 
-    def _sympystr(self, printer):
-        eps = "" if self.eps == 0 else f", eps={printer._print(self.eps)}"
-        return f"{self.display_name}({printer._print(self.arg)}, axis={self.axis}{eps})"
-
     def _std_entry(self, i, j):
         d = self.features
         mu = self._along(i, j, lambda z: z) / d

@@ -31,6 +31,7 @@ from .. import functions as F
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
+from .common import keyworded_latex
 from .document import escape_name, tex_problem
 from ..hints import Expr
 from .notation import DEFAULT, Notation
@@ -431,6 +432,13 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_Softmax(self, expr):
         return self._call(r"\operatorname{softmax}" + _along(expr.axis, False), expr.arg)
+
+    def _print_LayerNorm(self, expr):
+        """LN_row(X; ε): layer normalisation along each row (a sample), ε when it is not 0."""
+        eps = self._print(expr.eps) if isinstance(expr, F._Normalising) else ""
+        return keyworded_latex(expr, self._arg(expr.arg), eps, self._paren)
+
+    _print_Std = _print_CausalSoftmax = _print_LayerNorm
 
     def _norm(self, arg, sub: str) -> str:
         inner = self._print(arg)
