@@ -404,7 +404,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_Trace(self, expr):
         if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
-            bare = expr.arg.is_symbol or isinstance(expr.arg, (F.EntrySum, F.EntryMean, F.LogSumExp))
+            bare = expr.arg.is_symbol or isinstance(expr.arg, (F.EntrySum, F.EntryMean, F.LogSumExp, F.Std))
             return self._print(expr.arg) if bare else r"\left(%s\right)" % self._print(expr.arg)
         return self._call(r"\operatorname{tr}", expr.arg)
 

@@ -220,7 +220,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
 
     def _print_Trace(self, expr):
         if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
-            bare = expr.arg.is_symbol or isinstance(expr.arg, F._Reduction)  # sum(X), norm2(x): calls
+            bare = expr.arg.is_symbol or isinstance(expr.arg, (F._Reduction, F.Std))  # sum(X), norm2(x): calls
             return self._print(expr.arg) if bare else f"({self._print(expr.arg)})"
         return self._call("tr", expr.arg)
 
