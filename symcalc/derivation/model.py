@@ -402,7 +402,7 @@ def _names(inner, kinds, taken):
                 base = next(letters)
             if base in ("z", "a", "s", "zhat") and layers > 1:
                 base = f"{base}{layer}"
-            names[n] = base.upper() if _is_big(n) else base
+            names[n] = (base.upper() if base != "zhat" else "Zhat") if _is_big(n) else base
     else:
         letters = _letters(["u", "v", "r", "q", "p", "g", "h"])
         for n in inner:
