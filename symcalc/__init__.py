@@ -12,6 +12,7 @@ from .functions import (
     OneHot, SymmetricMatrix, bce, cos, cross_entropy, dot, exp, frobenius2, leaky_relu, log, logsumexp,
     mean, mse, norm2, relu, scalar, sigmoid, sin, softmax, softplus, sqrt, step, sum, tanh, threshold,
 )
+from .functions import layer_norm, std
 from .printing import Notation, init_printing, latex, text
 from .simplify import textbook
 
@@ -44,9 +45,9 @@ __all__ = [
     "Notation", "OneHot", "ParseError", "ShapeError", "Step", "SymcalcError", "SymmetricMatrix",
     "UnsupportedError", "Verdict", "backward", "bce", "check", "check_closed_form", "codegen",
     "cos", "cross_entropy", "derive", "diff", "dot", "equalities", "exp", "frobenius2", "gradient",
-    "hessian", "init_printing", "jacobian", "lambdify", "latex", "leaky_relu", "log", "logsumexp",
+    "hessian", "init_printing", "jacobian", "lambdify", "latex", "layer_norm", "leaky_relu", "log", "logsumexp",
     "mean", "mse", "norm2", "positive_semidefinite", "relu", "scalar", "sigmoid", "sin", "softmax",
-    "softplus", "solve_stationary", "sqrt", "step", "tanh", "text", "textbook", "threshold",
+    "softplus", "solve_stationary", "sqrt", "std", "step", "tanh", "text", "textbook", "threshold",
     "verify", "verify_entrywise",
 ]
 

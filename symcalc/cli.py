@@ -81,6 +81,7 @@ GRAMMAR = """expressions: names, numbers, + - * / @ **, .T, unary minus, parenth
 matrices [a, b; c, d], and the functions sigmoid relu tanh softplus exp log sqrt sin cos threshold
 leaky_relu(Z, alpha) max min tr det logdet inv sum mean softmax logsumexp (axis=0|1) norm2
 frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy eye(n) ones(m, n) zeros(m, n);
+layer_norm(X, axis=1, eps=e) std(X, axis=1) softmax(S, axis=1, causal=True);
 w / x of matrices is entrywise. Declare every name: --shape X=n,d (x=n is a column), --scalar a,
 --positive lam, --symmetric A, --onehot y. Text that starts with a minus sign: --claim=-2*x,
 or a leading space (" -x.T*x"), so that it is not taken for an option."""

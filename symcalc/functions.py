@@ -513,6 +513,107 @@ class Softmax(_AlongAxis, _MatrixNode):
         return sp.exp(self.arg[i, j]) / self._along(i, j, sp.exp)
 
 
+class CausalSoftmax(Softmax):
+    """Softmax with a causal mask, of a square S: along each row (axis 1, tokens as rows) the
+    entries above the diagonal (token j > i) are masked, exp(s_ij) 1[j ≤ i] / Σ_{k ≤ i} exp(s_ik);
+    along each column (axis 0) the transposed mask, so that softmax_causal(Sᵀ, 0) = softmax_causal(S, 1)ᵀ.
+    A masked entry is 0 (not merely small), which is what lets softmax's rule hold unchanged."""
+
+    def __new__(cls, Z, axis=0):
+        Z = _as_matrix(Z, "the causal softmax")
+        if Z.rows != Z.cols:
+            raise ShapeError(f"the causal softmax takes a square matrix (token i attends to tokens j ≤ i); "
+                             f"{Z} is {Z.rows} x {Z.cols}")
+        return super().__new__(cls, Z, axis)
+
+    def _entry(self, i, j, **kwargs):
+        kept = (lambda r, c: c <= r) if self.axis == 1 else (lambda r, c: r <= c)
+        Z, k = self.arg, sp.Dummy("k", integer=True)
+        if all(sp.sympify(t).is_Integer for t in (i, j, Z.rows)):
+            if not kept(i, j):
+                return sp.S.Zero
+            terms = ([Z[i, c] for c in range(int(i) + 1)] if self.axis == 1
+                     else [Z[r, j] for r in range(int(j) + 1)])
+            return sp.exp(Z[i, j]) / sp.Add(*[sp.exp(t) for t in terms])
+        total = (sp.Sum(sp.exp(Z[i, k]), (k, 0, i)) if self.axis == 1
+                 else sp.Sum(sp.exp(Z[k, j]), (k, 0, j)))
+        return sp.Piecewise((sp.exp(Z[i, j]) / total, kept(i, j)), (0, True))
+
+
+def _eps(eps, what):
+    """The variance offset ε of a normalisation: a scalar (a Symbol or a number), not negative."""
+    eps = as_expression(eps, f"{what}'s eps")
+    if is_matrix(eps):
+        raise ShapeError(f"{what}'s eps is a scalar (a Symbol or a number), not the {eps.rows} x "
+                         f"{eps.cols} matrix {eps}")
+    if eps.is_negative or (eps.is_number and eps.is_real is False):
+        raise ValueError(f"{what}'s eps is a non-negative scalar (added to the variance), not {eps}")
+    return eps
+
+
+class _Normalising(_AlongAxis, _MatrixNode):
+    """A per-sample statistic along an axis with a variance offset ε, stored as ``args == (Z, axis, ε)``:
+    axis 0 normalises each column (samples as columns), axis 1 each row (samples, tokens, as rows).
+    The features of a sample are the d entries of its column (row); σ² is their biased variance (1/d)."""
+
+    def __new__(cls, Z, axis=0, eps=0):
+        Z = _as_matrix(Z, cls.display_name)
+        axis = _axis(int(axis) if isinstance(axis, sp.Integer) else axis, cls.display_name)
+        return MatrixExpr.__new__(cls, Z, sp.Integer(axis), _eps(eps, cls.display_name))
+
+    @property
+    def axis(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def eps(self):
+        return self.args[2]
+
+    @property
+    def features(self):
+        """d, the number of features a sample is normalised over."""
+        return self.arg.rows if self.axis == 0 else self.arg.cols
+
+    def _std_entry(self, i, j):
+        d = self.features
+        mu = self._along(i, j, lambda z: z) / d
+        return sp.sqrt(self._along(i, j, lambda z: (z - mu) ** 2) / d + self.eps)
+
+
+class Std(_Normalising):
+    """√(σ² + ε) of each column (axis 0: a 1 x n row) or of each row (axis 1: an m x 1 column), σ² the
+    biased variance; ε = 0 gives the (population) standard deviation. Layer normalisation divides by it."""
+
+    display_name = "std"
+
+    @property
+    def shape(self):
+        return (sp.S.One, self.arg.cols) if self.axis == 0 else (self.arg.rows, sp.S.One)
+
+    def _entry(self, i, j, **kwargs):
+        return self._std_entry(i, j)
+
+
+class LayerNorm(_Normalising):
+    """Layer normalisation without the affine part: each sample x (a column, axis 0, or a row, axis 1)
+    becomes x̂ = (x − μ)/√(σ² + ε), μ and σ² the mean and biased variance of its d features."""
+
+    display_name = "layer_norm"
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    @property
+    def std(self) -> Std:
+        """√(σ² + ε) of each sample, the divisor."""
+        return Std(self.arg, self.axis, self.eps)
+
+    def _entry(self, i, j, **kwargs):
+        mu = self._along(i, j, lambda z: z) / self.features
+        return (self.arg[i, j] - mu) / self._std_entry(i, j)
+
+
 def sum(Z: Expr, axis: int | None = None) -> MatrixExpr:  # noqa: A001 - the public name the design asks for
     """The sum of all entries of Z (a 1 x 1 matrix expression); with ``axis=0`` the row 1ᵀZ of column
     sums, with ``axis=1`` the column Z1 of row sums."""
@@ -546,10 +647,40 @@ def logsumexp(z: Expr, axis: int | None = None) -> MatrixExpr:
     return LogSumExp(z, axis)
 
 
-def softmax(z: Expr, axis: int = 0) -> MatrixExpr:
+def softmax(z: Expr, axis: int = 0, causal: bool = False) -> MatrixExpr:
     """Softmax of a column vector; of a matrix, column by column (``axis=0``, samples as columns) or
-    row by row (``axis=1``, samples as rows)."""
+    row by row (``axis=1``, samples as rows). ``causal=True`` (a square matrix of attention scores)
+    masks the entries above the diagonal along rows (token j > i; below it along columns)."""
+    if causal:
+        return CausalSoftmax(z, axis)
     return Softmax(z, axis)
+
+
+def _sample_axis(X, axis, what):
+    """``axis``, or the axis of a vector's entries when it is None (a matrix must say which)."""
+    X = _as_matrix(X, what)
+    if axis is not None:
+        return X, axis
+    if X.cols == 1 or X.rows == 1:
+        return X, 0 if X.cols == 1 else 1
+    raise ShapeError(f"{what} of the {X.rows} x {X.cols} matrix {X}: say which axis holds a sample's features, "
+                     f"axis=1 (each row is a sample, tokens as rows) or axis=0 (each column is a sample)")
+
+
+def layer_norm(X: Expr, axis: int | None = None, eps: Scalar = 0) -> MatrixExpr:
+    """Layer normalisation x̂ = (x − μ)/√(σ² + ε) of each sample: each row of X (``axis=1``, tokens as
+    rows), each column (``axis=0``), or the entries of a vector (``axis`` omitted). μ and σ² are the
+    mean and biased (1/d) variance of the sample's d features; ``eps`` ≥ 0 a Symbol or a number.
+    No affine part: γ and β are applied outside, X̂ ⊙ (1γᵀ) + 1βᵀ."""
+    X, axis = _sample_axis(X, axis, "layer_norm")
+    return LayerNorm(X, axis, eps)
+
+
+def std(X: Expr, axis: int | None = None, eps: Scalar = 0) -> MatrixExpr:
+    """√(σ² + ε) of each sample (the biased variance σ² of its d features): of each row (``axis=1``,
+    an m x 1 column), of each column (``axis=0``, a 1 x n row), or of a vector's entries."""
+    X, axis = _sample_axis(X, axis, "std")
+    return Std(X, axis, eps)
 
 
 def norm2(x: Expr) -> MatrixExpr:

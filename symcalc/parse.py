@@ -50,6 +50,9 @@ Functions (elementwise ones act entry by entry on a matrix and as usual on a sca
 * ``softmax(Z)`` (column by column), ``logsumexp(z)`` (of a column)
 * ``sum(Z, axis=1)``, ``mean(Z, axis=1)``, ``logsumexp(Z, axis=1)``, ``softmax(Z, axis=1)``: along each
   row (``axis=0``: along each column), NumPy's convention
+* ``layer_norm(X, axis=1, eps=e)``: each row (``axis=0``: each column; a vector: its entries) as
+  (x − μ)/√(σ² + ε); ``std(X, axis=1, eps=e)`` its √(σ² + ε); ``softmax(S, axis=1, causal=True)`` masks
+  the entries above the diagonal of a square S
 * ``norm2(x)`` = ‖x‖², ``frobenius2(Z)`` = ‖Z‖_F² (1 x 1)
 * ``hadamard(A, B, ...)`` = A ⊙ B ⊙ ..., ``kron(A, B)`` = A ⊗ B, ``diag(v)`` for a column v
 * ``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``: losses on predictions (probabilities
@@ -98,11 +101,14 @@ FUNCTIONS = {
     "bce": (2, 2), "cross_entropy": (2, 2), "eye": (1, 1), "ones": (2, 2), "zeros": (2, 2),
     "max": (2, None), "min": (2, None),
 }
+FUNCTIONS.update({"layer_norm": (1, 1), "std": (1, 1)})
 
 _RESERVED = set(FUNCTIONS) | {"T"}
 
 #: functions that take ``axis=0`` (along each column) or ``axis=1`` (along each row)
 AXIS_FUNCTIONS = {"sum", "mean", "logsumexp", "softmax"}
+#: keywords beyond the axis: layer_norm(X, axis=1, eps=1e-5), std(X, axis=1), softmax(S, axis=1, causal=True)
+KEYWORDS = {"layer_norm": ("axis", "eps"), "std": ("axis", "eps"), "softmax": ("axis", "causal")}
 
 
 # ---------------------------------------------------------------------- declarations
@@ -498,6 +504,8 @@ class _Parser:
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function {name!r}; the functions are "
                                    + ", ".join(sorted(FUNCTIONS)))
+        if name in KEYWORDS and any(kw.arg != "axis" for kw in node.keywords) or name in ("layer_norm", "std"):
+            return self.keyword_call(node, name)
         axis = self.axis_keyword(node, name)
         if (node.keywords and axis is None) or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.error(node, f"{name} takes positional arguments only")
@@ -517,6 +525,38 @@ class _Parser:
             if getattr(e, "offset", None) is not None:
                 raise
             raise self.error(node, f"in {self.source(node)}: {e}", ShapeError) from None
+
+    def keyword_call(self, node, name):
+        """layer_norm(X, axis=1, eps=epsilon), std(X, axis=0), softmax(S, axis=1, causal=True)."""
+        allowed = KEYWORDS[name]
+        usage = f"{name}(Z, " + ", ".join(f"{k}=..." for k in allowed) + ")"
+        if len(node.args) != 1 or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.error(node, f"{name} takes one matrix and keywords, as {usage}")
+        options = {}
+        for kw in node.keywords:
+            if kw.arg not in allowed or kw.arg in options:
+                raise self.error(node, f"{name} takes the keywords {', '.join(allowed)}, as {usage}")
+            value = kw.value
+            if kw.arg == "axis":
+                if not (isinstance(value, ast.Constant) and type(value.value) is int and value.value in (0, 1)):
+                    raise self.error(node, f"{name}: axis is 0 (each column) or 1 (each row)")
+                options["axis"] = value.value
+            elif kw.arg == "causal":
+                if not (isinstance(value, ast.Constant) and type(value.value) is bool):
+                    raise self.error(node, f"{name}: causal is True or False")
+                options["causal"] = value.value
+            else:
+                eps = self.visit(value)
+                if is_matrix(eps):
+                    raise self.shape_error(node, f"{name}'s eps is a scalar", (value, eps))
+                options["eps"] = eps
+        args = [self.visit(node.args[0])]
+        self.matrix_arg(node, 0, args, name)
+        try:
+            return getattr(F, name)(args[0], **options)
+        except (ShapeError, ValueError) as e:
+            raise self.error(node, f"in {self.source(node)}: {e}",
+                             ShapeError if isinstance(e, ShapeError) else ParseError) from None
 
     def axis_keyword(self, node, name):
         """``axis=0`` or ``axis=1`` of sum, mean, logsumexp and softmax, else None."""

@@ -19,6 +19,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .dag import node, shape as shape_of, sort_key, table
 from .functions import LogSumExp, OneHot, Softmax, is_matrix
+from .functions import _Normalising
 from .hints import Expr
 
 __all__ = ["add", "mul", "transpose", "hadamard", "scalar", "as_matrix11", "coefficient", "textbook", "zero"]
@@ -229,6 +230,8 @@ def _transpose(e):
         return e.T  # a SymmetricMatrix is its own transpose
     if isinstance(e, (Softmax, LogSumExp)) and (e.axis == 1 or isinstance(e.arg, sp.Transpose)):
         return type(e)(transpose(e.arg), 1 - e.axis)  # along the rows of Z = along the columns of Zᵀ
+    if isinstance(e, _Normalising) and (e.axis == 1 or isinstance(e.arg, sp.Transpose)):
+        return type(e)(transpose(e.arg), 1 - e.axis, e.eps)  # LN_row(X)ᵀ = LN_col(Xᵀ)
     return node(sp.Transpose, e)  # not e.T: SymPy's transpose runs a deep doit
 
 

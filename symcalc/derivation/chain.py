@@ -26,6 +26,9 @@ from .local import gradient_map, has_jacobian, identity, jvp, safe_jacobian, tid
 from .model import ACTIVATIONS, MATRIX_FUNCTIONS
 from .nodes import Partial, as_factor, differential, partial
 from .teaching import as_number, reduce_product, softmax_map_steps
+from .teaching import LAYER_NORM, layer_norm_jacobian
+from .local import map_identity
+from ..functions import LayerNorm
 from .teaching import _cancelled, _expanded  # noqa: F401 - the map's cancellation
 
 ORDER = {"denominator": "from the input to the output", "numerator": "from the output to the input"}
@@ -211,7 +214,9 @@ class _Target:
             rule = "chain rule, %s layout: factors %s" % (self.layout, ORDER[self.layout])
         else:
             rule = ""
-        maps = [u for kind, u in parts if kind == "map"]
+        maps = [u for kind, u in parts if kind == "map" and not self._named_map(u)]
+        for u in [u for kind, u in parts if kind == "map" and self._named_map(u)]:
+            rule = (rule + "; " if rule else "") + map_identity(self.model.node(u).body)
         if maps:
             diffs = ", ".join("{%d} = {%d}" % (1 + 2 * k, 2 + 2 * k) for k in range(len(maps)))
             rule = (rule + "; " if rule else "") + "from " + diffs
@@ -221,9 +226,13 @@ class _Target:
         args = [v]
         names = activation_names(self.model)
         for kind, u in parts:
-            if kind == "map":
+            if kind == "map" and not self._named_map(u):
                 args += [differential(u), jvp(self.model.node(u).body, v, names)]
         return tuple(args)
+
+    def _named_map(self, u):
+        """A map whose identity a lecture states (layer normalisation's backward), not its differential."""
+        return map_identity(self.model.node(u).body) is not None
 
 
 def _map_teaching(model, u, value):
@@ -311,6 +320,9 @@ def local_steps(model, layout, targets):
         if named != J:
             steps.append(Step("in the intermediates' names: {0} = {1}", P, named, section=LOCAL,
                               note_args=(model.node(u).symbol, body)))
+        if isinstance(body, LayerNorm) and body.arg == v and is_matrix(P):
+            named = layer_norm_jacobian(body, model.node(u).symbol)
+            steps.append(Step(LAYER_NORM, P, named, section=LOCAL))
         values[(u, v)] = named
     return values, steps
 

@@ -30,6 +30,7 @@ from ..functions import (
     EntryMean, EntrySum, FrobeniusSquared, LogSumExp, OneHot, Softmax, SquaredNorm, SymmetricMatrix,
     is_matrix,
 )
+from ..functions import CausalSoftmax, LayerNorm, Std
 from ..numeric.check import _needs_positive, one_hot
 from ..numeric.reference import function as reference_function
 from ..shapes import positive_sizes
@@ -395,13 +396,22 @@ def _explicit_node(node):
         return sp.ImmutableMatrix(np.log(np.exp(Z).sum(axis=node.axis, keepdims=True)).tolist())
     elif isinstance(node, (SquaredNorm, FrobeniusSquared)):
         v = (Z ** 2).sum()
+    elif isinstance(node, (LayerNorm, Std)):  # each sample: (z − μ)/√(σ² + ε), or √(σ² + ε)
+        c = Z - Z.mean(axis=node.axis, keepdims=True)
+        s = np.sqrt((c ** 2).mean(axis=node.axis, keepdims=True) + float(node.eps))
+        return sp.ImmutableMatrix((c / s if isinstance(node, LayerNorm) else s).tolist())
+    elif isinstance(node, CausalSoftmax):  # the masked entries −inf: exp gives 0
+        kept = np.tri(Z.shape[0], dtype=bool) if node.axis == 1 else np.tri(Z.shape[0], dtype=bool).T
+        Zm = np.where(kept, Z, -np.inf)
+        E = np.exp(Zm - Zm.max(axis=node.axis, keepdims=True))
+        return sp.ImmutableMatrix((E / E.sum(axis=node.axis, keepdims=True)).tolist())
     else:  # Softmax, along each column (axis 0) or row (axis 1)
         E = np.exp(Z - Z.max(axis=node.axis, keepdims=True))
         return sp.ImmutableMatrix((E / E.sum(axis=node.axis, keepdims=True)).tolist())
     return sp.ImmutableMatrix([[float(v)]])
 
 
-_NODES = (EntrySum, EntryMean, LogSumExp, SquaredNorm, FrobeniusSquared, Softmax)
+_NODES = (EntrySum, EntryMean, LogSumExp, SquaredNorm, FrobeniusSquared, Softmax, LayerNorm, Std)
 
 
 def _plain(v):
@@ -412,7 +422,7 @@ def _plain(v):
 
 
 def _number(e):
-    e = e.replace(lambda a: isinstance(a, _NODES) and not a.arg.free_symbols, _explicit_node)
+    e = e.replace(lambda a: isinstance(a, _NODES) and not a.free_symbols, _explicit_node)
     e = e.replace(lambda a: isinstance(a, sp.Trace) and not a.arg.free_symbols,
                   lambda a: sp.Float(float(np.trace(_array(_number(a.arg))))))
     if is_matrix(e):

@@ -526,6 +526,8 @@ def plain_words(s: str) -> str:
         t = re.sub(r"\\(?:operatorname|mathbf|mathrm|boldsymbol)\{([^}]*)\}", r"\1", t)
         t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", t)
         t = re.sub(r"\\bar\{([^{}]*)\}", "\\1\u0304", t)
+        t = re.sub(r"\\hat\{([^{}]*)\}", "\\1\u0302", t)  # ẑ, layer normalisation's output
+        t = re.sub(r"\\sqrt\{([^{}]*)\}", "√(\\1)", t).replace(r"\epsilon", "ε")
         t = re.sub(r"\^\{(\[[^}]*)\}", r"\1", t)  # W^{[k]} -> W[k], as CS229's superscripts read
         t = re.sub(r"\^\{ᵀ\}", "ᵀ", t).replace("^ᵀ", "ᵀ")
         t = re.sub(r"\^\{-1\}", "⁻¹", t)

@@ -26,6 +26,7 @@ from ..functions import (
     Softplus, SquaredNorm, is_matrix,
 )
 from ..simplify import mul, scalar, textbook, transpose
+from ..functions import CausalSoftmax, LayerNorm
 from sympy.assumptions.assume import global_assumptions
 from .model import _Degrees
 from .nodes import PartialMatrix, differential, partial_shape
@@ -243,6 +244,14 @@ def identity(body, v, layout, upstream=False):
             return r"entrywise function: $\bar{Z} = \bar{A} \odot f'(Z)$" + (", $%s$" % slope if slope else "")
         text = r"entrywise function: $\partial f(z)/\partial z = \operatorname{diag}(f'(z))$"
         return text + (", $%s$" % slope if slope else "")
+    if isinstance(body, LayerNorm) and body.arg == v:
+        if upstream:
+            return map_identity(body)
+        return (r"layer normalisation: $\partial \hat{z}/\partial z = \frac{1}{s}(I - \frac{1}{d}\mathbf{1}\mathbf{1}^\top"
+                r" - \frac{1}{d}\hat{z}\hat{z}^\top)$, $s = \sqrt{\sigma^2 + \epsilon}$")
+    if isinstance(body, CausalSoftmax) and body.args[0] == v:
+        return (r"causal softmax, each row (column) masked: $\partial s/\partial z = \operatorname{diag}(s) - s s^\top$"
+                r", zero where masked")
     if isinstance(body, Softmax) and body.args[0] == v:
         return r"softmax: $\partial s/\partial z = \operatorname{diag}(s) - s s^\top$"
     if isinstance(body, sp.Determinant) and body.arg == v:
@@ -288,6 +297,15 @@ def identity(body, v, layout, upstream=False):
     return "%s: $%s$" % (rule.name, rule.identity)
 
 
+def map_identity(body):
+    """The identity a lecture states for a gradient map through ``body`` (layer normalisation's
+    backward, sample by sample), or None where the step cites the differential."""
+    if isinstance(body, LayerNorm) and is_matrix(body) and body.arg.cols != 1 and body.arg.rows != 1:
+        return (r"layer normalisation, each sample: $\bar{z} = \frac{1}{s}(\bar{g} - \operatorname{mean}(\bar{g})"
+                r" - \hat{z} \odot \operatorname{mean}(\bar{g} \odot \hat{z}))$, $s = \sqrt{\sigma^2 + \epsilon}$")
+    return None
+
+
 def _core(body):
     """The body without its scalar coefficient: ‖u‖² of ½‖u‖², sum(...) of −sum(...)."""
     if is_matrix(body):
@@ -314,7 +332,8 @@ def safe_jacobian(body, v, layout, names=None):
         return None
 
 
-__all__ = ["differential_identity", "gradient_map", "has_jacobian", "identity", "jacobian", "jvp", "rebuild",
+__all__ = ["differential_identity", "gradient_map", "has_jacobian", "identity", "jacobian", "jvp", "map_identity",
+           "rebuild",
            "row", "safe_jacobian", "slope_text", "tidy11", "untrace"]
 
 
@@ -326,6 +345,9 @@ def differential_identity(body, v):
     if isinstance(body, ElementwiseApplyFunction) and body.expr == v:
         slope = slope_text(_elementwise_function(body))
         return r"$\mathrm{d}f(z) = f'(z) \odot \mathrm{d}z$" + (", $%s$" % slope if slope else "")
+    if isinstance(body, LayerNorm) and body.arg == v:
+        return (r"layer normalisation, each sample: $\mathrm{d}\hat{z} = \frac{1}{s}(I - \frac{1}{d}\mathbf{1}\mathbf{1}^\top"
+                r" - \frac{1}{d}\hat{z}\hat{z}^\top)\,\mathrm{d}z$")
     if isinstance(body, Softmax) and body.args[0] == v:
         if body.cols == 1:
             return r"softmax: $\mathrm{d}s = (\operatorname{diag}(s) - s s^\top)\,\mathrm{d}z$"

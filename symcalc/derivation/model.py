@@ -24,10 +24,12 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .. import dag
 from ..diff.engine import prepare
 from ..functions import ELEMENT, InternalMatrix, Softmax, elementwise, is_matrix
+from ..functions import LayerNorm
 from ..simplify import coefficient, transpose
 
 #: nonlinearities a lecture names when they act on an affine map
 ACTIVATIONS = (ElementwiseApplyFunction, Softmax)
+ACTIVATIONS += (LayerNorm,)  # ẑ = LN(z)
 #: matrix functions of the variable that get a name of their own
 MATRIX_FUNCTIONS = (sp.Determinant, sp.Inverse)
 #: operations that are polynomial in their arguments (the variable passes through them "linearly")
@@ -249,8 +251,8 @@ def _mentions(e, v):
 
 
 def _is_activation_of(node, arg):
-    if isinstance(node, Softmax):
-        return node.args[-1] == arg
+    if isinstance(node, (Softmax, LayerNorm)):  # args (Z,), (Z, 1) or (Z, axis, ε)
+        return node.args[0] == arg
     return isinstance(node, ElementwiseApplyFunction) and node.expr == arg
 
 
@@ -395,11 +397,12 @@ def _names(inner, kinds, taken):
                 base = "z"
             elif kinds[n] == "activation":
                 base = "a" if not isinstance(n, Softmax) else "s"
+                base = "zhat" if isinstance(n, LayerNorm) else base
             else:
                 base = next(letters)
-            if base in ("z", "a", "s") and layers > 1:
+            if base in ("z", "a", "s", "zhat") and layers > 1:
                 base = f"{base}{layer}"
-            names[n] = base.upper() if _is_big(n) else base
+            names[n] = (base.upper() if base != "zhat" else "Zhat") if _is_big(n) else base
     else:
         letters = _letters(["u", "v", "r", "q", "p", "g", "h"])
         for n in inner:

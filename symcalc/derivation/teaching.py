@@ -306,4 +306,23 @@ def _times(J, g, den):
     return J * g
 
 
-__all__ = ["combine", "diagonal_steps", "reduce_product", "softmax_map_steps", "softmax_steps"]
+# ---------------------------------------------------------------------- layer normalisation
+
+LAYER_NORM = (r"layer normalisation: $\operatorname{diag}(\hat{z})\, \mathbf{1}\mathbf{1}^\top \operatorname{diag}(\hat{z})"
+              r" = \hat{z} \hat{z}^\top$")
+
+
+def layer_norm_jacobian(body, zhat):
+    """∂ẑ/∂z of ẑ = LN(z) for one sample z (a column, or a row), as lectures write it:
+    (1/s)(I − 11ᵀ/d − ẑẑᵀ/d), s = √(σ² + ε). The same in both layouts (it is symmetric)."""
+    d = body.features
+    a = zhat if zhat.cols == 1 else transpose(zhat)
+    ones = sp.OneMatrix(d, 1)
+    outer = [sp.MatMul(u, sp.Transpose(u), evaluate=False) for u in (ones, a)]
+    centring = sp.MatAdd(sp.Identity(d), *[sp.MatMul(-1 / d, o, evaluate=False) for o in outer],
+                         evaluate=False)
+    return sp.MatMul(1 / sp.Trace(body.std), centring, evaluate=False)
+
+
+__all__ = ["combine", "diagonal_steps", "layer_norm_jacobian", "reduce_product", "softmax_map_steps",
+           "softmax_steps"]

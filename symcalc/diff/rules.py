@@ -24,6 +24,7 @@ from ..functions import (
     ELEMENT, EntryMean, EntrySum, FrobeniusSquared, LogSumExp, Softmax, SquaredNorm, Step,
     is_matrix, log,
 )
+from ..functions import CausalSoftmax, LayerNorm, Std
 from ..simplify import (
     add, as_matrix11, coefficient, diagonal_of, from_entrywise, hadamard, mul, scalar, transpose,
 )
@@ -331,6 +332,73 @@ def _softmax(node, G):
         sums = mul(weighted, sp.OneMatrix(n, 1))  # of each row
         spread = mul(sums, S) if m == 1 else hadamard(S, mul(sums, sp.OneMatrix(1, n)))
     return [(node.arg, add(S.shape, weighted, mul(-1, spread)))]
+
+
+rule(CausalSoftmax, "causal softmax",
+     r"\bar{Z} = A \odot (\bar{G} - ((\bar{G} \odot A) \mathbf{1}) \mathbf{1}^{\top})"
+     r" \text{ for each row (each column, axis 0); } A = 0 \text{ where masked}")(_softmax)
+# Softmax's rule, unchanged: along a row, a = softmax of the kept entries padded with zeros, and its
+# Jacobian diag(a) − a aᵀ is the kept entries' Jacobian padded with zeros, since a masked aⱼ = 0
+# zeroes row and column j. So a masked entry of S gets no gradient and the sums run over kept ones.
+
+
+# --------------------------------------------------------------------------- layer normalisation
+
+def _per_sample(node, v, M):
+    """M with each sample scaled by its entry of v (one per sample): diag(v) M for rows, M diag(v) for
+    columns, v M for a single sample."""
+    if v.shape == (1, 1):
+        return mul(scalar(v), M)
+    if node.axis == 1:
+        return mul(DiagMatrix(v), M)
+    return mul(M, DiagMatrix(transpose(v)))
+
+
+def _feature_mean(node, M):
+    """Each sample's mean over its d features, repeated over the features: M 1 1ᵀ/d (rows), 1 1ᵀ M/d (columns)."""
+    d, (m, n) = node.features, M.shape
+    return mul(1 / d, M, sp.OneMatrix(n, n)) if node.axis == 1 else mul(1 / d, sp.OneMatrix(m, m), M)
+
+
+@rule(LayerNorm, "layer normalisation",
+      r"\bar{x} = \tfrac{1}{\sqrt{\sigma^{2} + \epsilon}} (\bar{g} - \operatorname{mean}(\bar{g})"
+      r" - \hat{x} \odot \operatorname{mean}(\bar{g} \odot \hat{x})) \text{ for each sample}")
+def _layer_norm(node, G):
+    """The textbook backward, each sample (row for axis 1, column for axis 0) at once:
+    X̄ = diag(s)⁻¹ (Ḡ − mean(Ḡ) − X̂ ⊙ mean(Ḡ ⊙ X̂)), s = √(σ² + ε) and the means over the features;
+    through ε: ∂x̂/∂ε = −x̂/(2s²)."""
+    s, X_hat = node.std, node
+    weighted = hadamard(G, X_hat)
+    centred = add(node.shape, G, mul(-1, _feature_mean(node, G)),
+                  mul(-1, hadamard(X_hat, _feature_mean(node, weighted))))
+    inv = sp.Inverse(DiagMatrix(s if node.axis == 1 else transpose(s))) if s.shape != (1, 1) else None
+    if inv is None:
+        grad = mul(1 / scalar(s), centred)
+    else:
+        grad = mul(inv, centred) if node.axis == 1 else mul(centred, inv)
+    out = [(node.arg, grad)]
+    if node.eps.free_symbols:
+        per = weighted if inv is None else (mul(inv, inv, weighted) if node.axis == 1 else mul(weighted, inv, inv))
+        scale = 2 if inv is not None else 2 * scalar(s) ** 2
+        out.append((node.eps, -inner(sp.OneMatrix(*node.shape), per) / scale))
+    return out
+
+
+@rule(Std, "standard deviation",
+      r"\frac{\partial \sqrt{\sigma^{2} + \epsilon}}{\partial x} = \frac{\hat{x}}{d}"
+      r" \text{ for each sample}")
+def _std(node, G):
+    """∂s/∂x = (x − μ)/(d s) = x̂/d for each sample; ∂s/∂ε = 1/(2s)."""
+    X_hat = LayerNorm(node.arg, node.axis, node.eps)
+    out = [(node.arg, _per_sample(node, G, mul(1 / node.features, X_hat)))]
+    if node.eps.free_symbols:
+        if node.shape == (1, 1):
+            out.append((node.eps, scalar(G) / (2 * scalar(node))))
+        else:
+            inv = sp.Inverse(DiagMatrix(node if node.axis == 1 else transpose(node)))
+            out.append((node.eps, inner(G, mul(inv, sp.OneMatrix(node.rows, 1)) if node.axis == 1
+                                        else mul(sp.OneMatrix(1, node.cols), inv)) / 2))
+    return out
 
 
 # --------------------------------------------------------------------------- scalar functions

@@ -198,7 +198,7 @@ def _needs_positive(expr):
 def _positive_matrix(Z) -> bool:
     """Entries positive whatever the values: softmax, σ(·), exp(·), ..."""
     if isinstance(Z, Softmax):
-        return True
+        return type(Z).__name__ != "CausalSoftmax"  # a masked entry is 0
     if isinstance(Z, EAF):
         body = Z.function.expr
         return bool(body.is_positive) or _positive_by_probe(body)

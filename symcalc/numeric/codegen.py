@@ -54,6 +54,7 @@ from ..functions import (
     ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, as_expression,
     canonical_elementwise, elementwise,
 )
+from ..functions import CausalSoftmax, LayerNorm
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
 
@@ -331,6 +332,7 @@ class NumericPrinter(NumPyPrinter):
             factors = [f for f in factors if not isinstance(f, sp.Identity)] or factors[:1]
         if len(factors) == 1:
             return self._print(factors[0])
+        factors = [_diag_reciprocal(f) for f in factors]  # diag(s)⁻¹ = diag(1 ⊘ s): a broadcast, no solve
         for i, f in enumerate(factors[:-1]):
             a = self._inverted(f)
             if a is not None:
@@ -499,6 +501,36 @@ class NumericPrinter(NumPyPrinter):
         e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis={axis}, keepdims=True))", "e")
         return f"{e} / numpy.sum({e}, axis={axis}, keepdims=True)"
 
+    def _masked(self, expr):
+        """The causal softmax's scores with the masked entries −inf (exp gives exactly 0 there)."""
+        z = self.bind(self._print(expr.arg), "z")
+        tri = f"numpy.tri({z}.shape[0], dtype=bool)" + ("" if expr.axis == 1 else ".T")
+        return self.bind(f"numpy.where({tri}, {z}, -numpy.inf)", "zm")
+
+    def _print_CausalSoftmax(self, expr):
+        z, axis = self._masked(expr), expr.axis
+        e = self.bind(f"numpy.exp({z} - numpy.max({z}, axis={axis}, keepdims=True))", "e")
+        return f"{e} / numpy.sum({e}, axis={axis}, keepdims=True)"
+
+    def _centred(self, expr):
+        """Variables holding x − μ of each sample and √(σ² + ε), two passes (no cancellation in
+        E[x²] − μ²), once per function for a layer normalisation and its std."""
+        moments = self.__dict__.setdefault("_moments", {})
+        key = expr.std if isinstance(expr, LayerNorm) else expr
+        if key not in moments:
+            z, axis = self.bind(self._print(expr.arg), "z"), expr.axis
+            c = self.bind(f"{z} - numpy.mean({z}, axis={axis}, keepdims=True)", "zc")
+            eps = "" if expr.eps == 0 else f" + {self.operand(expr.eps)}"
+            moments[key] = c, self.bind(f"numpy.sqrt(numpy.mean({c} ** 2, axis={axis}, keepdims=True){eps})", "sd")
+        return moments[key]
+
+    def _print_Std(self, expr):
+        return self._centred(expr)[1]
+
+    def _print_LayerNorm(self, expr):
+        c, s = self._centred(expr)
+        return f"{c} / {s}"
+
     # ---- elementwise functions
     def _print_ElementwiseApplyFunction(self, expr):
         Z, body = expr.expr, expr.function.expr
@@ -513,6 +545,8 @@ class NumericPrinter(NumPyPrinter):
                 return f"(-numpy.logaddexp(0, -{_wrap(self._print(U))}))"
             if isinstance(Z, Softmax):  # log softmax(U) = U − max − log Σ exp(U − max), along its axis
                 u, axis = self.bind(self._print(Z.arg), "z"), Z.axis
+                if isinstance(Z, CausalSoftmax):  # masked: −inf − finite = −inf, no warning
+                    u = self._masked(Z)
                 shifted = self.bind(f"{u} - numpy.max({u}, axis={axis}, keepdims=True)", "s")
                 return f"({shifted} - numpy.log(numpy.sum(numpy.exp({shifted}), axis={axis}, keepdims=True)))"
         z = self.operand(Z)
@@ -649,6 +683,13 @@ def _provably_nonnegative(M) -> bool:
             subs[f] = sp.Dummy("t", positive=True)
     body = sp.together(body.xreplace(subs))
     return bool(body.is_nonnegative)
+
+
+def _diag_reciprocal(f):
+    """diag(1 ⊘ s) for diag(s)⁻¹ (layer normalisation's gradient divides each sample by its std), else f."""
+    if isinstance(f, sp.Inverse) and isinstance(f.arg, sp.DiagMatrix):
+        return sp.DiagMatrix(sp.HadamardPower(f.arg.args[0], -1))
+    return f
 
 
 def _broadcast(term):

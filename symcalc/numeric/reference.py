@@ -378,6 +378,33 @@ class _State:
         ez = np.exp(z - np.max(z, axis=e.axis, keepdims=True))
         return ez / np.sum(ez, axis=e.axis, keepdims=True)
 
+    def causal_softmax(self, e, env):
+        """Softmax over the kept entries: j ≤ i along row i (axis 1), i ≤ j down column j (axis 0)."""
+        z = np.asarray(self.value(e.arg, env), dtype=float)
+        rows, cols = np.indices(z.shape)
+        kept = cols <= rows if e.axis == 1 else rows <= cols
+        out = np.zeros_like(z)
+        for k in range(z.shape[0] if e.axis == 1 else z.shape[1]):
+            line = (k, slice(None)) if e.axis == 1 else (slice(None), k)
+            zk, keep = z[line], kept[line]
+            ez = np.exp(zk[keep] - np.max(zk[keep]))
+            out[line][keep] = ez / np.sum(ez)
+        return out
+
+    def _moments(self, e, env):
+        """Each sample's features (a row for axis 1, a column for axis 0), their mean and √(σ² + ε)."""
+        z = np.asarray(self.value(e.arg, env), dtype=float)
+        mu = np.mean(z, axis=e.axis, keepdims=True)
+        var = np.mean((z - mu) ** 2, axis=e.axis, keepdims=True)
+        return z, mu, np.sqrt(var + self.scalar(e.eps, env))
+
+    def std(self, e, env):
+        return self._moments(e, env)[2]
+
+    def layer_norm(self, e, env):
+        z, mu, s = self._moments(e, env)
+        return (z - mu) / s
+
     def block(self, e, env):
         return np.block([[np.asarray(self.value(b, env), dtype=float) for b in row]
                          for row in e.blocks.tolist()])
@@ -479,6 +506,7 @@ _DISPATCH = {
     F.EntrySum: _State.entry_sum, F.EntryMean: _State.entry_mean, F.LogSumExp: _State.logsumexp,
     F.SquaredNorm: _State.squared_norm, F.FrobeniusSquared: _State.squared_norm,
     F.Softmax: _State.softmax, sp.BlockMatrix: _State.block, sp.MatrixSlice: _State.slice,
+    F.CausalSoftmax: _State.causal_softmax, F.Std: _State.std, F.LayerNorm: _State.layer_norm,
     sp.Add: _State.add, sp.Mul: _State.mul, sp.Pow: _State.pow, sp.Function: _State.function,
     MinMaxBase: _State.function,
     sp.Piecewise: _State.piecewise, sp.core.relational.Relational: _State.relation,

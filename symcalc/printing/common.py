@@ -25,6 +25,38 @@ ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
 
 #: symcalc's matrix nodes that print as an operator applied to their argument
 REDUCTIONS = (F.EntrySum, F.EntryMean, F.LogSumExp, F.Softmax)
+REDUCTIONS += (F.LayerNorm, F.Std)
+
+#: nodes with options beyond the axis: layer_norm and std (eps), the causal softmax
+KEYWORDED = (F.LayerNorm, F.Std, F.CausalSoftmax)
+
+
+def node_keywords(expr) -> list:
+    """[(keyword, value)] that a KEYWORDED node prints besides its argument, as the command line reads
+    them: the axis unless it is a column vector's own (0), eps unless 0, causal."""
+    out = []
+    if expr.axis == 1 or expr.arg.cols != 1:
+        out.append(("axis", expr.axis))
+    if isinstance(expr, F._Normalising) and expr.eps != 0:
+        out.append(("eps", expr.eps))
+    if isinstance(expr, F.CausalSoftmax):
+        out.append(("causal", True))
+    return out
+
+
+_KEYWORDED_LATEX = {F.LayerNorm: r"\operatorname{LN}", F.Std: r"\operatorname{std}",
+                    F.CausalSoftmax: r"\operatorname{softmax}"}
+
+
+def keyworded_latex(expr, arg: str, eps: str, paren=lambda s: r"\left(%s\right)" % s) -> str:
+    r"""LN_row(X; ε), std_col(X), softmax_{row, causal}(S): the axis and the mask as a subscript (none
+    for a column vector's own axis), a non-zero ε after a semicolon."""
+    keys = dict(node_keywords(expr))
+    marks = [] if "axis" not in keys else ["row" if keys["axis"] == 1 else "col"]
+    marks += ["causal"] if keys.get("causal") else []
+    sub = r"_{\text{%s}}" % ", ".join(marks) if marks else ""
+    inside = arg + (r";\, %s" % eps if "eps" in keys else "")
+    return _KEYWORDED_LATEX[type(expr)] + sub + paren(inside)
 
 
 def prime(expr):

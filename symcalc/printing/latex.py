@@ -31,6 +31,7 @@ from .. import functions as F
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
+from .common import keyworded_latex
 from .document import escape_name, tex_problem
 from ..hints import Expr
 from .notation import DEFAULT, Notation
@@ -403,7 +404,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_Trace(self, expr):
         if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
-            bare = expr.arg.is_symbol or isinstance(expr.arg, (F.EntrySum, F.EntryMean, F.LogSumExp))
+            bare = expr.arg.is_symbol or isinstance(expr.arg, (F.EntrySum, F.EntryMean, F.LogSumExp, F.Std))
             return self._print(expr.arg) if bare else r"\left(%s\right)" % self._print(expr.arg)
         return self._call(r"\operatorname{tr}", expr.arg)
 
@@ -431,6 +432,13 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_Softmax(self, expr):
         return self._call(r"\operatorname{softmax}" + _along(expr.axis, False), expr.arg)
+
+    def _print_LayerNorm(self, expr):
+        """LN_row(X; ε): layer normalisation along each row (a sample), ε when it is not 0."""
+        eps = self._print(expr.eps) if isinstance(expr, F._Normalising) else ""
+        return keyworded_latex(expr, self._arg(expr.arg), eps, self._paren)
+
+    _print_Std = _print_CausalSoftmax = _print_LayerNorm
 
     def _norm(self, arg, sub: str) -> str:
         inner = self._print(arg)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .. import functions as F
-from .common import MatrixPrinting
+from .common import KEYWORDED, MatrixPrinting, keyworded_latex, node_keywords
 from .notation import MARKDOWN_INDICATOR, Notation
 
 #: LaTeX of the matrix nodes for other printers; ``%s`` is the argument
@@ -30,6 +30,7 @@ _NODE_LATEX = {
     F.SquaredNorm: r"\left\lVert %s \right\rVert_{2}^{2}",
     F.FrobeniusSquared: r"\left\lVert %s \right\rVert_{F}^{2}",
 }
+_NODE_LATEX.update(dict.fromkeys(KEYWORDED))  # printed by keyworded_latex
 _NORM_SUBSCRIPT = {F.SquaredNorm: "₂", F.FrobeniusSquared: "_F"}
 _PRETTY_NAME = {F.Sigmoid: "σ", F.ReLU: "ReLU", F.Softplus: "softplus", F.LeakyReLU: "LeakyReLU"}
 
@@ -51,6 +52,9 @@ def _latex(self, printer, exp=None, **kwargs):
         for k, a in enumerate(self.args[1:], start=1):
             name = name.replace("{%d}" % k, printer._print(a))
         return r"%s%s{\left(%s \right)}" % (name, power, printer._print(self.args[0]))
+    if isinstance(self, KEYWORDED):
+        eps = printer._print(self.eps) if isinstance(self, F._Normalising) else ""
+        return keyworded_latex(self, printer._print(self.arg), eps, lambda s: r"{\left(%s \right)}" % s)
     tex = _NODE_LATEX[type(self)] % printer._print(self.arg)
     if getattr(self, "axis", 0) == 1:  # along the rows, as symcalc's own printer writes it
         tex = tex.replace(r"{\left(", r"_{\text{row}}{\left(", 1)
@@ -63,6 +67,9 @@ def _sympystr(self, printer, **kwargs):
     """The command line's words: sigmoid(x), leaky_relu(x, 1/100), norm2(x), sum(Z)."""
     if _own(printer):
         return printer._print_by_class(self, **kwargs)
+    if isinstance(self, KEYWORDED):
+        return "%s(%s)" % (self.display_name, ", ".join([printer._print(self.arg)] + [
+            "%s=%s" % (k, printer._print(v) if k == "eps" else v) for k, v in node_keywords(self)]))
     if isinstance(self, F._MatrixNode):
         axis = ", axis=1" if getattr(self, "axis", 0) == 1 else ""
         return "%s(%s%s)" % (self.display_name, printer._print(self.arg), axis)
@@ -72,6 +79,9 @@ def _sympystr(self, printer, **kwargs):
 # ---------------------------------------------------------------------- pretty (terminals)
 
 def _pretty(self, printer, **kwargs):
+    if isinstance(self, KEYWORDED):  # one line, as the command line reads it: layer_norm(X, axis=1)
+        from .text import text
+        return prettyForm(text(self, ascii=not printer._use_unicode))
     if isinstance(self, F.Step):
         inside = prettyForm(*printer._print(self.args[0]).right(" > 0"))
         one = "𝟙" if printer._use_unicode else "1"

@@ -19,6 +19,7 @@ from ..hints import Expr
 from .common import (
     ATOM, MUL, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
+from .common import KEYWORDED, node_keywords
 
 
 class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
@@ -219,7 +220,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
 
     def _print_Trace(self, expr):
         if expr.arg.shape == (1, 1):  # a 1 x 1 matrix used as a scalar: its entry, no "tr"
-            bare = expr.arg.is_symbol or isinstance(expr.arg, F._Reduction)  # sum(X), norm2(x): calls
+            bare = expr.arg.is_symbol or isinstance(expr.arg, (F._Reduction, F.Std))  # sum(X), norm2(x): calls
             return self._print(expr.arg) if bare else f"({self._print(expr.arg)})"
         return self._call("tr", expr.arg)
 
@@ -235,6 +236,10 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         """sum(Z), norm2(x), softmax(z): the command line's words; sum and mean of a 1 x 1 a are a."""
         if isinstance(expr, (F.EntrySum, F.EntryMean)) and is_11(expr.arg):
             return self._print_11_unary(expr)
+        if isinstance(expr, KEYWORDED):  # layer_norm(X, axis=1, eps=epsilon), softmax(S, axis=1, causal=True)
+            return "%s(%s)" % (expr.display_name, ", ".join(
+                [self._print(expr.arg)] + ["%s=%s" % (k, self._print(v) if k == "eps" else v)
+                                           for k, v in node_keywords(expr)]))
         if getattr(expr, "axis", 0) == 1:  # softmax(Z, axis=1), logsumexp(Z, axis=1): along rows
             return "%s(%s, axis=1)" % (expr.display_name, self._print(expr.arg))
         return self._call(expr.display_name, expr.arg)
