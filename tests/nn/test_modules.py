@@ -50,7 +50,25 @@ def one_sample():
                                width=d, batch="columns", samples=1)
 
 
-MODELS = {"attention": attention, "residual mlp": residual_mlp, "shared weight": shared_weight,
+def layer_norm(batch="rows", eps=sp.Rational(1, 10)):
+    model = nn.Model(batch=batch, samples=T)
+    X = model.input("X", d)
+    return model.output(nn.Linear(d, 2)(nn.LayerNorm(d, eps=eps)(nn.Linear(d, d)(X))), "squared_error")
+
+
+def transformer(blocks=2):
+    """Embedding, pre-LN blocks (causal), a linear head, softmax cross-entropy on rows."""
+    model = nn.Model(batch="rows", samples=T)
+    H = nn.Embedding(V, d)(model.tokens("X", V))
+    for _ in range(blocks):
+        H = nn.TransformerBlock(d, dk, h, causal=True)(H)
+    return model.output(nn.Softmax()(nn.Linear(d, V)(H)), "cross_entropy")
+
+
+MODELS = {"attention": attention, "causal attention": lambda: attention(causal=True),
+          "layer norm rows": layer_norm, "layer norm columns": lambda: layer_norm("columns"),
+          "layer norm eps 0": lambda: layer_norm(eps=0), "transformer": transformer,
+          "one block": lambda: transformer(1), "residual mlp": residual_mlp, "shared weight": shared_weight,
           "embedding softmax": embedding_softmax, "one sample": one_sample}
 
 
@@ -65,7 +83,7 @@ def test_gradients_match_finite_differences(name, layout):
 
 
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
-@pytest.mark.parametrize("name", ["attention", "shared weight"])
+@pytest.mark.parametrize("name", ["attention", "shared weight", "layer norm rows", "one block"])
 def test_derivation_steps_hold(name, layout):
     report = MODELS[name]().backprop(layout).derivation.check(sizes=SIZES, seed=2)
     assert report.ok, str(report)
@@ -87,7 +105,8 @@ def _values(model, rng):
 
 
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
-@pytest.mark.parametrize("name", ["residual mlp", "embedding softmax"])
+@pytest.mark.parametrize("name", ["residual mlp", "embedding softmax", "causal attention",
+                                  "layer norm columns"])
 def test_generated_numpy_matches_finite_differences(name, layout):
     model = MODELS[name]()
     bp = model.backprop(layout)
