@@ -31,6 +31,7 @@ from .. import functions as F
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
+from .common import shifts_read_back
 from .document import escape_name, tex_problem
 from ..hints import Expr
 from .notation import DEFAULT, Notation
@@ -235,6 +236,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         if coeff.could_extract_minus_sign():
             sign, coeff = "-", -coeff
         parts = [] if coeff == 1 else [self._wrap(coeff, MUL)]
+        matrices = shifts_read_back(matrices)
         # a 1 x 1 product or quotient among matrices is one factor: W^T (a (1 - a)) δ
         parts += [self._wrap(m, MUL + 1 if is_11(m) and isinstance(m, (HadamardProduct, HadamardPower))
                              else MUL) for m in matrices]
@@ -443,6 +445,10 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_FrobeniusSquared(self, expr):
         return self._norm(expr.arg, "F")
+
+    def _print_Shift(self, expr):
+        """S_j, the shift matrix of tap j of a convolution (``symcalc.convolution``)."""
+        return r"%s_{%d}" % (r"\mathbf{S}" if self.notation.bold else "S", expr.tap)
 
 
 def _along(axis, columns) -> str:
