@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Sequence, Union
 
 import sympy as sp
+from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from . import limits
@@ -35,15 +36,25 @@ def _integer(value, what, low=0):
     return int(v)
 
 
+def _label(name):
+    """A convolution's name as a SymPy argument; plain letters, digits and underscores (it is printed)."""
+    text = str(name)
+    if not text.replace("_", "").isalnum() or not text.isascii():
+        raise ShapeError(f"conv1d: a name is letters, digits and underscores (it is printed as S^(name)), "
+                         f"got {name!r}")
+    return Str(text)
+
+
 class Shift(MatrixExpr):
     """Sⱼ: the T_out x T matrix of tap j of a convolution over T rows with k taps, stride s and
     zero padding p, (Sⱼ)ᵢₜ = 1 when t = s·(i − 1) + j − p (rows and taps counted from 1), else 0.
 
-    ``Shift(T, k, j, s, p)``; T may be symbolic, the rest are integers. Its T_out rows are
+    ``Shift(T, k, j, s, p, name=None)``; T may be symbolic, the rest are integers. Its T_out rows are
     ⌊(T + 2p − k)/s⌋ + 1, the output length of the convolution. A constant: it has no rule of its own
     beyond that (the products around it carry the derivatives)."""
 
-    def __new__(cls, length: Scalar, kernel: int, tap: int, stride: int = 1, padding: int = 0) -> Shift:
+    def __new__(cls, length: Scalar, kernel: int, tap: int, stride: int = 1, padding: int = 0,
+                name: str | None = None) -> Shift:
         length = sp.sympify(length)
         if not (length.is_integer and length.is_positive) and not length.is_Integer:
             raise ShapeError(f"the length of a shift matrix is a positive integer size, got {length}")
@@ -56,7 +67,8 @@ class Shift(MatrixExpr):
         if length.is_Integer and int(length) + 2 * p < k:
             raise ShapeError(f"conv1d: a kernel of {k} taps is longer than the {int(length)} rows "
                              f"padded by {p} on each side")
-        return MatrixExpr.__new__(cls, length, *(sp.Integer(v) for v in (k, j, s, p)))
+        label = () if name is None or name == "" else (_label(name),)
+        return MatrixExpr.__new__(cls, length, *(sp.Integer(v) for v in (k, j, s, p)), *label)
 
     @property
     def length(self):
@@ -79,6 +91,12 @@ class Shift(MatrixExpr):
         return int(self.args[4])
 
     @property
+    def name(self) -> str:
+        """The convolution's name ("" if none): S⁽ⁿᵃᵐᵉ⁾ⱼ, to tell apart the shift matrices of
+        convolutions of different lengths, strides or paddings in one model."""
+        return self.args[5].name if len(self.args) > 5 else ""
+
+    @property
     def offset(self) -> int:
         """t − s·i for the selected entries, rows counted from 0: (Sⱼ)ᵢₜ = 1 when t = s·i + offset."""
         return self.tap - 1 - self.padding
@@ -95,9 +113,10 @@ class Shift(MatrixExpr):
 
 
 def output_length(length, kernel, stride=1, padding=0):
-    """⌊(T + 2p − k)/s⌋ + 1: the rows of a convolution of T rows (T may be symbolic)."""
-    span = sp.sympify(length) + 2 * padding - kernel
-    return span + 1 if stride == 1 else sp.floor(span / stride) + 1
+    """⌊(T + 2p − k)/s⌋ + 1 = ⌈(T + 2p − k + 1)/s⌉, the rows of a convolution of T rows (T may be
+    symbolic), written as the ceiling: ⌈T/2⌉ for 'same' padding at stride 2."""
+    span = sp.sympify(length) + 2 * padding - kernel + 1
+    return span if stride == 1 else sp.ceiling(span / stride)
 
 
 def _taps(W):
@@ -127,7 +146,7 @@ def _taps(W):
 
 
 def conv1d(X: Expr, W: Union[Expr, Sequence[Expr]], stride: int = 1,
-           padding: Union[int, str] = "same") -> MatrixExpr:
+           padding: Union[int, str] = "same", name: Union[str, None] = None) -> MatrixExpr:
     """The one-dimensional convolution (as deep learning computes it: a correlation) of the rows of
     X, Y = Σⱼ Sⱼ X Wⱼ, positions as rows and channels as columns.
 
@@ -136,6 +155,8 @@ def conv1d(X: Expr, W: Union[Expr, Sequence[Expr]], stride: int = 1,
     or, for one channel, k scalars or a k-vector w (y = Σⱼ wⱼ Sⱼ x = Q x). ``stride`` s ≥ 1;
     ``padding`` p zero rows on each side: an integer, ``"same"`` (ℓ = (k − 1)/2 for odd k; the
     output has T rows at stride 1) or ``"valid"`` (0). Y has ⌊(T + 2p − k)/s⌋ + 1 rows.
+    ``name`` labels the shift matrices, S⁽ⁿᵃᵐᵉ⁾ⱼ: give one to each convolution of a model that has
+    several of different lengths, strides or paddings (their Sⱼ differ).
     """
     X = as_expression(X, "conv1d's input")
     if not is_matrix(X):
@@ -160,9 +181,9 @@ def conv1d(X: Expr, W: Union[Expr, Sequence[Expr]], stride: int = 1,
                     f"conv1d: tap {j} of the kernel, {w}, is {w.shape[0]} x {w.shape[1]}; every tap is "
                     f"C_in x C_out with C_in = {X.shape[1]}, the columns of the input {X}"
                     + (f" (tap 1 is {taps[0].shape[0]} x {taps[0].shape[1]})" if j > 1 else ""))
-        terms = [node(sp.MatMul, Shift(T, k, j, s, p), X, w) for j, w in enumerate(taps, start=1)]
+        terms = [node(sp.MatMul, Shift(T, k, j, s, p, name), X, w) for j, w in enumerate(taps, start=1)]
     else:
-        terms = [node(sp.MatMul, w, Shift(T, k, j, s, p), X) if w != 1 else node(sp.MatMul, Shift(T, k, j, s, p), X)
+        terms = [node(sp.MatMul, w, Shift(T, k, j, s, p, name), X) if w != 1 else node(sp.MatMul, Shift(T, k, j, s, p, name), X)
                  for j, w in enumerate(taps, start=1) if w != 0]
         if not terms:
             return sp.ZeroMatrix(output_length(T, k, s, p), X.shape[1])

@@ -111,13 +111,12 @@ def shift_steps(expr):
     """The entries of the shift matrices of the convolutions in ``expr``, (Sⱼ)ᵢₜ = 1[t = s i + j − 1 − p]
     (rows and columns from 0), stated before the intermediates and checked as every step is."""
     from ..convolution import Shift
-    shifts = sorted(dag.atoms(expr, Shift), key=lambda S: (S.kernel, S.stride, S.padding, str(S.length), S.tap))
+    shifts = sorted(dag.atoms(expr, Shift), key=lambda S: (S.name, S.kernel, S.stride, S.padding, str(S.length), S.tap))
     steps, said = [], set()
     for S in shifts:
-        kind = (S.kernel, S.stride, S.padding)
+        kind = (S.kernel, S.stride, S.padding, S.length, S.name)
         rule = "" if kind in said else (
-            f"shift matrices of a kernel of {S.kernel} taps, stride {S.stride}, padding {S.padding}: "
-            "tap j reads input row t for output row i (indices from 0; none in the padding)")
+            f"shift matrices: {S.kernel} taps, stride {S.stride}, padding {S.padding} (indices from 0)")
         said.add(kind)
         steps.append(Step(rule, MatrixElement(S, _ROW, _COL),
                           sp.KroneckerDelta(_COL, S.stride * _ROW + S.offset), section=INTERMEDIATES))

@@ -55,6 +55,7 @@ from ..functions import (
     ELEMENT, SCALAR_FUNCTIONS, OneHot, Sigmoid, Softmax, SymmetricMatrix, as_expression,
     canonical_elementwise, elementwise,
 )
+from ..functions import InternalMatrix
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
 
@@ -342,6 +343,8 @@ class NumericPrinter(NumPyPrinter):
         for i, f in enumerate(factors):
             if _shift_of(f)[0] is not None:
                 return self._shift_chain(factors, i)
+            if isinstance(f, sp.MatAdd) and any(_shift_term(t) for t in f.args):
+                return self._shift_sum(factors, i)
         if (len(factors) == 3 and isinstance(factors[1], sp.DiagMatrix)
                 and factors[0] == sp.Transpose(factors[2]).doit()
                 and _provably_nonnegative(factors[1].args[0])):
@@ -391,6 +394,18 @@ class NumericPrinter(NumPyPrinter):
         code = f"{_wrap((self._gather if transposed else self._scatter)(S, near_t))}.T"
         code = f"{_wrap(self._chain(rest))} @ {code}" if rest else code
         return f"{code} @ {_wrap(self._chain(right))}" if right else code
+
+    def _shift_sum(self, factors, i) -> str:
+        """(Σ cⱼ Sⱼ) B = Σ cⱼ (Sⱼ B), and A (Σ cⱼ Sⱼ) alike: one channel's banded Q = Σ wⱼ Sⱼ
+        applied tap by tap, each a slice (the operand computed once, under a name)."""
+        left, total, right = factors[:i], factors[i], factors[i + 1:]
+        side = right or left
+        operand = InternalMatrix("operand", side[0].rows, side[-1].cols)
+        self.bound[operand] = self.bind(self._chain(side), "g")
+        terms = [list(t.args) if isinstance(t, sp.MatMul) else [t] for t in total.args]
+        code = self._print(sp.MatAdd(*[sp.MatMul(*t, operand) if right else sp.MatMul(operand, *t)
+                                       for t in terms]))
+        return f"{_wrap(self._chain(left))} @ ({code})" if right and left else code
 
     def _padded(self, S, B: str) -> str:
         """B with S's p zero rows above and below, bound to a name once per B (the taps share it)."""
@@ -699,6 +714,12 @@ def _shift_of(f):
     if isinstance(f, sp.Transpose) and isinstance(f.arg, Shift):
         return f.arg, True
     return None, False
+
+
+def _shift_term(t) -> bool:
+    """A term cⱼ Sⱼ (or cⱼ Sⱼᵀ) of a sum of shift matrices."""
+    factors = t.args if isinstance(t, sp.MatMul) else (t,)
+    return any(_shift_of(f)[0] is not None for f in factors)
 
 
 def _provably_nonnegative(M) -> bool:

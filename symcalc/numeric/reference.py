@@ -30,6 +30,7 @@ from sympy.tensor.array import NDimArray
 
 from .. import functions as F
 from .. import limits
+from ..convolution import Shift
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import as_expression
 
@@ -153,6 +154,8 @@ def _children(node):
         return list(node)
     if isinstance(node, NDimArray):
         return list(sp.flatten(node.tolist())) if len(node) else []
+    if isinstance(node, Shift):  # its sizes are read when it is built; its name has no value
+        return []
     return [a for a in node.args if isinstance(a, sp.Basic)]
 
 
@@ -391,7 +394,7 @@ class _State:
         """The shift matrix of tap j of a convolution by its definition: row i (from 0) has its 1
         in column s·i + j − 1 − p, the input row z_{i−ℓ+j−1} that tap j reads (none in the padding);
         T_out = ⌊(T + 2p − k)/s⌋ + 1 rows."""
-        T, k, j, s, p = (self.size(a) for a in e.args)
+        T, k, j, s, p = (self.size(a) for a in e.args[:5])
         rows = (T + 2 * p - k) // s + 1
         if rows != self.size(e.rows):
             raise ShapeError(f"{e} has {e.rows} rows, but a convolution of {T} rows has {rows}")
@@ -501,7 +504,6 @@ _DISPATCH = {
 }
 
 
-from ..convolution import Shift  # noqa: E402 - a node of its own module, dispatched like the rest
 _DISPATCH[Shift] = _State.shift
 
 

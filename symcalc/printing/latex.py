@@ -28,6 +28,7 @@ from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import limits
 from .. import functions as F
+from ..convolution import Shift
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
@@ -279,6 +280,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     def _print_Transpose(self, expr):
         if is_11(expr.arg):  # a number is its own transpose
             return self._print(expr.arg)
+        if isinstance(expr.arg, Shift) and expr.arg.name:  # S_j^{(2)\top}, one superscript
+            return self._print(expr.arg)[:-1] + r"\,%s}" % self.notation.transpose
         if isinstance(expr.arg, Inverse):
             return self._superscript(expr.arg.arg, "-" + self.notation.transpose)
         return self._superscript(expr.arg, self.notation.transpose)
@@ -448,7 +451,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_Shift(self, expr):
         """S_j, the shift matrix of tap j of a convolution (``symcalc.convolution``)."""
-        return r"%s_{%d}" % (r"\mathbf{S}" if self.notation.bold else "S", expr.tap)
+        named = "^{(%s)}" % self._print(sp.Symbol(expr.name)) if expr.name else ""
+        return r"%s_{%d}%s" % (r"\mathbf{S}" if self.notation.bold else "S", expr.tap, named)
 
 
 def _along(axis, columns) -> str:

@@ -256,7 +256,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
 
     def _print_Shift(self, expr):
         """S_j, the shift matrix of tap j of a convolution."""
-        return "S_%d" % expr.tap
+        return "S_%d" % expr.tap + ("^(%s)" % expr.name if expr.name else "")
 
 
 @limits.deep
