@@ -7,6 +7,7 @@ loads with the package; derivations and the numeric side (NumPy) load on first u
 from importlib import import_module as _import_module
 
 from .diff import backward, diff, gradient, hessian, jacobian
+from .convolution import Shift, conv1d
 from .errors import LayoutError, ParseError, ShapeError, SymcalcError, UnsupportedError
 from .functions import (
     OneHot, SymmetricMatrix, bce, cos, cross_entropy, dot, exp, frobenius2, leaky_relu, log, logsumexp,
@@ -42,9 +43,9 @@ def __dir__():
 #: (write ``sc.sum``).
 __all__ = [
     "CheckReport", "ClosedForm", "ClosedFormCheck", "Derivation", "Equalities", "LayoutError",
-    "Notation", "OneHot", "ParseError", "ShapeError", "Step", "SymcalcError", "SymmetricMatrix",
+    "Notation", "OneHot", "ParseError", "ShapeError", "Shift", "Step", "SymcalcError", "SymmetricMatrix",
     "UnsupportedError", "Verdict", "backward", "bce", "check", "check_closed_form", "codegen",
-    "cos", "cross_entropy", "derive", "diff", "dot", "equalities", "exp", "frobenius2", "gradient",
+    "conv1d", "cos", "cross_entropy", "derive", "diff", "dot", "equalities", "exp", "frobenius2", "gradient",
     "hessian", "init_printing", "jacobian", "lambdify", "latex", "layer_norm", "leaky_relu", "log", "logsumexp",
     "mean", "mse", "norm2", "positive_semidefinite", "relu", "scalar", "sigmoid", "sin", "softmax",
     "softplus", "solve_stationary", "sqrt", "std", "step", "tanh", "text", "textbook", "threshold",

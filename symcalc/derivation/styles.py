@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import dag, limits
 from ..assumptions import Assumptions, given
@@ -84,6 +85,7 @@ def _derive(expr, wrt, layout, style, notation, name, closed_form):
     else:
         steps = [Step(DEFINITION, model.output, expr, section=INTERMEDIATES)]
         steps += index_steps(expr, wrt, layout, model.output, result)
+    steps = shift_steps(expr) + steps
     scalar_out = not is_matrix(expr) or expr.shape == (1, 1)
     if closed_form and scalar_out and style != "index":
         steps += closed_form_steps(original, expr, wrt, layout, model.output)
@@ -102,4 +104,23 @@ def decompose(expr, wrt, output_name=None):
     return model_of(expr, wrt, output_name)[0]
 
 
-__all__ = ["STYLES", "decompose", "derive"]
+_ROW, _COL = sp.Symbol("i", integer=True, nonnegative=True), sp.Symbol("t", integer=True, nonnegative=True)
+
+
+def shift_steps(expr):
+    """The entries of the shift matrices of the convolutions in ``expr``, (Sⱼ)ᵢₜ = 1[t = s i + j − 1 − p]
+    (rows and columns from 0), stated before the intermediates and checked as every step is."""
+    from ..convolution import Shift
+    shifts = sorted(dag.atoms(expr, Shift), key=lambda S: (S.name, S.kernel, S.stride, S.padding, str(S.length), S.tap))
+    steps, said = [], set()
+    for S in shifts:
+        kind = (S.kernel, S.stride, S.padding, S.length, S.name)
+        rule = "" if kind in said else (
+            f"shift matrices: {S.kernel} taps, stride {S.stride}, padding {S.padding} (indices from 0)")
+        said.add(kind)
+        steps.append(Step(rule, MatrixElement(S, _ROW, _COL),
+                          sp.KroneckerDelta(_COL, S.stride * _ROW + S.offset), section=INTERMEDIATES))
+    return steps
+
+
+__all__ = ["STYLES", "decompose", "derive", "shift_steps"]

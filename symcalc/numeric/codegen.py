@@ -46,6 +46,7 @@ from sympy.tensor.array import NDimArray
 from typing import Sequence
 
 from .. import dag, limits
+from ..convolution import Shift
 from ..diff.indices import sum_to_matrix
 from ..hints import Arguments, Expr
 from ..errors import SymcalcError, UnsupportedError
@@ -55,6 +56,7 @@ from ..functions import (
     canonical_elementwise, elementwise,
 )
 from ..functions import CausalSoftmax, LayerNorm
+from ..functions import InternalMatrix
 
 __all__ = ["codegen", "function_source", "NumericPrinter", "HELPERS", "validate_name", "describe"]
 
@@ -216,6 +218,8 @@ def _trivial(e) -> bool:
         return _trivial(e.arg)
     if isinstance(e, sp.DiagMatrix):  # printed inline; a product folds it into a broadcast
         return True
+    if isinstance(e, Shift):  # a constant a product reads as a slice
+        return True
     if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1 and e.args[1].is_Atom:
         return True
     return False
@@ -338,6 +342,11 @@ class NumericPrinter(NumPyPrinter):
             if a is not None:
                 rhs = f"numpy.linalg.solve({self._print(a)}, {self._chain(factors[i + 1:])})"
                 return rhs if i == 0 else f"{_wrap(self._chain(factors[:i]))} @ {rhs}"
+        for i, f in enumerate(factors):
+            if _shift_of(f)[0] is not None:
+                return self._shift_chain(factors, i)
+            if isinstance(f, sp.MatAdd) and any(_shift_term(t) for t in f.args):
+                return self._shift_sum(factors, i)
         if (len(factors) == 3 and isinstance(factors[1], sp.DiagMatrix)
                 and factors[0] == sp.Transpose(factors[2]).doit()
                 and _provably_nonnegative(factors[1].args[0])):
@@ -369,6 +378,73 @@ class NumericPrinter(NumPyPrinter):
         if len(ops) == 2:
             return f"{ops[0]} @ {ops[1]}"
         return f"numpy.linalg.multi_dot([{', '.join(ops)}])"
+
+    # ---- shift matrices of a convolution (symcalc.convolution): slices, never a T x T matrix
+    def _shift_chain(self, factors, i) -> str:
+        """A product with the shift matrix S = ``factors[i]`` (or Sᵀ): S B and A Sᵀ = (S Aᵀ)ᵀ are
+        strided slices of the zero-padded B (Aᵀ), Sᵀ B and A S = (Sᵀ Aᵀ)ᵀ strided scatters."""
+        S, transposed = _shift_of(factors[i])
+        left, right = factors[:i], factors[i + 1:]
+        if right and (not transposed or not left):  # S B, Sᵀ B: B the next factor (or the rest)
+            near, rest = (right[:1], right[1:]) if _shift_of(right[0])[0] is None else (right, [])
+            code = (self._scatter if transposed else self._gather)(S, self.operand(sp.MatMul(*near))
+                                                                  if len(near) > 1 else self.operand(near[0]))
+            code = f"{_wrap(code)} @ {_wrap(self._chain(rest))}" if rest else code
+            return f"{_wrap(self._chain(left))} @ {_wrap(code)}" if left else code
+        near, rest = left[-1], left[:-1]  # A Sᵀ = (S Aᵀ)ᵀ, A S = (Sᵀ Aᵀ)ᵀ
+        near_t = self.operand(near.arg) if isinstance(near, sp.Transpose) else f"{self.operand(near)}.T"
+        code = f"{_wrap((self._gather if transposed else self._scatter)(S, near_t))}.T"
+        code = f"{_wrap(self._chain(rest))} @ {code}" if rest else code
+        return f"{code} @ {_wrap(self._chain(right))}" if right else code
+
+    def _shift_sum(self, factors, i) -> str:
+        """(Σ cⱼ Sⱼ) B = Σ cⱼ (Sⱼ B), and A (Σ cⱼ Sⱼ) alike: one channel's banded Q = Σ wⱼ Sⱼ
+        applied tap by tap, each a slice (the operand computed once, under a name)."""
+        left, total, right = factors[:i], factors[i], factors[i + 1:]
+        side = right or left
+        operand = InternalMatrix("operand", side[0].rows, side[-1].cols)
+        self.bound[operand] = self.bind(self._chain(side), "g")
+        terms = [list(t.args) if isinstance(t, sp.MatMul) else [t] for t in total.args]
+        code = self._print(sp.MatAdd(*[sp.MatMul(*t, operand) if right else sp.MatMul(operand, *t)
+                                       for t in terms]))
+        return f"{_wrap(self._chain(left))} @ ({code})" if right and left else code
+
+    def _padded(self, S, B: str) -> str:
+        """B with S's p zero rows above and below, bound to a name once per B (the taps share it)."""
+        pads = self.__dict__.setdefault("_pads", {})
+        key = (B, S.padding)
+        if key not in pads:
+            code = B if not S.padding else f"numpy.pad({B}, (({S.padding}, {S.padding}), (0, 0)))"
+            pads[key] = self.bind(code, "xp")
+        return pads[key]
+
+    @staticmethod
+    def _rows(S) -> str:
+        """The rows of the padded input tap j reads: j − 1, j − 1 + s, ..., k − j rows short of the end."""
+        stop = f"-{S.kernel - S.tap}" if S.kernel > S.tap else ""
+        step = f":{S.stride}" if S.stride != 1 else ""
+        return f"{S.tap - 1}:{stop}{step}"
+
+    def _gather(self, S, B: str) -> str:
+        """S B: the rows tap j reads (a view of the padded B)."""
+        return f"{self._padded(S, B)}[{self._rows(S)}]"
+
+    def _scatter(self, S, B: str) -> str:
+        """Sᵀ B: the rows of B added back where tap j read them (zeros elsewhere), padding cut off."""
+        if self._emit is None:
+            raise UnsupportedError("a product with a transposed shift matrix needs a statement context "
+                                   "(use codegen or lambdify)")
+        b = self.bind(B, "g")
+        u = self._fresh("u")
+        rows = self._size(S.length + 2 * S.padding)
+        self._emit(f"{u} = numpy.zeros((int({rows}), {b}.shape[1]))")
+        self._emit(f"{u}[{self._rows(S)}] = {b}")
+        return f"{u}[{S.padding}:-{S.padding}]" if S.padding else u
+
+    def _print_Shift(self, expr):
+        """S alone (not in a product): rows of an identity, a dense T_out x T matrix."""
+        n, p = self._size(expr.length + 2 * expr.padding), expr.padding
+        return f"numpy.eye(int({n}))[{self._rows(expr)}, {p}:{-p if p else ''}]"
 
     def _inverted(self, f):
         """A when ``f`` is an unshared A⁻¹ (or A⁻ᵀ) that a ``solve`` can replace."""
@@ -663,6 +739,21 @@ def _elementwise_body(M):
     if len(zs) > 1:
         return None
     return combine(*[b for b, _ in parts]), (zs.pop() if zs else None)
+
+
+def _shift_of(f):
+    """(S, False) for a shift matrix S, (S, True) for Sᵀ, else (None, False)."""
+    if isinstance(f, Shift):
+        return f, False
+    if isinstance(f, sp.Transpose) and isinstance(f.arg, Shift):
+        return f.arg, True
+    return None, False
+
+
+def _shift_term(t) -> bool:
+    """A term cⱼ Sⱼ (or cⱼ Sⱼᵀ) of a sum of shift matrices."""
+    factors = t.args if isinstance(t, sp.MatMul) else (t,)
+    return any(_shift_of(f)[0] is not None for f in factors)
 
 
 def _provably_nonnegative(M) -> bool:

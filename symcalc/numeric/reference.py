@@ -30,6 +30,7 @@ from sympy.tensor.array import NDimArray
 
 from .. import functions as F
 from .. import limits
+from ..convolution import Shift
 from ..errors import ShapeError, SymcalcError, UnsupportedError
 from ..functions import as_expression
 
@@ -153,6 +154,8 @@ def _children(node):
         return list(node)
     if isinstance(node, NDimArray):
         return list(sp.flatten(node.tolist())) if len(node) else []
+    if isinstance(node, Shift):  # its sizes are read when it is built; its name has no value
+        return []
     return [a for a in node.args if isinstance(a, sp.Basic)]
 
 
@@ -414,6 +417,21 @@ class _State:
         (r0, r1, rs), (c0, c1, cs) = ((int(self.scalar(k, env)) for k in t) for t in (e.rowslice, e.colslice))
         return M[r0:r1:rs, c0:c1:cs]
 
+    def shift(self, e, env):
+        """The shift matrix of tap j of a convolution by its definition: row i (from 0) has its 1
+        in column s·i + j − 1 − p, the input row z_{i−ℓ+j−1} that tap j reads (none in the padding);
+        T_out = ⌊(T + 2p − k)/s⌋ + 1 rows."""
+        T, k, j, s, p = (self.size(a) for a in e.args[:5])
+        rows = (T + 2 * p - k) // s + 1
+        if rows != self.size(e.rows):
+            raise ShapeError(f"{e} has {e.rows} rows, but a convolution of {T} rows has {rows}")
+        M = np.zeros(self.shape(e, rows, T))
+        for i in range(rows):
+            t = s * i + j - 1 - p
+            if 0 <= t < T:
+                M[i, t] = 1.0
+        return M
+
     # ---- scalars
     def add(self, e, env):
         return _fold(np.add, [self.scalar(a, env) for a in e.args])
@@ -512,6 +530,9 @@ _DISPATCH = {
     sp.Piecewise: _State.piecewise, sp.core.relational.Relational: _State.relation,
     sp.logic.boolalg.Boolean: _State.boolean, sp.Sum: _State.sum,
 }
+
+
+_DISPATCH[Shift] = _State.shift
 
 
 # --------------------------------------------------------------------------- public functions

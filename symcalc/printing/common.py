@@ -123,6 +123,20 @@ def hadamard_order(args):
     return sorted(args, key=rank)
 
 
+def shifts_read_back(matrices):
+    """The factors of a product with Aᵀ Sⱼᵀ written (Sⱼ A)ᵀ, Sⱼ a convolution's shift matrix: the
+    gradient of a tap as the notes write it, (Sⱼ X)ᵀ G, the correlation of the input with G."""
+    from ..convolution import Shift
+    out = []
+    for m in matrices:
+        if (isinstance(m, Transpose) and isinstance(m.arg, Shift) and out
+                and isinstance(out[-1], Transpose) and not is_11(out[-1])):
+            out[-1] = Transpose(MatMul(m.arg, out[-1].arg))
+        else:
+            out.append(m)
+    return out
+
+
 def lambda_parts(function):
     """(variable, body) of an ElementwiseApplyFunction's function (a Lambda or a SymPy function)."""
     if isinstance(function, sp.Lambda):

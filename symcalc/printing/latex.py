@@ -28,10 +28,12 @@ from sympy.printing.latex import LatexPrinter, modifier_dict, translate
 
 from .. import limits
 from .. import functions as F
+from ..convolution import Shift
 from .common import (
     ATOM, MUL, POW, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
 from .common import keyworded_latex
+from .common import shifts_read_back
 from .document import escape_name, tex_problem
 from ..hints import Expr
 from .notation import DEFAULT, Notation
@@ -236,6 +238,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         if coeff.could_extract_minus_sign():
             sign, coeff = "-", -coeff
         parts = [] if coeff == 1 else [self._wrap(coeff, MUL)]
+        matrices = shifts_read_back(matrices)
         # a 1 x 1 product or quotient among matrices is one factor: W^T (a (1 - a)) δ
         parts += [self._wrap(m, MUL + 1 if is_11(m) and isinstance(m, (HadamardProduct, HadamardPower))
                              else MUL) for m in matrices]
@@ -278,6 +281,8 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
     def _print_Transpose(self, expr):
         if is_11(expr.arg):  # a number is its own transpose
             return self._print(expr.arg)
+        if isinstance(expr.arg, Shift) and expr.arg.name:  # S_j^{(2)\top}, one superscript
+            return self._print(expr.arg)[:-1] + r"\,%s}" % self.notation.transpose
         if isinstance(expr.arg, Inverse):
             return self._superscript(expr.arg.arg, "-" + self.notation.transpose)
         return self._superscript(expr.arg, self.notation.transpose)
@@ -451,6 +456,11 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
 
     def _print_FrobeniusSquared(self, expr):
         return self._norm(expr.arg, "F")
+
+    def _print_Shift(self, expr):
+        """S_j, the shift matrix of tap j of a convolution (``symcalc.convolution``)."""
+        named = "^{(%s)}" % self._print(sp.Symbol(expr.name)) if expr.name else ""
+        return r"%s_{%d}%s" % (r"\mathbf{S}" if self.notation.bold else "S", expr.tap, named)
 
 
 def _along(axis, columns) -> str:

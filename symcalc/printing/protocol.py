@@ -18,6 +18,7 @@ from __future__ import annotations
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .. import functions as F
+from ..convolution import Shift
 from .common import KEYWORDED, MatrixPrinting, keyworded_latex, node_keywords
 from .notation import MARKDOWN_INDICATOR, Notation
 
@@ -115,6 +116,17 @@ def install():
 
 
 install()
+
+
+def _shift_latex(self, printer, exp=None, **kwargs):
+    """S_{j}, a convolution's shift matrix; ``str`` keeps SymPy's Shift(T, k, j, s, p), which says it all."""
+    if _own(printer):
+        return printer._print_by_class(self, **({} if exp is None else {"exp": exp}), **kwargs)
+    tex = "S_{%d}" % self.tap + ("^{(%s)}" % self.name if self.name else "")
+    return tex if exp is None else "{%s}^{%s}" % (tex, exp)
+
+
+Shift._latex = _shift_latex
 
 
 def init_printing(notation: Notation | None = None, **settings: object) -> None:

@@ -20,6 +20,7 @@ from .common import (
     ATOM, MUL, MatrixPrinting, bare_11, entry_of_11, hadamard_order, is_11, prime, scalar_parts,
 )
 from .common import KEYWORDED, node_keywords
+from .common import shifts_read_back
 
 
 class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
@@ -96,6 +97,7 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
         divides = any(f.is_Rational and not f.is_Integer or f.is_Pow and f.exp.is_negative
                       for f in sp.Mul.make_args(coeff))
         parts = [] if coeff == 1 else [self._wrap(coeff, MUL + 1 if divides else MUL)]
+        matrices = shifts_read_back(matrices)
         # a 1 x 1 product or quotient among matrices is one factor: W^T (a (1 - a)) δ
         parts += [self._wrap(m, MUL + 1 if is_11(m) and isinstance(m, (HadamardProduct, HadamardPower))
                              else MUL) for m in matrices]
@@ -256,6 +258,10 @@ class SymcalcStrPrinter(MatrixPrinting, StrPrinter):
                                   for i in range(expr.rows))
 
     _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
+
+    def _print_Shift(self, expr):
+        """S_j, the shift matrix of tap j of a convolution."""
+        return "S_%d" % expr.tap + ("^(%s)" % expr.name if expr.name else "")
 
 
 @limits.deep
