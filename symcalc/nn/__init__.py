@@ -31,7 +31,7 @@ from .losses import (
     BinaryCrossEntropy, CrossEntropy, LogisticLoss, LogLikelihood, Loss, MeanSquaredError, SquaredError,
 )
 from .modules import (
-    MLP, Embedding, LayerNorm, Model, Module, Residual, SelfAttention, Sequential, TransformerBlock, Value,
+    MLP, Conv1D, Embedding, LayerNorm, Model, Module, Residual, SelfAttention, Sequential, TransformerBlock, Value,
 )
 from .network import Network
 
@@ -41,6 +41,6 @@ __all__ = [
     "Identity", "Layer", "computation_graph",
     "LeakyReLU", "Linear", "LogisticLoss", "Loss", "MeanSquaredError", "Network", "ReLU", "Sigmoid",
     "Softmax", "Softplus", "SquaredError", "Tanh", "Threshold",
-    "Embedding", "LayerNorm", "MLP", "Model", "Module", "Residual", "SelfAttention", "Sequential",
+    "Conv1D", "Embedding", "LayerNorm", "MLP", "Model", "Module", "Residual", "SelfAttention", "Sequential",
     "TransformerBlock", "Value",
 ]

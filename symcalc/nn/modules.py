@@ -61,6 +61,11 @@ class Value:
         """The number of features of each sample."""
         return self.symbol.shape[1] if self.model.batch == "rows" else self.symbol.shape[0]
 
+    @property
+    def samples(self):
+        """The number of samples (positions, after a strided convolution)."""
+        return self.symbol.shape[0] if self.model.batch == "rows" else self.symbol.shape[1]
+
     def __add__(self, other: "Value") -> "Value":
         if not isinstance(other, Value) or other.model is not self.model:
             raise UnsupportedError(f"{self.symbol} + {other}: add two values of one model")
@@ -106,7 +111,7 @@ class Module:
         self._model = model
         if not hasattr(self, "_params"):
             self._params = self.parameters(model)
-            model.parameters.extend(p for p in self._params.values() if p is not None)
+            model.parameters.extend(p for p in self._params.values() if isinstance(p, sp.MatrixSymbol))
         return self._params
 
     def parameters(self, model) -> dict:
@@ -118,7 +123,7 @@ class Module:
 
 def _linear_forward(model, x, W, b, out_features):
     """Z = X W + 1bᵀ (rows), Z = W X + b1ᵀ (columns), z = W x + b (one sample)."""
-    n = model.samples
+    n = x.samples
     if model.batch == "rows":
         terms = [mul(x.symbol, W)] + ([mul(sp.OneMatrix(n, 1), transpose(b))] if b is not None else [])
         shape = (n, out_features)
@@ -212,7 +217,7 @@ class LayerNorm(Module):
                         "layer normalisation of each sample")
         if not self.affine:
             return Xh
-        n, s = model.samples, Xh.symbol
+        n, s = x.samples, Xh.symbol
         if model.batch == "rows":
             scaled = hadamard(s, mul(sp.OneMatrix(n, 1), transpose(p["gamma"])))
             shift = mul(sp.OneMatrix(n, 1), transpose(p["beta"]))
@@ -263,6 +268,46 @@ class SelfAttention(Module):
     def __repr__(self):
         extra = ", causal=True" if self.causal else ""
         return f"SelfAttention({self.features}, d_k={self.d_k}{extra})"
+
+
+class Conv1D(Module):
+    r"""One-dimensional convolution, positions as rows and channels as columns (``batch="rows"``):
+    Y = Σⱼ Sⱼ X Wⱼ + 1bᵀ for a kernel of ``kernel`` taps W₁ … W_k, each in × out (``sc.conv1d``;
+    Sⱼ selects the rows tap j reads, zero padding and the stride folded in). One channel
+    (in = out = 1) is CS229's Conv1D-S, y = Q z with the banded matrix Q = Σⱼ wⱼ Sⱼ."""
+
+    def __init__(self, in_channels: Scalar, out_channels: Scalar, kernel: int, stride: int = 1,
+                 padding: int | str = "same", bias: bool = True, name: str | None = None) -> None:
+        self.in_channels = nl._size(in_channels, "in_channels")
+        self.out_channels = nl._size(out_channels, "out_channels")
+        if not isinstance(kernel, int) or kernel < 1:
+            raise UnsupportedError(f"Conv1D kernel is the number of taps, a positive integer, not {kernel!r}")
+        self.kernel, self.stride, self.padding, self.bias, self.name = kernel, stride, padding, bias, name
+
+    def parameters(self, model):
+        label = model.fresh("C") if self.name is None else f"C_{self.name}"
+        taps = {f"W{j}": sp.MatrixSymbol(f"{label}_{j}", self.in_channels, self.out_channels)
+                for j in range(1, self.kernel + 1)}
+        taps["b"] = sp.MatrixSymbol("c" + label[1:], self.out_channels, 1) if self.bias else None
+        taps["label"] = label  # names the shift matrices, not a parameter
+        return taps
+
+    def forward(self, model, x):
+        from ..convolution import conv1d
+        if model.batch != "rows":
+            raise UnsupportedError("Conv1D takes positions as rows and channels as columns: build the "
+                                   "model with batch='rows' (X is positions x channels)")
+        self._expect(x, self.in_channels, "input channels")
+        p = self._owned(model)
+        taps = [p[f"W{j}"] for j in range(1, self.kernel + 1)]
+        Y = conv1d(x.symbol, taps, stride=self.stride, padding=self.padding, name=p["label"][1:])
+        if p["b"] is not None:
+            Y = add(Y.shape, Y, mul(sp.OneMatrix(Y.shape[0], 1), transpose(p["b"])))
+        return model.bind("Z", Y, "convolution", "convolution: each tap reads shifted rows")
+
+    def __repr__(self):
+        return (f"Conv1D({self.in_channels}, {self.out_channels}, kernel={self.kernel}, "
+                f"stride={self.stride}, padding={self.padding!r})")
 
 
 class LinearModule(Module):
@@ -446,5 +491,5 @@ class Model:
                 f"parameters={[p.name for p in self.parameters]})")
 
 
-__all__ = ["Binding", "Embedding", "LayerNorm", "MLP", "Model", "Module", "Residual",
+__all__ = ["Binding", "Conv1D", "Embedding", "LayerNorm", "MLP", "Model", "Module", "Residual",
            "SelfAttention", "Sequential", "TransformerBlock", "Value", "as_module"]

@@ -56,6 +56,15 @@ def layer_norm(batch="rows", eps=sp.Rational(1, 10)):
     return model.output(nn.Linear(d, 2)(nn.LayerNorm(d, eps=eps)(nn.Linear(d, d)(X))), "squared_error")
 
 
+def convolution(stride=1, channels=2):
+    """Two convolutions (the second strided), ReLU between, a linear head: CS229's Conv1D."""
+    model = nn.Model(batch="rows", samples=T)
+    X = model.input("X", channels)
+    H = nn.ReLU()(nn.Conv1D(channels, 3, kernel=3)(X))
+    H = nn.Conv1D(3, channels, kernel=3, stride=stride, padding=1)(H)
+    return model.output(nn.Linear(channels, 1)(H), "squared_error")
+
+
 def transformer(blocks=2):
     """Embedding, pre-LN blocks (causal), a linear head, softmax cross-entropy on rows."""
     model = nn.Model(batch="rows", samples=T)
@@ -68,7 +77,8 @@ def transformer(blocks=2):
 MODELS = {"attention": attention, "causal attention": lambda: attention(causal=True),
           "layer norm rows": layer_norm, "layer norm columns": lambda: layer_norm("columns"),
           "layer norm eps 0": lambda: layer_norm(eps=0), "transformer": transformer,
-          "one block": lambda: transformer(1), "residual mlp": residual_mlp, "shared weight": shared_weight,
+          "one block": lambda: transformer(1), "conv1d": convolution,
+          "conv1d strided one channel": lambda: convolution(stride=2, channels=1), "residual mlp": residual_mlp, "shared weight": shared_weight,
           "embedding softmax": embedding_softmax, "one sample": one_sample}
 
 
@@ -83,7 +93,8 @@ def test_gradients_match_finite_differences(name, layout):
 
 
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
-@pytest.mark.parametrize("name", ["attention", "shared weight", "layer norm rows", "one block"])
+@pytest.mark.parametrize("name", ["attention", "shared weight", "layer norm rows", "one block",
+                                  "conv1d"])
 def test_derivation_steps_hold(name, layout):
     report = MODELS[name]().backprop(layout).derivation.check(sizes=SIZES, seed=2)
     assert report.ok, str(report)
@@ -106,7 +117,7 @@ def _values(model, rng):
 
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
 @pytest.mark.parametrize("name", ["residual mlp", "embedding softmax", "causal attention",
-                                  "layer norm columns"])
+                                  "layer norm columns", "conv1d strided one channel"])
 def test_generated_numpy_matches_finite_differences(name, layout):
     model = MODELS[name]()
     bp = model.backprop(layout)
