@@ -75,6 +75,10 @@ def P(text, **kw):
     ("[lam + 1; lam**2]", sp.ImmutableMatrix([[lam + 1], [lam**2]])),
     ("[1, lam; x.T*y, 0.5]", sp.ImmutableMatrix([[1, lam], [sp.Trace(x.T*y), sp.Rational(1, 2)]])),
     ("[[1, 2], [3, 4]]*[lam; 1]", sp.ImmutableMatrix([[1, 2], [3, 4]])*sp.ImmutableMatrix([[lam], [1]])),
+    ("layer_norm(X, axis=1, eps=lam) + layer_norm(X, axis=0)", F.layer_norm(X, axis=1, eps=lam) + F.layer_norm(X, axis=0)),
+    ("layer_norm(x) - layer_norm(x, eps=1/100)", F.layer_norm(x) - F.layer_norm(x, eps=sp.Rational(1, 100))),
+    ("std(X, axis=1)", F.std(X, axis=1)),
+    ("softmax(A, axis=1, causal=True)", F.softmax(A, axis=1, causal=True)),
 ])
 def test_grammar(text, expected):
     got = P(text)
@@ -86,7 +90,7 @@ def test_every_function_is_covered():
     tested = {"sigmoid", "relu", "tanh", "softplus", "exp", "log", "sqrt", "sin", "cos", "leaky_relu",
               "tr", "det", "logdet", "inv", "sum", "mean", "softmax", "logsumexp", "norm2",
               "frobenius2", "hadamard", "kron", "diag", "mse", "bce", "cross_entropy", "eye", "ones",
-              "zeros", "threshold", "max", "min"}
+              "zeros", "threshold", "max", "min", "layer_norm", "std"}
     assert tested == set(FUNCTIONS)
 
 

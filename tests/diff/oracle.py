@@ -225,7 +225,7 @@ class Explicit:
             return sp.ImmutableMatrix(X(e.parent)[int(r0):int(r1):int(rs), int(c0):int(c1):int(cs)])
         # symcalc's own matrix nodes, from their mathematical definitions
         if isinstance(e, (F.EntrySum, F.EntryMean, F.LogSumExp, F.SquaredNorm,
-                          F.FrobeniusSquared, F.Softmax)):
+                          F.FrobeniusSquared, F.Softmax)) and not isinstance(e, F.CausalSoftmax):
             return self._symcalc_node(e, X(e.args[0]))
         if isinstance(e, sp.Sum):
             done = e.doit()

@@ -285,6 +285,16 @@ CASES = [
                                                                            M("Z", m, n))),
         M("Z", m, n), F.softmax(M("Z", m, n), axis=1) - F.OneHot("R", m, n, axis=1))),
     case("softmax(X, axis=1) weighted", weighted(lambda X: F.softmax(X, axis=1))),
+    case("causal softmax(AX, axis=1) weighted", lambda m, n, p, q: (
+        M("u", p).T * F.softmax(M("A", p, m) * M("X", m, n) * M("B", n, p), axis=1, causal=True) * M("v", p),
+        M("X", m, n))),
+    case("causal softmax(AX, axis=0) weighted", lambda m, n, p, q: (
+        M("u", p).T * F.softmax(M("A", p, m) * M("X", m, n) * M("B", n, p), axis=0, causal=True) * M("v", p),
+        M("X", m, n))),
+    case("layer_norm(X, axis=1, eps) weighted", weighted(lambda X: F.layer_norm(X, axis=1, eps=sp.Rational(1, 10)))),
+    case("layer_norm(X, axis=0) weighted", weighted(lambda X: F.layer_norm(X, axis=0))),
+    case("std(X, axis=1, eps) weighted", lambda m, n, p, q: (
+        M("u", m).T * F.std(M("X", m, n), axis=1, eps=sp.Rational(1, 10)), M("X", m, n))),
     case("softmax(AX, axis=1) of products", lambda m, n, p, q: (
         M("u", p).T * F.softmax(M("A", p, m) * M("X", m, n), axis=1) * M("v", n), M("X", m, n))),
     case("softmax rows cross-entropy", lambda m, n, p, q: (
