@@ -80,10 +80,11 @@ exit status: 0 every line holds, 1 a line is false, 3 a line could not be checke
 GRAMMAR = """expressions: names, numbers, + - * / @ **, .T, unary minus, parentheses, M[i, j], explicit
 matrices [a, b; c, d], and the functions sigmoid relu tanh softplus exp log sqrt sin cos threshold
 leaky_relu(Z, alpha) max min tr det logdet inv sum mean softmax logsumexp (axis=0|1) norm2
-frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy eye(n) ones(m, n) zeros(m, n);
-w / x of matrices is entrywise. Declare every name: --shape X=n,d (x=n is a column), --scalar a,
---positive lam, --symmetric A, --onehot y. Text that starts with a minus sign: --claim=-2*x,
-or a leading space (" -x.T*x"), so that it is not taken for an option."""
+frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy eye(n) ones(m, n) zeros(m, n)
+conv1d(X, W1, W2, W3, stride=1, padding=1); w / x of matrices is entrywise. Declare every name:
+--shape X=n,d (x=n is a column), --scalar a, --positive lam, --symmetric A, --onehot y. Text that
+starts with a minus sign: --claim=-2*x, or a leading space (" -x.T*x"), so that it is not taken
+for an option."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -55,6 +55,9 @@ Functions (elementwise ones act entry by entry on a matrix and as usual on a sca
 * ``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``: losses on predictions (probabilities
   for the cross-entropies)
 * ``eye(n)``, ``ones(m, n)``, ``zeros(m, n)``: identity, all-ones and zero matrices of given sizes
+* ``conv1d(X, W1, W2, W3)``, ``conv1d(X, W1, W2, W3, stride=2, padding=0)``: the one-dimensional
+  convolution Σⱼ Sⱼ X Wⱼ of the rows of X, one tap per argument after X (matrices, or scalars for
+  one channel); ``padding`` is an integer, ``'same'`` (the default) or ``'valid'``
 
 Example::
 
@@ -76,6 +79,7 @@ import sympy as sp
 
 from . import functions as F
 from . import limits
+from .convolution import conv1d
 from .errors import ParseError, ShapeError
 from .functions import is_matrix
 
@@ -96,7 +100,7 @@ FUNCTIONS = {
     "sum": (1, 1), "mean": (1, 1), "softmax": (1, 1), "logsumexp": (1, 1), "norm2": (1, 1),
     "frobenius2": (1, 1), "hadamard": (2, None), "kron": (2, 2), "diag": (1, 1), "mse": (2, 2),
     "bce": (2, 2), "cross_entropy": (2, 2), "eye": (1, 1), "ones": (2, 2), "zeros": (2, 2),
-    "max": (2, None), "min": (2, None),
+    "max": (2, None), "min": (2, None), "conv1d": (2, None),
 }
 
 _RESERVED = set(FUNCTIONS) | {"T"}
@@ -498,6 +502,8 @@ class _Parser:
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function {name!r}; the functions are "
                                    + ", ".join(sorted(FUNCTIONS)))
+        if name == "conv1d":
+            return self.conv1d(node)
         axis = self.axis_keyword(node, name)
         if (node.keywords and axis is None) or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.error(node, f"{name} takes positional arguments only")
@@ -516,6 +522,26 @@ class _Parser:
         except ShapeError as e:
             if getattr(e, "offset", None) is not None:
                 raise
+            raise self.error(node, f"in {self.source(node)}: {e}", ShapeError) from None
+
+    def conv1d(self, node):
+        """conv1d(X, W1, ..., Wk, stride=s, padding=p): integer (or 'same', 'valid') keywords only."""
+        options = {}
+        for kw in node.keywords:
+            value = kw.value
+            literal = isinstance(value, ast.Constant) and (
+                type(value.value) is int or (kw.arg == "padding" and value.value in ("same", "valid")))
+            if kw.arg not in ("stride", "padding") or kw.arg in options or not literal:
+                raise self.error(node, "conv1d takes the input, its taps, and optionally stride=INTEGER and "
+                                       "padding=INTEGER (or 'same', 'valid'), as conv1d(X, W1, W2, W3, stride=2)")
+            options[kw.arg] = value.value
+        if len(node.args) < 2 or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.error(node, "conv1d takes the input and at least one tap: conv1d(X, W1, W2, W3)")
+        args = [self.visit(a) for a in node.args]
+        self.matrix_arg(node, 0, args, "conv1d")
+        try:
+            return conv1d(args[0], args[1:], **options)
+        except ShapeError as e:
             raise self.error(node, f"in {self.source(node)}: {e}", ShapeError) from None
 
     def axis_keyword(self, node, name):
