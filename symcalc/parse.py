@@ -100,10 +100,13 @@ FUNCTIONS = {
     "sum": (1, 1), "mean": (1, 1), "softmax": (1, 1), "logsumexp": (1, 1), "norm2": (1, 1),
     "frobenius2": (1, 1), "hadamard": (2, None), "kron": (2, 2), "diag": (1, 1), "mse": (2, 2),
     "bce": (2, 2), "cross_entropy": (2, 2), "eye": (1, 1), "ones": (2, 2), "zeros": (2, 2),
-    "max": (2, None), "min": (2, None), "conv1d": (2, None),
+    "max": (2, None), "min": (2, None),
 }
 
-_RESERVED = set(FUNCTIONS) | {"T"}
+#: the convolution takes keywords of its own (stride=, padding=): read apart from FUNCTIONS
+CONV1D = "conv1d"
+
+_RESERVED = set(FUNCTIONS) | {"T", CONV1D}
 
 #: functions that take ``axis=0`` (along each column) or ``axis=1`` (along each row)
 AXIS_FUNCTIONS = {"sum", "mean", "logsumexp", "softmax"}
@@ -499,11 +502,11 @@ class _Parser:
             raise self.error(node, f"only the grammar's functions can be called, not "
                                    f"{self.source(node.func)}")
         name = node.func.id
+        if name == CONV1D:
+            return self.conv1d(node)
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function {name!r}; the functions are "
-                                   + ", ".join(sorted(FUNCTIONS)))
-        if name == "conv1d":
-            return self.conv1d(node)
+                                   + ", ".join(sorted({*FUNCTIONS, CONV1D})))
         axis = self.axis_keyword(node, name)
         if (node.keywords and axis is None) or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.error(node, f"{name} takes positional arguments only")
