@@ -82,9 +82,10 @@ matrices [a, b; c, d], and the functions sigmoid relu tanh softplus exp log sqrt
 leaky_relu(Z, alpha) max min tr det logdet inv sum mean softmax logsumexp (axis=0|1) norm2
 frobenius2 hadamard(A, B) kron(A, B) diag mse bce cross_entropy eye(n) ones(m, n) zeros(m, n);
 layer_norm(X, axis=1, eps=e) std(X, axis=1) softmax(S, axis=1, causal=True);
-w / x of matrices is entrywise. Declare every name: --shape X=n,d (x=n is a column), --scalar a,
---positive lam, --symmetric A, --onehot y. Text that starts with a minus sign: --claim=-2*x,
-or a leading space (" -x.T*x"), so that it is not taken for an option."""
+conv1d(X, W1, W2, W3, stride=1, padding=1); w / x of matrices is entrywise. Declare every name:
+--shape X=n,d (x=n is a column), --scalar a, --positive lam, --symmetric A, --onehot y. Text that
+starts with a minus sign: --claim=-2*x, or a leading space (" -x.T*x"), so that it is not taken
+for an option."""
 
 
 class _Parser(argparse.ArgumentParser):

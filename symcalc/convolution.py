@@ -163,6 +163,13 @@ def conv1d(X: Expr, W: Union[Expr, Sequence[Expr]], stride: int = 1,
         raise ShapeError(f"conv1d's input is a T x C_in matrix (positions as rows), got the scalar {X}")
     taps = _taps(W)
     k = len(taps)
+    if is_matrix(taps[0]):
+        for j, w in enumerate(taps, start=1):
+            if w.shape[0] != X.shape[1] or w.shape != taps[0].shape:
+                raise ShapeError(
+                    f"conv1d: tap {j} of the kernel, {w}, is {w.shape[0]} x {w.shape[1]}; every tap is "
+                    f"C_in x C_out with C_in = {X.shape[1]}, the columns of the input {X}"
+                    + (f" (tap 1 is {taps[0].shape[0]} x {taps[0].shape[1]})" if j > 1 else ""))
     if padding == "same":
         if k % 2 == 0:
             raise ShapeError(f"conv1d: padding='same' pads (k - 1)/2 rows on each side, which needs an odd "
@@ -175,15 +182,9 @@ def conv1d(X: Expr, W: Union[Expr, Sequence[Expr]], stride: int = 1,
     p, s = _integer(padding, "the padding", 0), _integer(stride, "the stride", 1)
     T = X.shape[0]
     if is_matrix(taps[0]):
-        for j, w in enumerate(taps, start=1):
-            if w.shape[0] != X.shape[1] or w.shape != taps[0].shape:
-                raise ShapeError(
-                    f"conv1d: tap {j} of the kernel, {w}, is {w.shape[0]} x {w.shape[1]}; every tap is "
-                    f"C_in x C_out with C_in = {X.shape[1]}, the columns of the input {X}"
-                    + (f" (tap 1 is {taps[0].shape[0]} x {taps[0].shape[1]})" if j > 1 else ""))
         terms = [node(sp.MatMul, Shift(T, k, j, s, p, name), X, w) for j, w in enumerate(taps, start=1)]
     else:
-        terms = [node(sp.MatMul, w, Shift(T, k, j, s, p, name), X) if w != 1 else node(sp.MatMul, Shift(T, k, j, s, p, name), X)
+        terms = [node(sp.MatMul, *([w] if w != 1 else []), Shift(T, k, j, s, p, name), X)
                  for j, w in enumerate(taps, start=1) if w != 0]
         if not terms:
             return sp.ZeroMatrix(output_length(T, k, s, p), X.shape[1])

@@ -58,6 +58,9 @@ Functions (elementwise ones act entry by entry on a matrix and as usual on a sca
 * ``mse(yhat, y)``, ``bce(p, y)``, ``cross_entropy(p, y)``: losses on predictions (probabilities
   for the cross-entropies)
 * ``eye(n)``, ``ones(m, n)``, ``zeros(m, n)``: identity, all-ones and zero matrices of given sizes
+* ``conv1d(X, W1, W2, W3)``, ``conv1d(X, W1, W2, W3, stride=2, padding=0)``: the one-dimensional
+  convolution Σⱼ Sⱼ X Wⱼ of the rows of X, one tap per argument after X (matrices, or scalars for
+  one channel); ``padding`` is an integer, ``'same'`` (the default) or ``'valid'``
 
 Example::
 
@@ -79,6 +82,7 @@ import sympy as sp
 
 from . import functions as F
 from . import limits
+from .convolution import conv1d
 from .errors import ParseError, ShapeError
 from .functions import is_matrix
 
@@ -103,7 +107,10 @@ FUNCTIONS = {
 }
 FUNCTIONS.update({"layer_norm": (1, 1), "std": (1, 1)})
 
-_RESERVED = set(FUNCTIONS) | {"T"}
+#: the convolution takes keywords of its own (stride=, padding=): read apart from FUNCTIONS
+CONV1D = "conv1d"
+
+_RESERVED = set(FUNCTIONS) | {"T", CONV1D}
 
 #: functions that take ``axis=0`` (along each column) or ``axis=1`` (along each row)
 AXIS_FUNCTIONS = {"sum", "mean", "logsumexp", "softmax"}
@@ -501,9 +508,11 @@ class _Parser:
             raise self.error(node, f"only the grammar's functions can be called, not "
                                    f"{self.source(node.func)}")
         name = node.func.id
+        if name == CONV1D:
+            return self.conv1d(node)
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function {name!r}; the functions are "
-                                   + ", ".join(sorted(FUNCTIONS)))
+                                   + ", ".join(sorted({*FUNCTIONS, CONV1D})))
         if name in KEYWORDS and any(kw.arg != "axis" for kw in node.keywords) or name in ("layer_norm", "std"):
             return self.keyword_call(node, name)
         axis = self.axis_keyword(node, name)
@@ -557,6 +566,26 @@ class _Parser:
         except (ShapeError, ValueError) as e:
             raise self.error(node, f"in {self.source(node)}: {e}",
                              ShapeError if isinstance(e, ShapeError) else ParseError) from None
+
+    def conv1d(self, node):
+        """conv1d(X, W1, ..., Wk, stride=s, padding=p): integer (or 'same', 'valid') keywords only."""
+        options = {}
+        for kw in node.keywords:
+            value = kw.value
+            literal = isinstance(value, ast.Constant) and (
+                type(value.value) is int or (kw.arg == "padding" and value.value in ("same", "valid")))
+            if kw.arg not in ("stride", "padding") or kw.arg in options or not literal:
+                raise self.error(node, "conv1d takes the input, its taps, and optionally stride=INTEGER and "
+                                       "padding=INTEGER (or 'same', 'valid'), as conv1d(X, W1, W2, W3, stride=2)")
+            options[kw.arg] = value.value
+        if len(node.args) < 2 or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.error(node, "conv1d takes the input and at least one tap: conv1d(X, W1, W2, W3)")
+        args = [self.visit(a) for a in node.args]
+        self.matrix_arg(node, 0, args, "conv1d")
+        try:
+            return conv1d(args[0], args[1:], **options)
+        except ShapeError as e:
+            raise self.error(node, f"in {self.source(node)}: {e}", ShapeError) from None
 
     def axis_keyword(self, node, name):
         """``axis=0`` or ``axis=1`` of sum, mean, logsumexp and softmax, else None."""

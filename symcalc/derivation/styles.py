@@ -15,6 +15,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import dag, limits
 from ..assumptions import Assumptions, given
+from ..convolution import Shift
 from ..errors import LayoutError, UnsupportedError
 from ..functions import as_expression, is_matrix
 from ..hints import Expr, Layout, Variable
@@ -110,8 +111,8 @@ _ROW, _COL = sp.Symbol("i", integer=True, nonnegative=True), sp.Symbol("t", inte
 def shift_steps(expr):
     """The entries of the shift matrices of the convolutions in ``expr``, (Sⱼ)ᵢₜ = 1[t = s i + j − 1 − p]
     (rows and columns from 0), stated before the intermediates and checked as every step is."""
-    from ..convolution import Shift
-    shifts = sorted(dag.atoms(expr, Shift), key=lambda S: (S.name, S.kernel, S.stride, S.padding, str(S.length), S.tap))
+    shifts = sorted(dag.atoms(expr, Shift),
+                    key=lambda S: (S.name, S.kernel, S.stride, S.padding, str(S.length), S.tap))
     steps, said = [], set()
     for S in shifts:
         kind = (S.kernel, S.stride, S.padding, S.length, S.name)

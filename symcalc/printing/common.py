@@ -19,6 +19,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import functions as F
+from ..convolution import Shift
 
 # How tightly a printed form binds.
 ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
@@ -126,7 +127,6 @@ def hadamard_order(args):
 def shifts_read_back(matrices):
     """The factors of a product with Aᵀ Sⱼᵀ written (Sⱼ A)ᵀ, Sⱼ a convolution's shift matrix: the
     gradient of a tap as the notes write it, (Sⱼ X)ᵀ G, the correlation of the input with G."""
-    from ..convolution import Shift
     out = []
     for m in matrices:
         if (isinstance(m, Transpose) and isinstance(m.arg, Shift) and out

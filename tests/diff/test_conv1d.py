@@ -337,3 +337,21 @@ def test_named_convolutions_print_apart():
     assert d.check()
     with pytest.raises(ShapeError, match="name"):
         sc.conv1d(X, TAPS, name="a b")
+
+
+def test_parsed_as_the_command_line_writes_it():
+    """conv1d(X, W1, W2, W3, stride=2) in text: the taps are the arguments after the input."""
+    from symcalc.errors import ParseError
+    from symcalc.parse import parse
+    shapes = {"X": ("n", "C"), "W1": ("C", "D"), "W2": ("C", "D"), "W3": ("C", "D")}
+    n = sp.Symbol("n", integer=True, positive=True)
+    got = parse("conv1d(X, W1, W2, W3, stride=2, padding=0)", shapes)
+    Xn = sp.MatrixSymbol("X", n, C)
+    assert got == sc.conv1d(Xn, TAPS, stride=2, padding=0)
+    assert parse("conv1d(X, W1, W2, W3, padding='valid')", shapes).shape == (n - 2, D)
+    for bad in ("conv1d(X, W1, W2, W3, stride=k)", "conv1d(X)", "conv1d(X, W1, W2, W3, padding='full')",
+                "conv1d(X, W1, W2, W3, axis=1)"):
+        with pytest.raises(ParseError, match="conv1d"):
+            parse(bad, shapes)
+    with pytest.raises(ShapeError, match="tap 3"):
+        parse("conv1d(X, W1, W2, X)", shapes)
