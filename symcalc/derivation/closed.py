@@ -66,8 +66,9 @@ _SOLVED: dict = {}
 def _solved(expr, wrt, assumptions):
     """``solve_stationary``'s answer (None when it refuses), kept for the session: a lecturer
     derives the same objective in several styles and layouts, and its numeric check takes time."""
+    from ..assumptions import facts
     from ..numeric.closed_form import solve_stationary
-    key = (expr, wrt, assumptions)
+    key = (expr, wrt, facts(assumptions))  # those of an enclosing sp.assuming too: Q.symmetric(A) makes it 2Ax
     if key not in _SOLVED:
         if len(_SOLVED) > 256:
             _SOLVED.clear()

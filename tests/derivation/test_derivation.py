@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+import symcalc as sc
 from symcalc.derivation import DEFINITION, Derivation, Step, derive, partial
 from symcalc.errors import LayoutError, UnsupportedError
 from symcalc.printing import Notation, NotationError
@@ -167,3 +168,14 @@ def test_note_math_is_printed_in_the_derivations_notation():
     last = D.latex().splitlines()[-2]
     assert r"when $\lambda \mathbf{I}" in last and "invertible" in last and "lam " not in last
     assert "lam*I + X.T*X is invertible" in str(D)
+
+
+def test_closed_form_remembered_per_assumptions_in_force():
+    """The stationary point solved under sp.assuming(Q.symmetric(A)) (gradient 2Ax) is not the one
+    of the same objective outside it ((A + Aᵀ)x): a docs page's example once leaked into the next."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, x = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1)
+    with sp.assuming(sp.Q.symmetric(A)):
+        assert sc.derive(x.T * A * x, x).check(sizes={n: 3}).ok
+    report = sc.derive(x.T * A * x, x).check(sizes={n: 3})
+    assert report.ok, str(report)
