@@ -172,7 +172,9 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         one = r"\mathbf{1}" if self.notation.bold else "1"
         if expr.shape[0] == 1:  # a row of ones is the transpose of the ones vector
             return "%s^{%s}" % (one, self.notation.transpose)
-        return one
+        if expr.shape[1] == 1:
+            return one
+        return "%s %s^{%s}" % (one, one, self.notation.transpose)  # a matrix of ones: 11ᵀ, its shape visible
 
     def _print_ZeroMatrix(self, expr):
         return r"\mathbf{0}" if self.notation.bold else "0"
