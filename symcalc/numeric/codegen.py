@@ -40,6 +40,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 from sympy.tensor.array import NDimArray
 
@@ -129,12 +130,66 @@ def _tidy(code: str) -> str:
 
 # --------------------------------------------------------------------------- the DAG
 
+class Vec(sp.MatrixExpr):
+    """vec(A), the columns of A stacked: the vec-form derivatives write it out as a column of A's
+    entries, which the generated code computes as one reshape (``_structured``)."""
+
+    @property
+    def shape(self):
+        return (self.args[0].rows * self.args[0].cols, sp.S.One)
+
+    def _entry(self, i, j, **kwargs):
+        return self.args[0][i % self.args[0].rows, i // self.args[0].rows]
+
+
+class Commutation(sp.MatrixExpr):
+    """K_rc with K vec(A) = vec(Aᵀ) for A r x c: written out as a 0/1 matrix by the vec-form
+    derivatives, applied in the generated code as a reshape and a transpose, never built."""
+
+    @property
+    def shape(self):
+        return (self.args[0] * self.args[1],) * 2
+
+    def _entry(self, i, j, **kwargs):
+        r, c = self.args
+        return sp.S.One if i == j // r + (j % r) * c else sp.S.Zero
+
+
+def _structured(M, memo):
+    """Commutation(r, c) or Vec(A) for an explicit matrix that is one (entries read once), else None."""
+    N = M.rows
+    if M.cols == 1 and N > 1 and isinstance(M[0], MatrixElement):
+        A = M[0].parent
+        r, c = A.shape
+        if (r * c == N and all(isinstance(x, MatrixElement) and x.parent == A and x.i == k % r
+                               and x.j == k // r for k, x in enumerate(M))):
+            return Vec(_canonical(A, memo))
+        return None
+    if M.cols != N or N < 4 or M[0, 0] != 1 or M[1, 0] != 0:
+        return None
+    ones = M.todok()
+    if len(ones) != N or any(x != 1 for x in ones.values()):
+        return None
+    c = next((a for (a, b) in ones if b == 1), None)
+    if c is None or N % c:
+        return None
+    if c == 1:  # K_n1 is the identity
+        return sp.Identity(N) if all(a == b for (a, b) in ones) else None
+    r = N // c
+    if all(a == b // r + (b % r) * c for (a, b) in ones):
+        return Commutation(sp.Integer(r), sp.Integer(c))
+    return None
+
+
 def _canonical(expr, memo):
-    """``expr`` with explicit matrices immutable and every elementwise function over ELEMENT."""
+    """``expr`` with explicit matrices immutable and every elementwise function over ELEMENT; an
+    explicit commutation matrix or vec(A) becomes a ``Commutation`` or ``Vec`` node."""
     if expr in memo:
         return memo[expr]
     if isinstance(expr, sp.MatrixBase):
-        out = sp.ImmutableMatrix(expr.rows, expr.cols, [_canonical(x, memo) for x in expr])
+        out = _structured(expr, memo)
+        if out is None:
+            out = sp.ImmutableMatrix(expr.rows, expr.cols, [_canonical(x, memo) for x in expr])
     elif isinstance(expr, NDimArray):
         out = sp.ImmutableDenseNDimArray([_canonical(x, memo) for x in sp.flatten(expr.tolist())],
                                          expr.shape)
@@ -213,7 +268,7 @@ def _trivial(e) -> bool:
         return True
     if isinstance(e, sp.Transpose):
         return _trivial(e.arg)
-    if isinstance(e, sp.DiagMatrix):  # printed inline; a product folds it into a broadcast
+    if isinstance(e, (sp.DiagMatrix, Commutation)):  # printed inline; a product folds it in
         return True
     if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1 and e.args[1].is_Atom:
         return True
@@ -253,6 +308,7 @@ class NumericPrinter(NumPyPrinter):
         self._emit = emit          # emit(statement): add a line before the current one
         self._fresh = fresh        # fresh(hint) -> an unused variable name
         self._element = None       # (Z, code of Z) while printing an elementwise body
+        self._kron_memo = {}       # node (, "applied") -> _kronecker(node) (, _applied(node))
         self._body_root = None
 
     # ---- dispatch: names first, then elementwise sub-terms
@@ -331,6 +387,8 @@ class NumericPrinter(NumPyPrinter):
             factors = [f for f in factors if not isinstance(f, sp.Identity)] or factors[:1]
         if len(factors) == 1:
             return self._print(factors[0])
+        if any(self._kronecker(f) for f in factors):
+            return self._applied_chain(factors)
         for i, f in enumerate(factors[:-1]):
             a = self._inverted(f)
             if a is not None:
@@ -367,6 +425,90 @@ class NumericPrinter(NumPyPrinter):
         if len(ops) == 2:
             return f"{ops[0]} @ {ops[1]}"
         return f"numpy.linalg.multi_dot([{', '.join(ops)}])"
+
+    # ---- Kronecker products, commutation matrices, diagonals: applied, never built
+    def _kronecker(self, f) -> bool:
+        """Whether f, a product or sum of them, has a Kronecker or commutation factor that a
+        product can apply by a reshape (memoised: sums nest)."""
+        if f in self.names or not isinstance(f, sp.Basic):
+            return False
+        if f not in self._kron_memo:
+            self._kron_memo[f] = isinstance(f, (sp.KroneckerProduct, Commutation)) or (
+                isinstance(f, (sp.MatAdd, sp.MatMul)) and any(self._kronecker(a) for a in f.args))
+        return self._kron_memo[f]
+
+    def _applied(self, f) -> bool:
+        """Whether a product applies f to its neighbour (an index trick or a broadcast)."""
+        if f in self.names or not isinstance(f, sp.Basic):
+            return False
+        if (f, "applied") not in self._kron_memo:
+            self._kron_memo[f, "applied"] = isinstance(f, (sp.DiagMatrix, sp.Identity)) or self._kronecker(f) or (
+                isinstance(f, (sp.MatAdd, sp.MatMul)) and any(self._applied(a) for a in f.args))
+        return self._kron_memo[f, "applied"]
+
+    def _applied_chain(self, factors) -> str:
+        """A product with Kronecker or commutation factors, from its right-most plain factor
+        outwards (or its right-most Kronecker factor, built, when every factor is applied): each
+        factor acts on the matrix so far, (I ⊗ A) M and K M as reshapes, diag(v) M as v * M."""
+        plain = [i for i, f in enumerate(factors) if not self._applied(f)]
+        kron = [i for i, f in enumerate(factors) if isinstance(f, sp.KroneckerProduct)]
+        start = plain[-1] if plain else (kron or [len(factors) - 1])[-1]
+        acc = self._print(factors[start])
+        for f in factors[start + 1:]:
+            acc = self._times(acc, f, left=False)
+        for f in reversed(factors[:start]):
+            acc = self._times(acc, f, left=True)
+        return acc
+
+    def _times(self, acc: str, f, left: bool) -> str:
+        """f @ acc (``left``) or acc @ f, for the code ``acc`` of a matrix."""
+        if not self._applied(f):
+            return f"{self.operand(f)} @ {_wrap(acc)}" if left else f"{_wrap(acc)} @ {self.operand(f)}"
+        if isinstance(f, sp.Identity):
+            return acc
+        if isinstance(f, sp.DiagMatrix):
+            col, row = self._diagonal(f.args[0])
+            return f"{col} * {_wrap(acc)}" if left else f"{_wrap(acc)} * {row}"
+        if isinstance(f, Commutation):  # K_rc: the rows (columns) of acc, read as c x r, transposed
+            r, c = (self._size(a) for a in f.args)
+            n = self._size(f.rows)
+            return (f"{self._step(acc)}.reshape({c}, {r}, -1).transpose(1, 0, 2).reshape({n}, -1)" if left
+                    else f"{self._step(acc)}.reshape(-1, {r}, {c}).transpose(0, 2, 1).reshape(-1, {n})")
+        if isinstance(f, sp.KroneckerProduct):
+            return self._kron_times(acc, f, left)
+        acc = self.bind(acc, "m")  # a sum or a product of applied factors acts on acc term by term
+        if isinstance(f, sp.MatMul):
+            coeff, mats = f.as_coeff_matrices()
+            for g in (reversed(mats) if left else mats):
+                acc = self._times(acc, g, left)
+            return acc if coeff == 1 else f"{self.operand(coeff)} * {_wrap(acc)}"
+        return " + ".join(_wrap(self._times(acc, t, left)) for t in f.args)
+
+    def _kron_times(self, acc, f, left):
+        """(A ⊗ B) M = the p x q blocks of M, B on each (a batched product), then A across them
+        (A m x p, B n x q); M (A ⊗ B) likewise. An identity factor costs nothing."""
+        A = f.args[0]
+        B = f.args[1] if len(f.args) == 2 else sp.KroneckerProduct(*f.args[1:])
+        (m, p), (n, q) = ((self._size(s) for s in X.shape) for X in (A, B))
+        a_id, b_id = isinstance(A, sp.Identity), isinstance(B, sp.Identity)
+        acc = self._step(acc)
+        if left:
+            if b_id:
+                return f"({self.operand(A)} @ {acc}.reshape({p}, -1)).reshape({self._size(f.rows)}, -1)"
+            t = f"({self.operand(B)} @ {acc}.reshape({p}, {q}, -1))"
+            if a_id:
+                return f"{t}.reshape({self._size(f.rows)}, -1)"
+            return f"({self.operand(A)} @ {t}.reshape({p}, -1)).reshape({self._size(f.rows)}, -1)"
+        if a_id:
+            return f"({acc}.reshape(-1, {n}) @ {self.operand(B)}).reshape(-1, {self._size(f.cols)})"
+        t = f"{acc}.reshape(-1, {m}, {n})"
+        if not b_id:
+            t = f"({t} @ {self.operand(B)})"
+        return f"({self.operand(A)}.T @ {t}).reshape(-1, {self._size(f.cols)})"
+
+    def _step(self, code: str) -> str:
+        """``code`` as a variable when statements can be emitted (one reshape per line), else as is."""
+        return self.bind(code, "m") if self._emit is not None else _wrap(code)
 
     def _inverted(self, f):
         """A when ``f`` is an unshared A⁻¹ (or A⁻ᵀ) that a ``solve`` can replace."""
@@ -464,6 +606,12 @@ class NumericPrinter(NumPyPrinter):
 
     def _paren(self, e):
         return f"({self._print(e)})"
+
+    def _print_Vec(self, expr):
+        return f"{self.operand(expr.args[0])}.reshape(-1, 1, order='F')"
+
+    def _print_Commutation(self, expr):
+        return self._times(f"numpy.eye({self._size(expr.rows)})", expr, left=True)
 
     def _print_DiagMatrix(self, expr):
         return f"numpy.diagflat({self._print(expr.args[0])})"
@@ -984,6 +1132,22 @@ class _DescribePrinter(StrPrinter):
     def _print_ElementwiseApplyFunction(self, expr):
         arg = sp.Symbol(self._print(expr.expr))
         return self._print(expr.function.expr.xreplace({expr.function.variables[0]: arg}))
+
+    def parenthesize(self, item, level, strict=False):
+        """SymPy's, but a product's precedence is read off its coefficient: SymPy asks it whether
+        it could extract a minus sign, which builds −M and evaluates it (a diag(v) in it calls the
+        assumption solver: seconds for the docstring of a vec Hessian)."""
+        if not isinstance(item, sp.MatMul):
+            return super().parenthesize(item, level, strict)
+        c = item.as_coeff_matrices()[0]
+        prec = PRECEDENCE["Add"] if c.is_number and c.is_extended_negative else PRECEDENCE["Mul"]
+        return f"({self._print(item)})" if prec < level or (not strict and prec <= level) else self._print(item)
+
+    def _print_MatMul(self, expr):
+        c, mats = expr.as_coeff_matrices()
+        sign = "-" if c.is_number and c.is_extended_negative else ""
+        args = ([-c if sign else c] if c != (-1 if sign else 1) else []) + list(mats)
+        return sign + "*".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
 
 
 def tree_size(e, limit=None) -> int:
