@@ -156,28 +156,77 @@ class Commutation(sp.MatrixExpr):
 
 
 def _structured(M, memo):
-    """Commutation(r, c) or Vec(A) for an explicit matrix that is one (entries read once), else None."""
+    """Commutation(r, c), Vec(A) or diag(vec A) for an explicit matrix that is one (its entries
+    read once), else None."""
     N = M.rows
-    if M.cols == 1 and N > 1 and isinstance(M[0], MatrixElement):
-        A = M[0].parent
-        r, c = A.shape
-        if (r * c == N and all(isinstance(x, MatrixElement) and x.parent == A and x.i == k % r
-                               and x.j == k // r for k, x in enumerate(M))):
-            return Vec(_canonical(A, memo))
+    if M.cols == 1:
+        A = _vec_parent(M)
+        return None if A is None else Vec(_canonical(A, memo))
+    if M.cols != N or N < 4:
         return None
-    if M.cols != N or N < 4 or M[0, 0] != 1 or M[1, 0] != 0:
+    entries = M.todok()
+    if all(a == b for (a, b) in entries) and len(entries) == N:  # diag(vec A) (a transposed Hessian)
+        A = _vec_parent(sp.ImmutableMatrix([M[k, k] for k in range(N)]))
+        return None if A is None else sp.DiagMatrix(Vec(_canonical(A, memo)))
+    if len(entries) != N or any(x != 1 for x in entries.values()) or M[0, 0] != 1:
         return None
-    ones = M.todok()
-    if len(ones) != N or any(x != 1 for x in ones.values()):
+    c = next((a for (a, b) in entries if b == 1), None)
+    if c is None or c < 2 or N % c:
         return None
-    c = next((a for (a, b) in ones if b == 1), None)
-    if c is None or N % c:
-        return None
-    if c == 1:  # K_n1 is the identity
-        return sp.Identity(N) if all(a == b for (a, b) in ones) else None
     r = N // c
-    if all(a == b // r + (b % r) * c for (a, b) in ones):
+    if all(a == b // r + (b % r) * c for (a, b) in entries):
         return Commutation(sp.Integer(r), sp.Integer(c))
+    return None
+
+
+def _vec_parent(col):
+    """A where the explicit column ``col`` is vec(A): its k-th entry is one scalar function of
+    entries (k mod r, k div r) of r x c matrices, or (k div c, k mod c) for vec(Aᵀ) (textbook merges c₁ diag(vec A₁) + c₂ diag(vec A₂)
+    into one column), A that function applied entrywise; else None."""
+    N, first = col.rows, col[0]
+    if N < 2 or not isinstance(first, sp.Basic):
+        return None
+    elements, stack = set(), [first]
+    while stack:  # the scalar entry only, never into the matrices (a network's DAG)
+        e = stack.pop()
+        if isinstance(e, MatrixElement):
+            elements.add(e)
+        elif isinstance(e, sp.Basic):
+            stack.extend(e.args)
+    if not elements or any(e.i != 0 or e.j != 0 for e in elements):
+        return None
+    shapes = {tuple(e.parent.shape) for e in elements}
+    r, c = shapes.pop()
+    if shapes or r * c != N:
+        return None
+    for order in ("F", "C"):  # vec(A), or vec(Aᵀ) (the rows of A stacked)
+        at = (lambda k: (k % r, k // r)) if order == "F" else (lambda k: (k // c, k % c))
+        if all(col[k] == first.xreplace({e: MatrixElement(e.parent, *at(k)) for e in elements})
+               for k in range(1, N)):
+            A = _entrywise_matrix(first, (r, c))
+            return A if order == "F" or A is None else sp.Transpose(A)
+    return None
+
+
+def _entrywise_matrix(t, shape):
+    """The matrix whose every entry is the scalar t with each A[0, 0] in it read as A's entry:
+    sums, numbers times, products (Hadamard) and numeric powers; else None."""
+    if isinstance(t, MatrixElement):
+        return t.parent
+    if t.is_Number:
+        return sp.MatMul(t, sp.OneMatrix(*shape)) if t != 1 else sp.OneMatrix(*shape)
+    if isinstance(t, (sp.Add, sp.Mul)):
+        number = sp.Mul(*[a for a in t.args if a.is_Number]) if isinstance(t, sp.Mul) else 1
+        parts = [_entrywise_matrix(a, shape) for a in t.args if not (isinstance(t, sp.Mul) and a.is_Number)]
+        if any(p is None for p in parts):
+            return None
+        if isinstance(t, sp.Add):
+            return sp.MatAdd(*parts)
+        core = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+        return core if number == 1 else sp.MatMul(number, core)
+    if isinstance(t, sp.Pow) and t.exp.is_Number:
+        base = _entrywise_matrix(t.base, shape)
+        return None if base is None else sp.HadamardPower(base, t.exp)
     return None
 
 
@@ -268,7 +317,7 @@ def _trivial(e) -> bool:
         return True
     if isinstance(e, sp.Transpose):
         return _trivial(e.arg)
-    if isinstance(e, (sp.DiagMatrix, Commutation)):  # printed inline; a product folds it in
+    if isinstance(e, (sp.DiagMatrix, Commutation, sp.KroneckerProduct)):  # printed inline; a product applies it
         return True
     if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1 and e.args[1].is_Atom:
         return True
