@@ -502,7 +502,7 @@ class NumericPrinter(NumPyPrinter):
         plain = [i for i, f in enumerate(factors) if not self._applied(f)]
         kron = [i for i, f in enumerate(factors) if isinstance(f, sp.KroneckerProduct)]
         start = plain[-1] if plain else (kron or [len(factors) - 1])[-1]
-        acc = self._print(factors[start])
+        acc = self._kron_built(factors[start]) if start in kron else self._print(factors[start])
         for f in factors[start + 1:]:
             acc = self._times(acc, f, left=False)
         for f in reversed(factors[:start]):
@@ -528,10 +528,22 @@ class NumericPrinter(NumPyPrinter):
         acc = self.bind(acc, "m")  # a sum or a product of applied factors acts on acc term by term
         if isinstance(f, sp.MatMul):
             coeff, mats = f.as_coeff_matrices()
+            diag = next((i for i, g in enumerate(mats) if isinstance(g, sp.DiagMatrix)), None)
+            if coeff != 1 and diag is not None:  # c diag(v) M: c scales v, not the product
+                mats[diag], coeff = sp.DiagMatrix(coeff * mats[diag].args[0]), 1
             for g in (reversed(mats) if left else mats):
                 acc = self._times(acc, g, left)
             return acc if coeff == 1 else f"{self.operand(coeff)} * {_wrap(acc)}"
         return " + ".join(_wrap(self._times(acc, t, left)) for t in f.args)
+
+    def _kron_built(self, f) -> str:
+        """A ⊗ B as one broadcast product (numpy.kron takes several passes), an identity as eye."""
+        if len(f.args) != 2:
+            return self._print(f)
+        A, B = (f"numpy.eye({self._size(X.rows)})" if isinstance(X, sp.Identity) else self.operand(X)
+                for X in f.args)
+        return (f"({A}[:, None, :, None] * {B}[None, :, None, :])"
+                f".reshape({self._size(f.rows)}, {self._size(f.cols)})")
 
     def _kron_times(self, acc, f, left):
         """(A ⊗ B) M = the p x q blocks of M, B on each (a batched product), then A across them
