@@ -21,7 +21,11 @@ Conventions of the generated function
 How products are computed: A⁻¹B (an inverse used once) is ``solve(A, B)``; diag(v) in a product is
 a broadcast (Xᵀ diag(s) X never builds an n x n matrix, and when s ≥ 0 is proved it is the
 symmetric product Bᵀ B, B = √s ⊙ X); chains of three or more use ``multi_dot`` (which picks the
-cheapest order); b 1ᵀ in a sum is a broadcast of b; A 1 and 1ᵀ A are row and column sums.
+cheapest order); b 1ᵀ in a sum is a broadcast of b; A 1 and 1ᵀ A are row and column sums. In a
+product with Kronecker or commutation factors (a vec Hessian), each factor acts on the matrix so
+far: (A ⊗ B) M by reshapes and batched products, K M by a reshape and a transpose, a sum term by
+term; the explicit commutation matrix and vec(A) column that the vec-form derivatives write out are
+read back as ``Commutation`` and ``Vec`` nodes, never printed as literals.
 
 Common sub-expressions are found on the matrix-expression DAG (``sympy.cse`` cannot look inside
 elementwise functions). An elementwise function's body is split into its scalar sub-terms, each an
