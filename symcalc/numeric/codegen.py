@@ -21,7 +21,11 @@ Conventions of the generated function
 How products are computed: A⁻¹B (an inverse used once) is ``solve(A, B)``; diag(v) in a product is
 a broadcast (Xᵀ diag(s) X never builds an n x n matrix, and when s ≥ 0 is proved it is the
 symmetric product Bᵀ B, B = √s ⊙ X); chains of three or more use ``multi_dot`` (which picks the
-cheapest order); b 1ᵀ in a sum is a broadcast of b; A 1 and 1ᵀ A are row and column sums.
+cheapest order); b 1ᵀ in a sum is a broadcast of b; A 1 and 1ᵀ A are row and column sums. In a
+product with Kronecker or commutation factors (a vec Hessian), each factor acts on the matrix so
+far: (A ⊗ B) M by reshapes and batched products, K M by a reshape and a transpose, a sum term by
+term; the explicit commutation matrix and vec(A) column that the vec-form derivatives write out are
+read back as ``Commutation`` and ``Vec`` nodes, never printed as literals.
 
 Common sub-expressions are found on the matrix-expression DAG (``sympy.cse`` cannot look inside
 elementwise functions). An elementwise function's body is split into its scalar sub-terms, each an
@@ -40,6 +44,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 from sympy.tensor.array import NDimArray
 
@@ -132,12 +137,115 @@ def _tidy(code: str) -> str:
 
 # --------------------------------------------------------------------------- the DAG
 
+class Vec(sp.MatrixExpr):
+    """vec(A), the columns of A stacked: the vec-form derivatives write it out as a column of A's
+    entries, which the generated code computes as one reshape (``_structured``)."""
+
+    @property
+    def shape(self):
+        return (self.args[0].rows * self.args[0].cols, sp.S.One)
+
+    def _entry(self, i, j, **kwargs):
+        return self.args[0][i % self.args[0].rows, i // self.args[0].rows]
+
+
+class Commutation(sp.MatrixExpr):
+    """K_rc with K vec(A) = vec(Aᵀ) for A r x c: written out as a 0/1 matrix by the vec-form
+    derivatives, applied in the generated code as a reshape and a transpose, never built."""
+
+    @property
+    def shape(self):
+        return (self.args[0] * self.args[1],) * 2
+
+    def _entry(self, i, j, **kwargs):
+        r, c = self.args
+        return sp.S.One if i == j // r + (j % r) * c else sp.S.Zero
+
+
+def _structured(M, memo):
+    """Commutation(r, c), Vec(A) or diag(vec A) for an explicit matrix that is one (its entries
+    read once), else None."""
+    N = M.rows
+    if M.cols == 1:
+        A = _vec_parent(M)
+        return None if A is None else Vec(_canonical(A, memo))
+    if M.cols != N or N < 4:
+        return None
+    entries = M.todok()
+    if all(a == b for (a, b) in entries) and len(entries) == N:  # diag(vec A) (a transposed Hessian)
+        A = _vec_parent(sp.ImmutableMatrix([M[k, k] for k in range(N)]))
+        return None if A is None else sp.DiagMatrix(Vec(_canonical(A, memo)))
+    if len(entries) != N or any(x != 1 for x in entries.values()) or M[0, 0] != 1:
+        return None
+    c = next((a for (a, b) in entries if b == 1), None)
+    if c is None or c < 2 or N % c:
+        return None
+    r = N // c
+    if all(a == b // r + (b % r) * c for (a, b) in entries):
+        return Commutation(sp.Integer(r), sp.Integer(c))
+    return None
+
+
+def _vec_parent(col):
+    """A where the explicit column ``col`` is vec(A): its k-th entry is one scalar function of
+    entries (k mod r, k div r) of r x c matrices, or (k div c, k mod c) for vec(Aᵀ) (textbook merges c₁ diag(vec A₁) + c₂ diag(vec A₂)
+    into one column), A that function applied entrywise; else None."""
+    N, first = col.rows, col[0]
+    if N < 2 or not isinstance(first, sp.Basic):
+        return None
+    elements, stack = set(), [first]
+    while stack:  # the scalar entry only, never into the matrices (a network's DAG)
+        e = stack.pop()
+        if isinstance(e, MatrixElement):
+            elements.add(e)
+        elif isinstance(e, sp.Basic):
+            stack.extend(e.args)
+    if not elements or any(e.i != 0 or e.j != 0 for e in elements):
+        return None
+    shapes = {tuple(e.parent.shape) for e in elements}
+    r, c = shapes.pop()
+    if shapes or r * c != N:
+        return None
+    for order in ("F", "C"):  # vec(A), or vec(Aᵀ) (the rows of A stacked)
+        at = (lambda k: (k % r, k // r)) if order == "F" else (lambda k: (k // c, k % c))
+        if all(col[k] == first.xreplace({e: MatrixElement(e.parent, *at(k)) for e in elements})
+               for k in range(1, N)):
+            A = _entrywise_matrix(first, (r, c))
+            return A if order == "F" or A is None else sp.Transpose(A)
+    return None
+
+
+def _entrywise_matrix(t, shape):
+    """The matrix whose every entry is the scalar t with each A[0, 0] in it read as A's entry:
+    sums, numbers times, products (Hadamard) and numeric powers; else None."""
+    if isinstance(t, MatrixElement):
+        return t.parent
+    if t.is_Number:
+        return sp.MatMul(t, sp.OneMatrix(*shape)) if t != 1 else sp.OneMatrix(*shape)
+    if isinstance(t, (sp.Add, sp.Mul)):
+        number = sp.Mul(*[a for a in t.args if a.is_Number]) if isinstance(t, sp.Mul) else 1
+        parts = [_entrywise_matrix(a, shape) for a in t.args if not (isinstance(t, sp.Mul) and a.is_Number)]
+        if any(p is None for p in parts):
+            return None
+        if isinstance(t, sp.Add):
+            return sp.MatAdd(*parts)
+        core = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+        return core if number == 1 else sp.MatMul(number, core)
+    if isinstance(t, sp.Pow) and t.exp.is_Number:
+        base = _entrywise_matrix(t.base, shape)
+        return None if base is None else sp.HadamardPower(base, t.exp)
+    return None
+
+
 def _canonical(expr, memo):
-    """``expr`` with explicit matrices immutable and every elementwise function over ELEMENT."""
+    """``expr`` with explicit matrices immutable and every elementwise function over ELEMENT; an
+    explicit commutation matrix or vec(A) becomes a ``Commutation`` or ``Vec`` node."""
     if expr in memo:
         return memo[expr]
     if isinstance(expr, sp.MatrixBase):
-        out = sp.ImmutableMatrix(expr.rows, expr.cols, [_canonical(x, memo) for x in expr])
+        out = _structured(expr, memo)
+        if out is None:
+            out = sp.ImmutableMatrix(expr.rows, expr.cols, [_canonical(x, memo) for x in expr])
     elif isinstance(expr, NDimArray):
         out = sp.ImmutableDenseNDimArray([_canonical(x, memo) for x in sp.flatten(expr.tolist())],
                                          expr.shape)
@@ -216,7 +324,7 @@ def _trivial(e) -> bool:
         return True
     if isinstance(e, sp.Transpose):
         return _trivial(e.arg)
-    if isinstance(e, sp.DiagMatrix):  # printed inline; a product folds it into a broadcast
+    if isinstance(e, (sp.DiagMatrix, Commutation, sp.KroneckerProduct)):  # printed inline; a product applies it
         return True
     if isinstance(e, Shift):  # a constant a product reads as a slice
         return True
@@ -258,6 +366,7 @@ class NumericPrinter(NumPyPrinter):
         self._emit = emit          # emit(statement): add a line before the current one
         self._fresh = fresh        # fresh(hint) -> an unused variable name
         self._element = None       # (Z, code of Z) while printing an elementwise body
+        self._kron_memo = {}       # node (, "applied") -> _kronecker(node) (, _applied(node))
         self._body_root = None
 
     # ---- dispatch: names first, then elementwise sub-terms
@@ -337,6 +446,8 @@ class NumericPrinter(NumPyPrinter):
         if len(factors) == 1:
             return self._print(factors[0])
         factors = [_diag_reciprocal(f) for f in factors]  # diag(s)⁻¹ = diag(1 ⊘ s): a broadcast, no solve
+        if any(self._kronecker(f) for f in factors):
+            return self._applied_chain(factors)
         for i, f in enumerate(factors[:-1]):
             a = self._inverted(f)
             if a is not None:
@@ -446,6 +557,102 @@ class NumericPrinter(NumPyPrinter):
         n, p = self._size(expr.length + 2 * expr.padding), expr.padding
         return f"numpy.eye(int({n}))[{self._rows(expr)}, {p}:{-p if p else ''}]"
 
+    # ---- Kronecker products, commutation matrices, diagonals: applied, never built
+    def _kronecker(self, f) -> bool:
+        """Whether f, a product or sum of them, has a Kronecker or commutation factor that a
+        product can apply by a reshape (memoised: sums nest)."""
+        if f in self.names or not isinstance(f, sp.Basic):
+            return False
+        if f not in self._kron_memo:
+            self._kron_memo[f] = isinstance(f, (sp.KroneckerProduct, Commutation)) or (
+                isinstance(f, (sp.MatAdd, sp.MatMul)) and any(self._kronecker(a) for a in f.args))
+        return self._kron_memo[f]
+
+    def _applied(self, f) -> bool:
+        """Whether a product applies f to its neighbour (an index trick or a broadcast)."""
+        if f in self.names or not isinstance(f, sp.Basic):
+            return False
+        if (f, "applied") not in self._kron_memo:
+            self._kron_memo[f, "applied"] = isinstance(f, (sp.DiagMatrix, sp.Identity)) or self._kronecker(f) or (
+                isinstance(f, (sp.MatAdd, sp.MatMul)) and any(self._applied(a) for a in f.args))
+        return self._kron_memo[f, "applied"]
+
+    def _applied_chain(self, factors) -> str:
+        """A product with Kronecker or commutation factors, from its right-most plain factor
+        outwards (or its right-most Kronecker factor, built, when every factor is applied): each
+        factor acts on the matrix so far, (I ⊗ A) M and K M as reshapes, diag(v) M as v * M."""
+        plain = [i for i, f in enumerate(factors) if not self._applied(f)]
+        kron = [i for i, f in enumerate(factors) if isinstance(f, sp.KroneckerProduct)]
+        start = plain[-1] if plain else (kron or [len(factors) - 1])[-1]
+        acc = self._kron_built(factors[start]) if start in kron else self._print(factors[start])
+        for f in factors[start + 1:]:
+            acc = self._times(acc, f, left=False)
+        for f in reversed(factors[:start]):
+            acc = self._times(acc, f, left=True)
+        return acc
+
+    def _times(self, acc: str, f, left: bool) -> str:
+        """f @ acc (``left``) or acc @ f, for the code ``acc`` of a matrix."""
+        if not self._applied(f):
+            return f"{self.operand(f)} @ {_wrap(acc)}" if left else f"{_wrap(acc)} @ {self.operand(f)}"
+        if isinstance(f, sp.Identity):
+            return acc
+        if isinstance(f, sp.DiagMatrix):
+            col, row = self._diagonal(f.args[0])
+            return f"{col} * {_wrap(acc)}" if left else f"{_wrap(acc)} * {row}"
+        if isinstance(f, Commutation):  # K_rc: the rows (columns) of acc, read as c x r, transposed
+            r, c = (self._size(a) for a in f.args)
+            n = self._size(f.rows)
+            return (f"{self._step(acc)}.reshape({c}, {r}, -1).transpose(1, 0, 2).reshape({n}, -1)" if left
+                    else f"{self._step(acc)}.reshape(-1, {r}, {c}).transpose(0, 2, 1).reshape(-1, {n})")
+        if isinstance(f, sp.KroneckerProduct):
+            return self._kron_times(acc, f, left)
+        acc = self.bind(acc, "m")  # a sum or a product of applied factors acts on acc term by term
+        if isinstance(f, sp.MatMul):
+            coeff, mats = f.as_coeff_matrices()
+            diag = next((i for i, g in enumerate(mats) if isinstance(g, sp.DiagMatrix)), None)
+            if coeff != 1 and diag is not None:  # c diag(v) M: c scales v, not the product
+                mats[diag], coeff = sp.DiagMatrix(coeff * mats[diag].args[0]), 1
+            for g in (reversed(mats) if left else mats):
+                acc = self._times(acc, g, left)
+            return acc if coeff == 1 else f"{self.operand(coeff)} * {_wrap(acc)}"
+        return " + ".join(_wrap(self._times(acc, t, left)) for t in f.args)
+
+    def _kron_built(self, f) -> str:
+        """A ⊗ B as one broadcast product (numpy.kron takes several passes), an identity as eye."""
+        if len(f.args) != 2:
+            return self._print(f)
+        A, B = (f"numpy.eye({self._size(X.rows)})" if isinstance(X, sp.Identity) else self.operand(X)
+                for X in f.args)
+        return (f"({A}[:, None, :, None] * {B}[None, :, None, :])"
+                f".reshape({self._size(f.rows)}, {self._size(f.cols)})")
+
+    def _kron_times(self, acc, f, left):
+        """(A ⊗ B) M = the p x q blocks of M, B on each (a batched product), then A across them
+        (A m x p, B n x q); M (A ⊗ B) likewise. An identity factor costs nothing."""
+        A = f.args[0]
+        B = f.args[1] if len(f.args) == 2 else sp.KroneckerProduct(*f.args[1:])
+        (m, p), (n, q) = ((self._size(s) for s in X.shape) for X in (A, B))
+        a_id, b_id = isinstance(A, sp.Identity), isinstance(B, sp.Identity)
+        acc = self._step(acc)
+        if left:
+            if b_id:
+                return f"({self.operand(A)} @ {acc}.reshape({p}, -1)).reshape({self._size(f.rows)}, -1)"
+            t = f"({self.operand(B)} @ {acc}.reshape({p}, {q}, -1))"
+            if a_id:
+                return f"{t}.reshape({self._size(f.rows)}, -1)"
+            return f"({self.operand(A)} @ {t}.reshape({p}, -1)).reshape({self._size(f.rows)}, -1)"
+        if a_id:
+            return f"({acc}.reshape(-1, {n}) @ {self.operand(B)}).reshape(-1, {self._size(f.cols)})"
+        t = f"{acc}.reshape(-1, {m}, {n})"
+        if not b_id:
+            t = f"({t} @ {self.operand(B)})"
+        return f"({self.operand(A)}.T @ {t}).reshape(-1, {self._size(f.cols)})"
+
+    def _step(self, code: str) -> str:
+        """``code`` as a variable when statements can be emitted (one reshape per line), else as is."""
+        return self.bind(code, "m") if self._emit is not None else _wrap(code)
+
     def _inverted(self, f):
         """A when ``f`` is an unshared A⁻¹ (or A⁻ᵀ) that a ``solve`` can replace."""
         if f in self.names:
@@ -542,6 +749,12 @@ class NumericPrinter(NumPyPrinter):
 
     def _paren(self, e):
         return f"({self._print(e)})"
+
+    def _print_Vec(self, expr):
+        return f"{self.operand(expr.args[0])}.reshape(-1, 1, order='F')"
+
+    def _print_Commutation(self, expr):
+        return self._times(f"numpy.eye({self._size(expr.rows)})", expr, left=True)
 
     def _print_DiagMatrix(self, expr):
         return f"numpy.diagflat({self._print(expr.args[0])})"
@@ -1116,6 +1329,22 @@ class _DescribePrinter(StrPrinter):
     def _print_ElementwiseApplyFunction(self, expr):
         arg = sp.Symbol(self._print(expr.expr))
         return self._print(expr.function.expr.xreplace({expr.function.variables[0]: arg}))
+
+    def parenthesize(self, item, level, strict=False):
+        """SymPy's, but a product's precedence is read off its coefficient: SymPy asks it whether
+        it could extract a minus sign, which builds −M and evaluates it (a diag(v) in it calls the
+        assumption solver: seconds for the docstring of a vec Hessian)."""
+        if not isinstance(item, sp.MatMul):
+            return super().parenthesize(item, level, strict)
+        c = item.as_coeff_matrices()[0]
+        prec = PRECEDENCE["Add"] if c.is_number and c.is_extended_negative else PRECEDENCE["Mul"]
+        return f"({self._print(item)})" if prec < level or (not strict and prec <= level) else self._print(item)
+
+    def _print_MatMul(self, expr):
+        c, mats = expr.as_coeff_matrices()
+        sign = "-" if c.is_number and c.is_extended_negative else ""
+        args = ([-c if sign else c] if c != (-1 if sign else 1) else []) + list(mats)
+        return sign + "*".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
 
 
 def tree_size(e, limit=None) -> int:
