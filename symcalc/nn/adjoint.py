@@ -70,7 +70,7 @@ class ModelBackprop:
     """The backward pass of a ``Model`` in ``layout``.
 
     ``forward``    [(symbol, expression)] ending with the loss
-    ``backward``   [(adjoint symbol, expression, rule)] from the output to the input
+    ``backward``   [(adjoint symbol, expression, rule, the objects the rule names)], output first
     ``adjoints``   {intermediate: its adjoint symbol}
     ``gradients``  {parameter or input: ∂L/∂θ in the layout, in the names above}
     """
@@ -122,7 +122,7 @@ class ModelBackprop:
                 continue
             bar = sp.MatrixSymbol(_bar(b.symbol), *(b.symbol.shape[::-1] if num else b.symbol.shape))
             self.adjoints[b.symbol] = bar
-            self.backward.append((bar, _written_transpose(G) if num else G, self._rule(b, by_symbol)))
+            self.backward.append((bar, _written_transpose(G) if num else G, *self._rule(b.symbol)))
             self._vjp(b.expr, transpose(bar) if num else bar, wanted, named, shares, b.symbol)
         for v in self.variables:
             g = self._total(v, shares.pop(v, []))
@@ -145,16 +145,22 @@ class ModelBackprop:
             return sp.ZeroMatrix(*value.shape)
         return textbook(add(value.shape, *parts))
 
-    def _rule(self, b, by_symbol):
-        users = [u for u in self.model.bindings if b.symbol in dag.atoms(u.expr, sp.MatrixSymbol)]
+    def _rule(self, symbol):
+        """(the rule's words, the objects its {0}, {1} … print): the backward function of the
+        module that uses ``symbol``, or the sum over its uses naming each."""
+        users = [u for u in self.model.bindings if symbol in dag.atoms(u.expr, sp.MatrixSymbol)]
         if len(users) > 1:
-            return "sum over the uses of " + "$" + sp.latex(b.symbol) + "$ (multivariable chain rule)"
-        u = users[0]
+            kinds = ", ".join(dict.fromkeys(self._words(u) for u in users))
+            return "sum over the uses of {0} (multivariable chain rule): " + kinds, (symbol,)
+        return "backward of " + self._words(users[0]) if users[0] is not self._fused and \
+            users[0].kind != "loss" else self._words(users[0]), ()
+
+    def _words(self, u):
         if u is self._fused:
             return _FUSED[type(self.model.loss)]
         if u.kind == "loss":
             return "loss gradient"
-        return "backward of " + (u.rule or u.kind)
+        return u.rule or u.kind
 
     # ------------------------------------------------------------------ expressions in the data
 
@@ -164,7 +170,7 @@ class ModelBackprop:
             table: dict = {}
             for s, v in self.forward:
                 table[s] = dag.xreplace(v, table)
-            for bar, v, _ in self.backward:
+            for bar, v, *_ in self.backward:
                 table[bar] = dag.xreplace(v, table)
             self._expanded = table
         return dag.xreplace(e, self._expanded)
@@ -192,21 +198,17 @@ class ModelBackprop:
     def _write(self):
         steps = [Step(DEFINITION, s, e, section=FORWARD, note=b.rule if b.kind != "loss" else "")
                  for (s, e), b in zip(self.forward, self.model.bindings)]
-        for bar, e, rule in self.backward:
+        for bar, e, rule, args in self.backward:
             value = next(s for s, a in self.adjoints.items() if a == bar)
             steps.append(Step(DEFINITION, bar, partial(self.loss, value, self.layout), section=BACKWARD,
                               relation=r"\triangleq"))
-            steps.append(Step(rule, bar, e, section=BACKWARD))
+            steps.append(Step(rule, bar, e, section=BACKWARD, note_args=args))
         for v, g in self.gradients.items():
-            steps.append(Step("sum over the uses of the weight" if self._uses(v) > 1 else
-                              "backward of the module that uses it", partial(self.loss, v, self.layout), g,
-                              section=GRADIENTS))
+            rule, args = self._rule(v)
+            steps.append(Step(rule, partial(self.loss, v, self.layout), g, section=GRADIENTS, note_args=args))
         title = f"Backpropagation through the model ({self.layout} layout)"
         return Derivation.from_steps(title, steps, self.layout, dict(self.gradients),
                                      parameters=tuple(self.model.parameters))
-
-    def _uses(self, v):
-        return sum(v in dag.atoms(b.expr, sp.MatrixSymbol) for b in self.model.bindings)
 
     # ------------------------------------------------------------------ NumPy
 

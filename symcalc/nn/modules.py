@@ -226,7 +226,7 @@ class LayerNorm(Module):
         else:
             scaled = hadamard(mul(p["gamma"], sp.OneMatrix(1, n)), s)
             shift = mul(p["beta"], sp.OneMatrix(1, n))
-        return model.bind("N", add(s.shape, scaled, shift), "layer norm", "scale and shift by γ, β")
+        return model.bind("N", add(s.shape, scaled, shift), "layer norm", r"scale and shift by $\gamma$, $\beta$")
 
     def __repr__(self):
         return f"LayerNorm({self.features}, eps={self.eps})"
