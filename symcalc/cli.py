@@ -588,6 +588,67 @@ def parse_layers(spec):
     return layers
 
 
+def parse_modules(spec):
+    """``"embedding(V,d) transformer_block(d,d_k,h,causal) linear(d,V) softmax"`` -> symcalc.nn
+    modules and layers, for ``nn.Model.sequential``. Besides the layers of ``parse_layers``:
+    embedding(VOCAB,D), layer_norm(D) or layer_norm(D,EPS), attention(D,D_K) or
+    attention(D,D_K,causal), conv1d(IN,OUT,K) or conv1d(IN,OUT,K,STRIDE,PADDING), mlp(D,H),
+    transformer_block(D,D_K,H) or transformer_block(D,D_K,H,causal)."""
+    from . import nn
+    from .errors import ParseError
+    from .parse import _size
+
+    def sizes(parts, where, counts, names):
+        if len(parts) not in counts:
+            raise ParseError(f"{where}: takes ({names})")
+        return [_size(p, where) for p in parts]
+
+    modules, pos = [], 0
+    spec = spec.strip()
+    while pos < len(spec):
+        m = _LAYER.match(spec, pos)
+        if not m or m.end() == pos:
+            raise ParseError(f"column {pos + 1}: cannot read a module at {spec[pos:pos + 20]!r}; write e.g. "
+                             "\"embedding(V,d) transformer_block(d,d_k,h,causal) linear(d,V) softmax\"")
+        name, inner = m.group(1).lower(), m.group(2)
+        parts = [a.strip() for a in inner.split(",")] if inner is not None else []
+        where = f"column {pos + 1}: {m.group(0).strip()}"
+        causal = bool(parts) and parts[-1] == "causal"
+        if causal:
+            parts = parts[:-1]
+        if causal and name not in ("attention", "transformer_block"):
+            raise ParseError(f"{where}: only attention and transformer_block take 'causal'")
+        if name == "embedding":
+            modules.append(nn.Embedding(*sizes(parts, where, (2,), "VOCABULARY, D")))
+        elif name == "layer_norm":
+            if len(parts) not in (1, 2):
+                raise ParseError(f"{where}: takes (D) or (D, EPS)")
+            eps = _number(parts[1], where) if len(parts) == 2 else None
+            modules.append(nn.LayerNorm(_size(parts[0], where), eps=eps))
+        elif name == "attention":
+            modules.append(nn.SelfAttention(*sizes(parts, where, (2,), "D, D_K[, causal]"), causal=causal))
+        elif name == "transformer_block":
+            modules.append(nn.TransformerBlock(*sizes(parts, where, (3,), "D, D_K, H[, causal]"), causal=causal))
+        elif name == "mlp":
+            modules.append(nn.MLP(*sizes(parts, where, (2,), "D, H")))
+        elif name == "conv1d":
+            if len(parts) not in (3, 5) or not all(p.isdigit() for p in parts[2:]):
+                raise ParseError(f"{where}: takes (IN, OUT, K) or (IN, OUT, K, STRIDE, PADDING), K, STRIDE "
+                                 "and PADDING integers")
+            extra = dict(zip(("stride", "padding"), map(int, parts[3:])))
+            modules.append(nn.Conv1D(_size(parts[0], where), _size(parts[1], where), int(parts[2]), **extra))
+        elif name == "linear":
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "nobias"):
+                raise ParseError(f"{where}: linear takes (IN, OUT) or (IN, OUT, nobias) in a model")
+            modules.append(nn.Linear(_size(parts[0], where), _size(parts[1], where), bias=len(parts) == 2))
+        else:
+            modules.extend(parse_layers(m.group(0)))
+        pos = m.end()
+    if not modules:
+        raise ParseError("no modules given")
+    return modules
+
+
 def _number(text, where):
     from fractions import Fraction
 

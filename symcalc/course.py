@@ -58,6 +58,7 @@ EXPRESSION_KEYS = COMMON | {"expression", "shapes", "scalars", "positive", "symm
 EQUALITIES_KEYS = COMMON | {"equalities", "shapes", "scalars", "positive", "symmetric", "let", "layout"}
 NETWORK_KEYS = COMMON | {"network", "loss", "batch", "weights", "index", "relu_at_zero", "objective",
                          "at", "lr", "digits"}
+MODEL_KEYS = COMMON | {"model", "input", "tokens", "loss", "batch", "samples"}
 STYLES = ("chain", "differential", "index")
 LAYOUTS = ("denominator", "numerator")
 
@@ -415,6 +416,57 @@ def network_chapter(where, spec, number, check, notation, prose="latex"):
     return chapter
 
 
+def model_chapter(where, spec, number, check, prose="latex"):
+    """A chapter whose model is a graph of modules in sequence ("embedding(V,d)
+    transformer_block(d,d_k,h,causal) linear(d,V) softmax"): ``input = "d"`` (features) or
+    ``tokens = "V"`` (one-hot tokens over a vocabulary), a loss, batch "rows" or "columns"."""
+    from . import nn
+    from .cli import parse_modules
+    from .errors import ParseError
+    from .parse import _size
+    _check_keys(where, spec, MODEL_KEYS)
+    if ("input" in spec) == ("tokens" in spec):
+        _fail(where, "input", "a model chapter gives its input: input = \"d\" (features) or tokens = \"V\" "
+                              "(one-hot tokens over a vocabulary), one of the two")
+    if "loss" not in spec:
+        _fail(where, "loss", "missing; a model chapter names its loss: " + ", ".join(nn.losses.LOSSES))
+    try:
+        modules = parse_modules(spec["model"])
+        width = {"vocabulary": _size(spec["tokens"], "tokens")} if "tokens" in spec else \
+            {"width": _size(spec["input"], "input")}
+        samples = _size(spec["samples"], "samples") if "samples" in spec else None
+    except ParseError as err:
+        _fail(where, "model", str(err))
+    try:
+        model = nn.Model.sequential(modules, loss=spec["loss"], batch=spec.get("batch", "rows"),
+                                    samples=samples, **width)
+    except SymcalcError as err:
+        _fail(where, "model", str(err))
+    bps = [model.backprop(layout) for layout in _layouts(where, spec)]
+    chapter = Chapter(number, spec.get("slug") or _slug(spec["title"]), spec["title"],
+                      spec.get("before", ""), spec.get("after", ""), spec.get("prose", prose),
+                      [bp.derivation for bp in bps])
+    if check:
+        chapter.checks += [_steps_line(bp.derivation) for bp in bps]
+        for bp in bps:
+            reports = bp.check(sizes=_small_sizes(bp), seed=0)
+            bad = [v.name for v, r in reports.items() if not r.ok]
+            if bad:
+                _fail(where, "model", f"the gradients of {', '.join(bad)} disagree with finite differences")
+            worst = max(r.max_rel_error for r in reports.values())
+            chapter.checks.append(f"{bp.layout} layout: all {len(reports)} gradients agree with central "
+                                  f"differences of the loss to {worst:.1e} (relative)")
+    return chapter
+
+
+def _small_sizes(bp):
+    """Distinct small sizes for a model's size symbols (a transposition cannot hide)."""
+    import sympy as sp
+    symbols = sorted({s for p in bp.model.parameters + bp.model.inputs for d in p.shape
+                      for s in sp.sympify(d).free_symbols}, key=str)
+    return {s: 3 + i for i, s in enumerate(symbols)}
+
+
 def _slug(title):
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chapter"
 
@@ -462,11 +514,14 @@ def load(path, check=True, progress=print) -> Course:
             chapter = expression_chapter(where, spec, number, check, prose)
         elif "network" in spec:
             chapter = network_chapter(where, spec, number, check, notation, prose)
+        elif "model" in spec:
+            chapter = model_chapter(where, spec, number, check, prose)
         elif "equalities" in spec:
             chapter = equalities_chapter(where, spec, number, check, prose)
         else:
             raise CourseError(f"{where}: a chapter needs a model: 'expression' (with 'shapes' and "
-                              "'wrt'), 'network' (with 'loss') or 'equalities' (a chain of lines)")
+                              "'wrt'), 'network' (with 'loss'), 'model' (modules, with 'input' or 'tokens' and "
+                              "'loss') or 'equalities' (a chain of lines)")
         for d in chapter.derivations:
             progress(f"[{number}/{len(specs)}] {chapter.title}: {d.layout} layout, {len(d.steps)} steps"
                      + (", checked" if check else "") + f" ({time.perf_counter() - start:.1f} s)")

@@ -111,7 +111,13 @@ class Module:
         self._model = model
         if not hasattr(self, "_params"):
             self._params = self.parameters(model)
-            model.parameters.extend(p for p in self._params.values() if isinstance(p, sp.MatrixSymbol))
+            made = [p for p in self._params.values() if isinstance(p, sp.MatrixSymbol)]
+            taken = {q.name for q in model.parameters} | set(model._names)
+            clash = [p.name for p in made if p.name in taken]
+            if clash:  # two modules with one name would be one weight to the engine
+                raise UnsupportedError(f"{self!r}: the weight name {clash[0]} is taken by another module "
+                                       "of this model; give the module another name= (or none)")
+            model.parameters.extend(made)
         return self._params
 
     def parameters(self, model) -> dict:
@@ -352,14 +358,14 @@ class ActivationModule(Module):
         return repr(self.layer)
 
 
-def MLP(features: Scalar, hidden: Scalar, activation=nl.ReLU, out: Scalar | None = None) -> Sequential:
+def MLP(features: Scalar, hidden: Scalar, activation="relu", out: Scalar | None = None) -> Sequential:
     """The position-wise MLP of a transformer: Linear(d, h), the activation, Linear(h, d)."""
     act = activation() if isinstance(activation, type) else nl.as_layer(activation)
     return Sequential(nl.Linear(features, hidden), act, nl.Linear(hidden, features if out is None else out))
 
 
 def TransformerBlock(features: Scalar, d_k: Scalar, hidden: Scalar, causal: bool = False,
-                     eps: Scalar | None = None, activation=nl.ReLU) -> Sequential:
+                     eps: Scalar | None = None, activation="relu") -> Sequential:
     """A pre-LN transformer block: X + Attn(LN(X)), then + MLP(LN(·))."""
     return Sequential(Residual(LayerNorm(features, eps), SelfAttention(features, d_k, causal=causal)),
                       Residual(LayerNorm(features, eps), MLP(features, hidden, activation)))

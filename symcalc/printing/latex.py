@@ -124,7 +124,7 @@ class SymcalcLatexPrinter(MatrixPrinting, LatexPrinter):
         if supers:
             tex += "^{%s}" % " ".join(translate(s) for s in supers)
         if subs:
-            tex += "_{%s}" % " ".join(translate(s) for s in subs)
+            tex += "_{%s}" % ",".join(translate(s) for s in subs)  # C1_2: C_{1,2}, not C_{12}
         return tex
 
     def _superscript(self, base, sup: str) -> str:

@@ -146,13 +146,14 @@ def test_notes_tex_only(tmp_path):
     r = run("notes", "--out", str(tmp_path / "book"), "--no-pdf", "--no-check")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert sum(line.startswith("[") for line in lines) == 8  # one progress line per derivation
+    assert sum(line.startswith("[") for line in lines) == 15  # one progress line per derivation
     assert f"to {tmp_path / 'book'}/" in lines[-1]
     files = sorted(p.name for p in (tmp_path / "book").glob("*.tex"))
-    assert len(files) == 8 and "symcalc-notes.tex" in files
+    assert len(files) == 12 and "symcalc-notes.tex" in files
     booklet = (tmp_path / "book" / "symcalc-notes.tex").read_text()
     for words in ("Least squares", "Ridge", "Logistic regression", "both layouts", "Softmax",
-                  "1-2-3-1", "0.7739", "-0.2261"):
+                  "1-2-3-1", "0.7739", "-0.2261", "Layer normalisation", "convolution",
+                  "self-attention", "transformer block"):
         assert words in booklet
 
 

@@ -38,7 +38,9 @@ def test_markdown_prose_math_is_allow_listed():
 def test_the_default_booklet_is_a_shipped_course_file():
     assert DEFAULT_COURSE.is_file()
     course = load(DEFAULT_COURSE, check=False, progress=lambda s: None)
-    assert [c.slug for c in course.chapters][-1] == "worked-1-2-3-1" and len(course.chapters) == 7
+    slugs = [c.slug for c in course.chapters]
+    assert slugs[6] == "worked-1-2-3-1" and len(course.chapters) == 11
+    assert slugs[7:] == ["layer-norm", "conv1d", "self-attention", "transformer-block"]
 
 
 @pytest.mark.latex
@@ -69,3 +71,19 @@ def test_a_chain_of_equalities_is_a_chapter(tmp_path):
     bad.write_text(good.read_text().replace("s*(1 - s)", "s*(1 + s)"))
     with pytest.raises(CourseError, match=r"chapter 1 \('Sigma prime'\).*does not hold"):
         load(bad, progress=lambda s: None)
+
+
+def test_a_model_chapter_builds_checks_and_names_its_errors(tmp_path):
+    """A chapter of modules: derivations in both layouts, each step and each gradient checked."""
+    f = tmp_path / "m.toml"
+    f.write_text('[[chapter]]\ntitle = "Attn"\nmodel = "attention(d,k,causal) layer_norm(d, 0.1) linear(d,1)"\n'
+                 'input = "d"\nsamples = "n"\nloss = "squared_error"\nlayouts = ["denominator", "numerator"]\n')
+    (chapter,) = load(f, progress=lambda s: None).chapters
+    assert [d.layout for d in chapter.derivations] == ["denominator", "numerator"]
+    assert any("gradients agree with central differences" in c for c in chapter.checks)
+    f.write_text('[[chapter]]\ntitle = "Bad"\nmodel = "attention(d,k,casual)"\ninput = "d"\nloss = "mse"\n')
+    with pytest.raises(CourseError, match=r"key 'model'.*attention"):
+        load(f, check=False, progress=lambda s: None)
+    f.write_text('[[chapter]]\ntitle = "Bad"\nmodel = "linear(d,1)"\nloss = "mse"\n')
+    with pytest.raises(CourseError, match=r"key 'input'.*tokens"):
+        load(f, check=False, progress=lambda s: None)
