@@ -28,8 +28,7 @@ from ..functions import LayerNorm
 from ..simplify import coefficient, transpose
 
 #: nonlinearities a lecture names when they act on an affine map
-ACTIVATIONS = (ElementwiseApplyFunction, Softmax)
-ACTIVATIONS += (LayerNorm,)  # ẑ = LN(z)
+ACTIVATIONS = (ElementwiseApplyFunction, Softmax, LayerNorm)  # a = σ(z), s = softmax(z), ẑ = LN(z)
 #: matrix functions of the variable that get a name of their own
 MATRIX_FUNCTIONS = (sp.Determinant, sp.Inverse)
 #: operations that are polynomial in their arguments (the variable passes through them "linearly")

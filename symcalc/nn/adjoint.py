@@ -84,7 +84,7 @@ class ModelBackprop:
         self.adjoints: dict = {}
         self.gradients: dict = {}
         self._expanded: dict = {}
-        self._derivation = None
+        self._derivation: Derivation | None = None
         self._derive()
 
     @property

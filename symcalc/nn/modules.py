@@ -144,7 +144,7 @@ def _linear_forward(model, x, W, b, out_features):
 class Sequential(Module):
     """Modules applied one after the other."""
 
-    def __init__(self, *modules) -> None:
+    def __init__(self, *modules: Module | nl.Layer | str | list) -> None:
         if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
             modules = tuple(modules[0])
         self.modules = [as_module(m) for m in modules]
@@ -162,7 +162,7 @@ class Residual(Module):
     """Res(x) = x + inner(x): the skip connection adds the input to the inner modules' output
     (their adjoints add on the way back)."""
 
-    def __init__(self, *inner) -> None:
+    def __init__(self, *inner: Module | nl.Layer | str | list) -> None:
         self.inner = inner[0] if len(inner) == 1 and isinstance(inner[0], Module) else Sequential(*inner)
 
     def forward(self, model, x):
@@ -358,14 +358,14 @@ class ActivationModule(Module):
         return repr(self.layer)
 
 
-def MLP(features: Scalar, hidden: Scalar, activation="relu", out: Scalar | None = None) -> Sequential:
+def MLP(features: Scalar, hidden: Scalar, activation: nl.Activation | type | str = "relu", out: Scalar | None = None) -> Sequential:
     """The position-wise MLP of a transformer: Linear(d, h), the activation, Linear(h, d)."""
     act = activation() if isinstance(activation, type) else nl.as_layer(activation)
     return Sequential(nl.Linear(features, hidden), act, nl.Linear(hidden, features if out is None else out))
 
 
 def TransformerBlock(features: Scalar, d_k: Scalar, hidden: Scalar, causal: bool = False,
-                     eps: Scalar | None = None, activation="relu") -> Sequential:
+                     eps: Scalar | None = None, activation: nl.Activation | type | str = "relu") -> Sequential:
     """A pre-LN transformer block: X + Attn(LN(X)), then + MLP(LN(·))."""
     return Sequential(Residual(LayerNorm(features, eps), SelfAttention(features, d_k, causal=causal)),
                       Residual(LayerNorm(features, eps), MLP(features, hidden, activation)))
@@ -396,7 +396,10 @@ class Model:
         self.bindings: list[Binding] = []
         self.parameters: list[sp.MatrixSymbol] = []
         self.inputs: list[sp.MatrixSymbol] = []
-        self.loss = self.target = self.output_value = self.L = None
+        self.loss: nlo.Loss | None = None
+        self.target: sp.MatrixSymbol | None = None
+        self.output_value: Value | None = None
+        self.L: sp.MatrixSymbol | None = None
         self._counts: dict = {}
         self._names: set = set()
 
@@ -451,7 +454,7 @@ class Model:
             self.target = self._symbol("Y", shape)
         self.output_value = value
         self.L = sp.MatrixSymbol("L", 1, 1)
-        self.bindings.append(Binding(self.L, self.loss.value(value.symbol, self.target, self.samples),
+        self.bindings.append(Binding(self.L, self.loss.value(value.symbol, self.target, value.samples),
                                      "loss", repr(self.loss)))
         return self
 

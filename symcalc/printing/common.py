@@ -25,8 +25,7 @@ from ..convolution import Shift
 ADD, HADAMARD, MUL, POW, ATOM = 10, 20, 30, 40, 50
 
 #: symcalc's matrix nodes that print as an operator applied to their argument
-REDUCTIONS = (F.EntrySum, F.EntryMean, F.LogSumExp, F.Softmax)
-REDUCTIONS += (F.LayerNorm, F.Std)
+REDUCTIONS = (F.EntrySum, F.EntryMean, F.LogSumExp, F.Softmax, F.LayerNorm, F.Std)
 
 #: nodes with options beyond the axis: layer_norm and std (eps), the causal softmax
 KEYWORDED = (F.LayerNorm, F.Std, F.CausalSoftmax)

@@ -23,7 +23,7 @@ from .common import KEYWORDED, MatrixPrinting, keyworded_latex, node_keywords
 from .notation import MARKDOWN_INDICATOR, Notation
 
 #: LaTeX of the matrix nodes for other printers; ``%s`` is the argument
-_NODE_LATEX = {
+_NODE_LATEX: dict[type, str | None] = {
     F.EntrySum: r"\operatorname{sum}{\left(%s \right)}",
     F.EntryMean: r"\operatorname{mean}{\left(%s \right)}",
     F.LogSumExp: r"\operatorname{logsumexp}{\left(%s \right)}",

@@ -161,3 +161,54 @@ def test_errors_name_the_value_and_its_shape():
 def test_sequential_network_api_unchanged():
     net = nn.Network([nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)], loss="squared_error")
     assert net.backprop().gradients  # the list API builds stages as before
+
+
+# --------------------------------------------------------------------------- random graphs of modules
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_BLOCKS = ["linear", "tanh", "sigmoid", "relu", "layer_norm", "attention", "causal", "residual_mlp",
+           "conv", "branch"]
+
+
+def _build(choices, batch):
+    """A model from a list of block names: every block keeps the width d (so any order is valid);
+    "branch" sends a value through two Linear layers and adds them, "residual_mlp" skips an MLP."""
+    model = nn.Model(batch=batch, samples=T)
+    x = model.input("X", d)
+    for c in choices:
+        if batch == "columns" and c in ("attention", "causal", "conv"):
+            c = "tanh"
+        if c == "linear":
+            x = nn.Linear(d, d)(x)
+        elif c in ("tanh", "sigmoid", "relu"):
+            x = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}[c]()(x)
+        elif c == "layer_norm":
+            x = nn.LayerNorm(d, eps=sp.Rational(1, 10))(x)
+        elif c in ("attention", "causal"):
+            x = nn.SelfAttention(d, dk, causal=c == "causal")(x)
+        elif c == "residual_mlp":
+            x = nn.Residual(nn.MLP(d, h))(x)
+        elif c == "conv":
+            x = nn.Conv1D(d, d, kernel=3)(x)
+        else:
+            x = nn.Linear(d, d)(x) + nn.Linear(d, d, bias=False)(x)
+    return model.output(nn.Linear(d, 1)(x), "squared_error")
+
+
+@settings(max_examples=12)
+@given(st.lists(st.sampled_from(_BLOCKS), min_size=1, max_size=3),
+       st.sampled_from(["rows", "columns"]), st.sampled_from(["denominator", "numerator"]))
+def test_random_graphs_of_modules_match_finite_differences(choices, batch, layout):
+    bp = _build(choices, batch).backprop(layout)
+    reports = bp.check(sizes={T: 4, d: 3, dk: 2, h: 2}, seed=5)
+    bad = {v.name: str(r) for v, r in reports.items() if not r.ok}
+    assert not bad, (choices, batch, layout, bad)
+
+
+@pytest.mark.slow
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(_BLOCKS), min_size=1, max_size=5),
+       st.sampled_from(["rows", "columns"]), st.sampled_from(["denominator", "numerator"]))
+def test_random_graphs_of_modules_long_run(choices, batch, layout):
+    test_random_graphs_of_modules_match_finite_differences.hypothesis.inner_test(choices, batch, layout)
