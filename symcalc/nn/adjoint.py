@@ -198,10 +198,12 @@ class ModelBackprop:
     def _write(self):
         steps = [Step(DEFINITION, s, e, section=FORWARD, note=b.rule if b.kind != "loss" else "")
                  for (s, e), b in zip(self.forward, self.model.bindings)]
-        for bar, e, rule, args in self.backward:
+        for i, (bar, e, rule, args) in enumerate(self.backward):
             value = next(s for s, a in self.adjoints.items() if a == bar)
+            note = ("numerator layout: an adjoint is shaped like the transpose of its value"
+                    if i == 0 and self.layout == "numerator" else "")
             steps.append(Step(DEFINITION, bar, partial(self.loss, value, self.layout), section=BACKWARD,
-                              relation=r"\triangleq"))
+                              relation=r"\triangleq", note=note))
             steps.append(Step(rule, bar, e, section=BACKWARD, note_args=args))
         for v, g in self.gradients.items():
             rule, args = self._rule(v)
