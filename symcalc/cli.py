@@ -545,6 +545,21 @@ def _number_text(v):
 _LAYER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*")
 
 
+def _tokens(spec, what, example):
+    """(name, arguments, where, text) of each ``name(a, b)`` or ``name`` in a layer list."""
+    from .errors import ParseError
+    pos, spec = 0, spec.strip()
+    while pos < len(spec):
+        m = _LAYER.match(spec, pos)
+        if not m or m.end() == pos:
+            raise ParseError(f"column {pos + 1}: cannot read {what} at {spec[pos:pos + 20]!r}; "
+                             f"write e.g. \"{example}\"")
+        inner = m.group(2)
+        parts = [a.strip() for a in inner.split(",")] if inner is not None else []
+        yield m.group(1).lower(), parts, f"column {pos + 1}: {m.group(0).strip()}", m.group(0)
+        pos = m.end()
+
+
 def parse_layers(spec):
     """``"linear(d,h) sigmoid linear(h,1) sigmoid"`` -> symcalc.nn layers."""
     from . import nn
@@ -552,16 +567,8 @@ def parse_layers(spec):
     from .nn.layers import ACTIVATIONS
     from .parse import _size
 
-    layers, pos, k = [], 0, 0
-    spec = spec.strip()
-    while pos < len(spec):
-        m = _LAYER.match(spec, pos)
-        if not m or m.end() == pos:
-            raise ParseError(f"column {pos + 1}: cannot read a layer at {spec[pos:pos + 20]!r}; "
-                             "write e.g. \"linear(d,h) sigmoid linear(h,1) sigmoid\"")
-        name, inner = m.group(1).lower(), m.group(2)
-        parts = [a.strip() for a in inner.split(",")] if inner is not None else []
-        where = f"column {pos + 1}: {m.group(0).strip()}"
+    layers, k = [], 0
+    for name, parts, where, _ in _tokens(spec, "a layer", "linear(d,h) sigmoid linear(h,1) sigmoid"):
         if name == "linear":
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("intercept", "nobias")):
                 raise ParseError(f"{where}: linear takes (IN, OUT) or (IN, OUT, intercept|nobias)")
@@ -582,7 +589,6 @@ def parse_layers(spec):
         else:
             raise ParseError(f"{where}: unknown layer {name!r}; layers are linear(IN,OUT), "
                              + ", ".join(sorted(ACTIVATIONS)))
-        pos = m.end()
     if not layers:
         raise ParseError("no layers given; write e.g. \"linear(d,h) sigmoid linear(h,1) sigmoid\"")
     return layers
@@ -603,16 +609,9 @@ def parse_modules(spec):
             raise ParseError(f"{where}: takes ({names})")
         return [_size(p, where) for p in parts]
 
-    modules, pos = [], 0
-    spec = spec.strip()
-    while pos < len(spec):
-        m = _LAYER.match(spec, pos)
-        if not m or m.end() == pos:
-            raise ParseError(f"column {pos + 1}: cannot read a module at {spec[pos:pos + 20]!r}; write e.g. "
-                             "\"embedding(V,d) transformer_block(d,d_k,h,causal) linear(d,V) softmax\"")
-        name, inner = m.group(1).lower(), m.group(2)
-        parts = [a.strip() for a in inner.split(",")] if inner is not None else []
-        where = f"column {pos + 1}: {m.group(0).strip()}"
+    modules = []
+    for name, parts, where, text in _tokens(spec, "a module",
+                                            "embedding(V,d) transformer_block(d,d_k,h,causal) linear(d,V) softmax"):
         causal = bool(parts) and parts[-1] == "causal"
         if causal:
             parts = parts[:-1]
@@ -642,8 +641,7 @@ def parse_modules(spec):
                 raise ParseError(f"{where}: linear takes (IN, OUT) or (IN, OUT, nobias) in a model")
             modules.append(nn.Linear(_size(parts[0], where), _size(parts[1], where), bias=len(parts) == 2))
         else:
-            modules.extend(parse_layers(m.group(0)))
-        pos = m.end()
+            modules.extend(parse_layers(text))
     if not modules:
         raise ParseError("no modules given")
     return modules
